@@ -1,0 +1,79 @@
+//! `oban demo`: a fresh SQLite database, migrate, seed, then prune with its output, so a new
+//! user sees what the tool does in a few seconds without a server.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::cli::{DemoArgs, Format, PruneArgs};
+use crate::commands::counts::counts;
+use crate::commands::prune::{pass, PruneOpts};
+use crate::commands::seed::seed;
+use crate::config::Settings;
+use crate::db::migrations::migrate;
+use crate::db::{Db, SessionLimits};
+use crate::dsn::{Backend, Dsn};
+use crate::error::usage;
+use crate::output::{write_report, Style};
+
+/// The fixed seed, so every demo shows the same population.
+const DEMO_SEED: u64 = 42;
+
+/// The `oban demo` command.
+pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<i32> {
+    let dir = tempfile::tempdir()?;
+    let path: PathBuf = match &args.keep {
+        Some(p) if p.exists() => {
+            return Err(usage(format!(
+                "--keep {}: the file exists; the demo needs a fresh database",
+                p.display()
+            )))
+        }
+        Some(p) => p.clone(),
+        None => dir.path().join("oban-demo.db"),
+    };
+    let dsn = Dsn {
+        backend: Backend::Sqlite,
+        target: path.display().to_string(),
+    };
+    let table = settings.format == Format::Table;
+    let style = Style {
+        format: settings.format,
+        quiet: settings.quiet,
+        compact: true,
+    };
+    let step = |out: &mut dyn Write, text: &str| -> Result<()> {
+        if table && !settings.quiet {
+            writeln!(out, "\n== {text}")?;
+        }
+        Ok(())
+    };
+
+    step(out, &format!("oban migrate -d sqlite://{}", dsn.target))?;
+    let mut db = Db::connect(&dsn, SessionLimits::default(), true)?;
+    write_report(out, style, &migrate(&mut db, "public", false)?)?;
+    let schema = db.schema("public")?;
+
+    step(out, &format!("oban seed --jobs {} --seed {DEMO_SEED}", args.jobs))?;
+    write_report(out, style, &seed(&mut db, &schema, args.jobs, DEMO_SEED)?)?;
+    write_report(out, style, &counts(&mut db, &schema, "before prune")?)?;
+
+    let mut opts = PruneOpts::resolve(&PruneArgs::default(), settings)?;
+    opts.dry_run = true;
+    step(out, "oban prune --dry-run   (default max age: 1 day)")?;
+    write_report(out, style, &pass(&mut db, &schema, &opts, None, None)?)?;
+
+    opts.dry_run = false;
+    step(out, "oban prune")?;
+    write_report(out, style, &pass(&mut db, &schema, &opts, None, None)?)?;
+    write_report(out, style, &counts(&mut db, &schema, "after prune")?)?;
+
+    if table && !settings.quiet {
+        writeln!(out, "\nNext: point OBAN_DSN at your database and try `oban prune --dry-run`.")?;
+        if args.keep.is_some() {
+            writeln!(out, "The demo database is kept at {}.", dsn.target)?;
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,60 @@
+//! `oban migrate`: install or upgrade the schema with the embedded migrations.
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use crate::cli::MigrateArgs;
+use crate::config::Settings;
+use crate::db::migrations::{migrate, MigrateReport};
+use crate::db::{Db, SessionLimits};
+use crate::output::{self, Report, Style};
+
+impl Report for MigrateReport {
+    fn to_table(&self) -> String {
+        if let Some(flavour) = self.existing {
+            return format!(
+                "migrate: schema {} already holds an {} schema installed by another tool; nothing changed\n",
+                self.prefix,
+                flavour.label()
+            );
+        }
+        if self.migrations.is_empty() {
+            return format!("migrate: schema {} is up to date\n", self.prefix);
+        }
+        let verb = if self.dry_run { "would run" } else { "ran" };
+        let mut out = format!("migrate: {verb} {} migration(s) in schema {}\n", self.migrations.len(), self.prefix);
+        for m in &self.migrations {
+            out.push_str(&format!("  {m}\n"));
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let rows = self
+            .migrations
+            .iter()
+            .map(|m| vec![m.clone(), self.dry_run.to_string()])
+            .collect();
+        (vec!["migration".into(), "dry_run".into()], rows)
+    }
+}
+
+/// Migrates the configured database and returns what happened.
+pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
+    let dsn = settings.require_dsn()?;
+    let mut db = Db::connect(dsn, SessionLimits::default(), !dry_run)?;
+    migrate(&mut db, &settings.prefix, dry_run)
+}
+
+/// The `oban migrate` command.
+pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Result<i32> {
+    let report = migrate_dsn(settings, args.dry_run)?;
+    let style = Style {
+        format: settings.format,
+        quiet: settings.quiet,
+        compact: false,
+    };
+    output::write_report(out, style, &report)?;
+    Ok(0)
+}

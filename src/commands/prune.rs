@@ -1,0 +1,579 @@
+//! `oban prune`: delete final-state jobs older than their cutoff, in small locked-row batches.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::cli::{FinalState, PruneArgs};
+use crate::config::Settings;
+use crate::db::{Db, DeletedRow, Flavour, JobFilter, Schema, SessionLimits};
+use crate::error::usage;
+use crate::output::{self, Report, Style};
+use crate::watch;
+
+/// Rows per transaction unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: u64 = 5_000;
+
+/// Everything a prune pass needs, resolved from flags, environment, file and defaults.
+#[derive(Debug, Clone)]
+pub struct PruneOpts {
+    /// The states to prune and the age after which each goes, in visiting order.
+    pub ages: Vec<(FinalState, Duration)>,
+    /// Queue and worker filters.
+    pub filter: JobFilter,
+    /// Most rows per pass.
+    pub limit: u64,
+    /// Most rows per transaction.
+    pub batch_size: u64,
+    /// Sleep between batches.
+    pub pause: Duration,
+    /// Stop starting new batches after this long.
+    pub max_runtime: Option<Duration>,
+    /// Count only.
+    pub dry_run: bool,
+    /// Archive file for deleted rows.
+    pub archive: Option<PathBuf>,
+    /// Session timeouts.
+    pub limits: SessionLimits,
+}
+
+impl PruneOpts {
+    /// Resolves and checks the flags; every error here is a usage error (exit 2).
+    pub fn resolve(args: &PruneArgs, settings: &Settings) -> Result<PruneOpts> {
+        let base = args.max_age.unwrap_or(settings.pruner.max_age);
+        let states = if args.state.is_empty() {
+            FinalState::ALL.to_vec()
+        } else {
+            FinalState::ALL
+                .into_iter()
+                .filter(|s| args.state.contains(s))
+                .collect()
+        };
+        let ages = states
+            .into_iter()
+            .map(|s| {
+                let own = match s {
+                    FinalState::Completed => args.completed_max_age,
+                    FinalState::Cancelled => args.cancelled_max_age,
+                    FinalState::Discarded => args.discarded_max_age,
+                };
+                (s, own.unwrap_or(base))
+            })
+            .collect();
+        for (flag, values) in [("--queue", &args.queue), ("--worker", &args.worker)] {
+            if values.iter().any(|v| v.trim().is_empty()) {
+                return Err(usage(format!("{flag}: expected a non-empty name")));
+            }
+        }
+        let limit = args.limit.unwrap_or(settings.pruner.limit);
+        let defaults = SessionLimits::default();
+        Ok(PruneOpts {
+            ages,
+            filter: JobFilter {
+                queues: args.queue.clone(),
+                workers: args.worker.clone(),
+            },
+            limit,
+            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
+            pause: args.pause.unwrap_or_default(),
+            max_runtime: args.max_runtime,
+            dry_run: args.dry_run,
+            archive: args.archive.clone(),
+            limits: SessionLimits {
+                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
+                statement_timeout: args
+                    .session
+                    .statement_timeout
+                    .unwrap_or(defaults.statement_timeout),
+            },
+        })
+    }
+}
+
+/// Why a pass stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Nothing eligible is left (apart from rows other sessions hold locked).
+    Done,
+    /// `--limit` rows were deleted; more may remain for the next pass.
+    Limit,
+    /// `--max-runtime` ran out.
+    MaxRuntime,
+    /// Ctrl-C.
+    Interrupted,
+    /// Another prune holds the advisory lock for this database and prefix; nothing was done.
+    Locked,
+}
+
+/// The result of one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    /// Always "prune".
+    pub command: &'static str,
+    /// Counted only.
+    pub dry_run: bool,
+    /// The schema pruned.
+    pub prefix: String,
+    /// The table shape found.
+    pub flavour: Flavour,
+    /// Rows deleted (or, in a dry run, that would be) per final state.
+    pub deleted: BTreeMap<&'static str, u64>,
+    /// The same, per queue.
+    pub by_queue: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// Sum of `deleted`.
+    pub total: u64,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Why the pass ended.
+    pub outcome: Outcome,
+    /// The cutoff per pruned state (RFC 3339, database clock): older jobs go.
+    pub cutoffs: BTreeMap<&'static str, String>,
+    /// Rows per pass.
+    pub limit: u64,
+    /// Rows per transaction.
+    pub batch_size: u64,
+    /// Seconds the pass took.
+    pub elapsed: f64,
+    /// The archive file, when archiving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+impl PruneReport {
+    fn new(opts: &PruneOpts, schema: &Schema) -> PruneReport {
+        PruneReport {
+            command: "prune",
+            dry_run: opts.dry_run,
+            prefix: schema.prefix.clone(),
+            flavour: schema.flavour,
+            deleted: FinalState::ALL.iter().map(|s| (s.name(), 0)).collect(),
+            by_queue: BTreeMap::new(),
+            total: 0,
+            batches: 0,
+            outcome: Outcome::Done,
+            cutoffs: BTreeMap::new(),
+            limit: opts.limit,
+            batch_size: opts.batch_size,
+            elapsed: 0.0,
+            archive: opts.archive.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+
+    fn add(&mut self, state: FinalState, queue: &str, n: u64) {
+        *self.deleted.entry(state.name()).or_default() += n;
+        *self
+            .by_queue
+            .entry(queue.to_string())
+            .or_default()
+            .entry(state.name())
+            .or_default() += n;
+        self.total += n;
+    }
+}
+
+impl Report for PruneReport {
+    fn to_table(&self) -> String {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let mut out = match self.outcome {
+            Outcome::Locked => {
+                return format!(
+                    "prune: another prune is running on this database (schema {}); nothing done\n",
+                    self.prefix
+                )
+            }
+            _ if self.total == 0 => format!(
+                "prune{}: nothing to delete ({})\n",
+                if self.dry_run { " (dry run)" } else { "" },
+                output::seconds(self.elapsed)
+            ),
+            _ if self.dry_run => format!(
+                "prune (dry run): {verb} {} jobs ({})\n",
+                self.total,
+                output::seconds(self.elapsed),
+            ),
+            _ => format!(
+                "prune: {verb} {} jobs in {} ({} batches)\n",
+                self.total,
+                output::seconds(self.elapsed),
+                self.batches
+            ),
+        };
+        if self.total > 0 {
+            let mut t = output::table(&["queue", "completed", "cancelled", "discarded", "total"]);
+            let cells = |states: &BTreeMap<&'static str, u64>| {
+                let mut row = vec![];
+                for state in FinalState::ALL {
+                    row.push(output::num(states.get(state.name()).copied().unwrap_or(0)));
+                }
+                row.push(output::num(states.values().sum()));
+                row
+            };
+            for (queue, states) in &self.by_queue {
+                let mut row = vec![comfy_table::Cell::new(queue)];
+                row.extend(cells(states));
+                t.add_row(row);
+            }
+            let mut row = vec![comfy_table::Cell::new("total")];
+            row.extend(cells(&self.deleted));
+            t.add_row(row);
+            out.push_str(&format!("{t}\n"));
+        }
+        for (state, cutoff) in &self.cutoffs {
+            out.push_str(&format!("  {state} before {cutoff}\n"));
+        }
+        match self.outcome {
+            Outcome::Limit => out.push_str(&format!(
+                "stopped at --limit {}: more jobs may be eligible; the next pass continues\n",
+                self.limit
+            )),
+            Outcome::MaxRuntime => out.push_str("stopped at --max-runtime; the next pass continues\n"),
+            Outcome::Interrupted => out.push_str("interrupted: every committed batch is listed above\n"),
+            _ => {}
+        }
+        if let Some(path) = &self.archive {
+            if !self.dry_run && self.total > 0 {
+                out.push_str(&format!("archived to {path}\n"));
+            }
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = ["state", "queue", "jobs", "dry_run"]
+            .map(String::from)
+            .to_vec();
+        let rows = self
+            .by_queue
+            .iter()
+            .flat_map(|(queue, states)| {
+                states.iter().map(move |(state, n)| {
+                    vec![
+                        state.to_string(),
+                        queue.clone(),
+                        n.to_string(),
+                        self.dry_run.to_string(),
+                    ]
+                })
+            })
+            .collect();
+        (header, rows)
+    }
+}
+
+/// The archive: JSON lines appended and synced to disk before each batch commits.
+pub struct Archive {
+    file: File,
+    path: PathBuf,
+}
+
+impl Archive {
+    /// Opens (creating if needed) for appending.
+    pub fn open(path: &Path) -> Result<Archive> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| usage(format!("--archive {}: cannot open for appending: {e}", path.display())))?;
+        Ok(Archive {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Appends the rows and syncs. On failure the file is cut back to where it was, so a batch
+    /// that rolls back leaves no trace in the archive.
+    pub fn append(&mut self, rows: &[DeletedRow]) -> Result<()> {
+        let before = self.file.metadata()?.len();
+        let mut buf = Vec::with_capacity(rows.len() * 512);
+        for row in rows {
+            if let Some(json) = &row.row {
+                buf.extend_from_slice(json.as_bytes());
+                buf.push(b'\n');
+            }
+        }
+        let written = self
+            .file
+            .write_all(&buf)
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            let _ = self.file.set_len(before);
+            return Err(e).with_context(|| format!("writing archive {}", self.path.display()));
+        }
+        Ok(())
+    }
+}
+
+/// The advisory lock key for a command on a prefix: FNV-1a of "oban:<command>:<prefix>".
+pub fn lock_key(command: &str, prefix: &str) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("oban:{command}:{prefix}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash as i64
+}
+
+/// A hint naming the index that would serve a state whose timestamp no index covers.
+pub fn missing_index_hint(schema: &Schema, opts: &PruneOpts) -> Option<String> {
+    if schema.flavour == Flavour::Lite {
+        return None;
+    }
+    let missing: Vec<FinalState> = opts
+        .ages
+        .iter()
+        .map(|(s, _)| *s)
+        .filter(|s| !schema.indexed_final_states.contains(s))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let statements: Vec<String> = missing
+        .iter()
+        .map(|s| {
+            format!(
+                "  CREATE INDEX CONCURRENTLY oban_jobs_{col}_index ON {}.oban_jobs ({col}) WHERE state = '{}';",
+                crate::db::quote_ident(&schema.prefix),
+                s.name(),
+                col = s.column(),
+            )
+        })
+        .collect();
+    Some(format!(
+        "hint: no index serves {}, so prune scans the table for them (correct, but slow on large tables). This index would make it fast:\n{}",
+        missing.iter().map(|s| s.column()).collect::<Vec<_>>().join(", "),
+        statements.join("\n")
+    ))
+}
+
+/// Runs one pass on an open connection. `progress` is advanced by the rows of each batch.
+pub fn pass(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    archive: Option<&mut Archive>,
+    progress: Option<&ProgressBar>,
+) -> Result<PruneReport> {
+    let started = Instant::now();
+    let mut report = PruneReport::new(opts, schema);
+    let mut cutoffs = Vec::new();
+    for (state, age) in &opts.ages {
+        let cutoff = db.cutoff(*age)?;
+        report
+            .cutoffs
+            .insert(state.name(), rfc3339(&cutoff));
+        cutoffs.push((*state, cutoff));
+    }
+    if opts.dry_run {
+        for (state, cutoff) in &cutoffs {
+            let remaining = opts.limit - report.total;
+            if remaining == 0 {
+                report.outcome = Outcome::Limit;
+                break;
+            }
+            let counts = db
+                .count_prunable(schema, *state, cutoff, &opts.filter, remaining)
+                .with_context(|| format!("counting prunable {} jobs", state.name()))?;
+            for (queue, n) in counts {
+                report.add(*state, &queue, n);
+            }
+        }
+        if report.total >= opts.limit {
+            report.outcome = Outcome::Limit;
+        }
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    let key = lock_key("prune", &schema.prefix);
+    if !db.try_lock(key)? {
+        report.outcome = Outcome::Locked;
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    let result = delete_all(db, schema, opts, &cutoffs, archive, progress, &mut report, started);
+    let unlocked = db.unlock(key);
+    result?;
+    unlocked?;
+    report.elapsed = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn delete_all(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    cutoffs: &[(FinalState, String)],
+    mut archive: Option<&mut Archive>,
+    progress: Option<&ProgressBar>,
+    report: &mut PruneReport,
+    started: Instant,
+) -> Result<()> {
+    let archiving = archive.is_some();
+    for (state, cutoff) in cutoffs {
+        loop {
+            if watch::interrupted() {
+                report.outcome = Outcome::Interrupted;
+                return Ok(());
+            }
+            if opts.max_runtime.is_some_and(|max| started.elapsed() >= max) {
+                report.outcome = Outcome::MaxRuntime;
+                return Ok(());
+            }
+            let remaining = opts.limit - report.total;
+            if remaining == 0 {
+                report.outcome = Outcome::Limit;
+                return Ok(());
+            }
+            let n = remaining.min(opts.batch_size);
+            let mut sink = |rows: &[DeletedRow]| match archive.as_deref_mut() {
+                Some(a) => a.append(rows),
+                None => Ok(()),
+            };
+            let rows = db
+                .delete_batch(schema, *state, cutoff, &opts.filter, n, archiving, &mut sink)
+                .with_context(|| {
+                    format!(
+                        "deleting batch {} ({} jobs)",
+                        report.batches + 1,
+                        state.name()
+                    )
+                })?;
+            if !rows.is_empty() {
+                report.batches += 1;
+            }
+            let mut per_queue: BTreeMap<&str, u64> = BTreeMap::new();
+            for row in &rows {
+                *per_queue.entry(row.queue.as_str()).or_default() += 1;
+            }
+            for (queue, count) in per_queue {
+                report.add(*state, queue, count);
+            }
+            if let Some(bar) = progress {
+                bar.inc(rows.len() as u64);
+            }
+            // A short batch means nothing more is eligible, apart from rows that other
+            // sessions hold locked; those wait for the next pass.
+            if (rows.len() as u64) < n {
+                break;
+            }
+            if report.total < opts.limit && !opts.pause.is_zero() && !watch::sleep(opts.pause) {
+                report.outcome = Outcome::Interrupted;
+                return Ok(());
+            }
+        }
+    }
+    if report.total >= opts.limit {
+        report.outcome = Outcome::Limit;
+    }
+    Ok(())
+}
+
+/// `2026-11-25T10:00:00.123456` or `…Z` → RFC 3339 UTC with a `Z`.
+fn rfc3339(text: &str) -> String {
+    if text.ends_with('Z') {
+        text.to_string()
+    } else {
+        format!("{text}Z")
+    }
+}
+
+/// The `oban prune` command: resolve, connect, run one pass or a watch loop, print.
+pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result<i32> {
+    let opts = PruneOpts::resolve(args, settings)?;
+    let dsn = settings.require_dsn()?.clone();
+    let watching = args.watch.watch;
+    let interval = args.watch.interval.unwrap_or(settings.pruner.interval);
+    let mut archive = match (&opts.archive, opts.dry_run) {
+        (Some(path), false) => Some(Archive::open(path)?),
+        _ => None,
+    };
+    let style = Style {
+        format: settings.format,
+        quiet: settings.quiet,
+        compact: watching,
+    };
+    watch::install_handler();
+    let show_progress = !settings.quiet
+        && !opts.dry_run
+        && opts.limit > opts.batch_size
+        && std::io::stderr().is_terminal();
+    let mut hinted = false;
+    let mut last_outcome = Outcome::Done;
+    let mut passes = 0u64;
+    let mut grand_total = 0u64;
+    let failed = watch::run_loop(
+        watching,
+        interval,
+        || {
+            let mut db = Db::connect(&dsn, opts.limits, false)?;
+            let schema = db.schema(&settings.prefix)?;
+            if !hinted && !settings.quiet {
+                if let Some(hint) = missing_index_hint(&schema, &opts) {
+                    eprintln!("{hint}");
+                }
+                hinted = true;
+            }
+            let bar = show_progress.then(|| progress_bar(opts.limit));
+            let report = pass(&mut db, &schema, &opts, archive.as_mut(), bar.as_ref());
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let report = report?;
+            passes += 1;
+            grand_total += report.total;
+            last_outcome = report.outcome;
+            output::write_report(out, style, &report)
+        },
+        |e| eprintln!("oban: prune: pass failed, retrying in {}: {e:#}", crate::duration::human(interval)),
+    )?;
+    if watching && !settings.quiet && settings.format == crate::cli::Format::Table {
+        eprintln!(
+            "prune: stopped after {passes} passes ({failed} failed), {grand_total} jobs deleted in all"
+        );
+    }
+    Ok(if !watching && last_outcome == Outcome::Interrupted {
+        crate::error::exit::INTERRUPTED
+    } else {
+        crate::error::exit::OK
+    })
+}
+
+fn progress_bar(limit: u64) -> ProgressBar {
+    let bar = ProgressBar::new(limit);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} pruning {pos}/{len} jobs [{elapsed}] {per_sec}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_differ_by_command_and_prefix() {
+        assert_ne!(lock_key("prune", "public"), lock_key("prune", "other"));
+        assert_ne!(lock_key("prune", "public"), lock_key("rescue", "public"));
+        assert_eq!(lock_key("prune", "public"), lock_key("prune", "public"));
+    }
+
+    #[test]
+    fn rfc3339_adds_zone() {
+        assert_eq!(rfc3339("2026-01-01T00:00:00.5"), "2026-01-01T00:00:00.5Z");
+        assert_eq!(rfc3339("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,288 @@
+//! `oban seed`: a realistic population of jobs, generated here and inserted in large batches
+//! (one JSON document per batch, unpacked by the database), with ids in time order as in
+//! production. Times are offsets from the database clock, so seeded ages never depend on the
+//! client's clock.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::cli::SeedArgs;
+use crate::config::Settings;
+use crate::db::{Db, Schema, SessionLimits};
+use crate::output::{self, Report, Style};
+
+/// Jobs per insert statement.
+const BATCH: u64 = 10_000;
+/// Seeded jobs span this many seconds before now (7 days).
+const WINDOW: f64 = 7.0 * 86_400.0;
+
+/// The result of `oban seed`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedReport {
+    /// Always "seed".
+    pub command: &'static str,
+    /// Jobs inserted.
+    pub inserted: u64,
+    /// Jobs inserted per state.
+    pub states: BTreeMap<&'static str, u64>,
+    /// The random seed used (pass it again for the same population).
+    pub seed: u64,
+    /// Seconds taken.
+    pub elapsed: f64,
+}
+
+impl Report for SeedReport {
+    fn to_table(&self) -> String {
+        let mut t = output::table(&["state", "jobs"]);
+        for state in crate::commands::counts::STATES {
+            if let Some(n) = self.states.get(state) {
+                t.add_row(vec![state.into(), output::num(*n)]);
+            }
+        }
+        t.add_row(vec!["total".into(), output::num(self.inserted)]);
+        format!(
+            "seed: inserted {} jobs in {} (seed {})\n{t}\n",
+            self.inserted,
+            output::seconds(self.elapsed),
+            self.seed
+        )
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let rows = self
+            .states
+            .iter()
+            .map(|(s, n)| vec![s.to_string(), n.to_string()])
+            .collect();
+        (vec!["state".into(), "jobs".into()], rows)
+    }
+}
+
+const QUEUES: [(&str, u32, &[&str]); 6] = [
+    ("default", 30, &["app.workers.SyncAccount", "app.workers.RefreshCache"]),
+    ("mailers", 25, &["app.workers.mailers.WelcomeEmail", "app.workers.mailers.Digest"]),
+    ("events", 20, &["app.workers.TrackEvent"]),
+    ("webhooks", 12, &["app.workers.DeliverWebhook"]),
+    ("media", 8, &["app.workers.ResizeImage", "app.workers.TranscodeVideo"]),
+    ("reports", 5, &["app.workers.BuildReport"]),
+];
+
+const NODES: [&str; 4] = ["web-1", "web-2", "worker-1", "worker-2"];
+
+const ERRORS: [&str; 4] = [
+    "Traceback (most recent call last):\n  File \"/app/workers/webhooks.py\", line 42, in process\n    response.raise_for_status()\nhttpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'https://hooks.example.com/in'",
+    "Traceback (most recent call last):\n  File \"/app/workers/mailers.py\", line 17, in process\n    smtp.send(message)\nTimeoutError: timed out after 30s",
+    "Traceback (most recent call last):\n  File \"/app/workers/media.py\", line 88, in process\n    image = Image.open(path)\nPIL.UnidentifiedImageError: cannot identify image file '/tmp/upload-31.bin'",
+    "Traceback (most recent call last):\n  File \"/app/workers/sync.py\", line 12, in process\n    account = Account.get(args['account_id'])\napp.errors.NotFound: account not found",
+];
+
+/// A deterministic job generator.
+pub struct Generator {
+    rng: fastrand::Rng,
+    producers: Vec<String>,
+    now: jiff::Timestamp,
+}
+
+impl Generator {
+    /// A generator for the given seed.
+    pub fn new(seed: u64) -> Generator {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let producers = (0..NODES.len())
+            .map(|_| {
+                let (a, b) = (rng.u64(..), rng.u64(..));
+                format!(
+                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                    a >> 32,
+                    (a >> 16) & 0xffff,
+                    a & 0xfff,
+                    0x8000 | (b >> 48) & 0x3fff,
+                    b & 0xffff_ffff_ffff
+                )
+            })
+            .collect();
+        Generator {
+            rng,
+            producers,
+            now: jiff::Timestamp::now(),
+        }
+    }
+
+    /// Job `i` of `n`: inserted at an even pace over the last seven days, so ids follow time.
+    pub fn job(&mut self, i: u64, n: u64) -> (&'static str, Value) {
+        let now = self.now;
+        let rng = &mut self.rng;
+        let inserted = -WINDOW * (1.0 - (i as f64 + rng.f64()) / n as f64);
+        let roll = rng.u32(0..1000);
+        let state = match roll {
+            0..=699 => "completed",
+            700..=739 => "cancelled",
+            740..=799 => "discarded",
+            800..=879 => "available",
+            880..=939 => "scheduled",
+            940..=969 => "retryable",
+            970..=984 => "executing",
+            _ => "suspended",
+        };
+        let total: u32 = QUEUES.iter().map(|q| q.1).sum();
+        let mut pick = rng.u32(0..total);
+        let (queue, workers) = QUEUES
+            .iter()
+            .find(|(_, w, _)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(("default", &QUEUES[0].2[..]), |(q, _, w)| (*q, *w));
+        let worker = workers[rng.usize(0..workers.len())];
+        let max_attempts = if queue == "webhooks" { 10 } else { 20 };
+        let node = rng.usize(0..NODES.len());
+        let attempted_by = json!([NODES[node], self.producers[node]]);
+        let run = 0.02 + rng.f64() * 3.0;
+        let mut job = json!({
+            "state": state,
+            "queue": queue,
+            "worker": worker,
+            "attempt": 1,
+            "max_attempts": max_attempts,
+            "priority": if rng.u32(0..10) == 0 { 1 } else { 0 },
+            "args": args_for(rng, queue, i),
+            "meta": {},
+            "tags": if rng.bool() { json!([queue]) } else { json!([]) },
+            "errors": [],
+            "attempted_by": attempted_by,
+            "inserted": inserted,
+            "scheduled": inserted,
+            "attempted": inserted + run / 10.0,
+        });
+        // Error times are written by the client: they are data inside the JSON, not columns.
+        let error = |rng: &mut fastrand::Rng, attempt: u64| {
+            let at = now
+                .checked_add(jiff::SignedDuration::from_secs_f64(inserted + attempt as f64 * 30.0))
+                .unwrap_or(now);
+            json!({"attempt": attempt, "at": at.to_string(), "error": ERRORS[rng.usize(0..ERRORS.len())]})
+        };
+        match state {
+            "completed" => job["completed"] = json!(inserted + run),
+            "cancelled" => {
+                job["cancelled"] = json!(inserted + run);
+                if rng.bool() {
+                    job["attempt"] = json!(0);
+                    job["attempted"] = Value::Null;
+                    job["attempted_by"] = json!([]);
+                }
+            }
+            "discarded" => {
+                job["attempt"] = json!(max_attempts);
+                job["discarded"] = json!(inserted + run);
+                let errors: Vec<Value> = (1..=3).map(|a| error(rng, a)).collect();
+                job["errors"] = json!(errors);
+            }
+            "available" | "suspended" => {
+                job["attempt"] = json!(0);
+                job["attempted"] = Value::Null;
+                job["attempted_by"] = json!([]);
+            }
+            "scheduled" => {
+                job["attempt"] = json!(0);
+                job["attempted"] = Value::Null;
+                job["attempted_by"] = json!([]);
+                job["scheduled"] = json!(rng.f64() * 3.0 * 86_400.0);
+            }
+            "retryable" => {
+                let attempt = rng.u64(1..5);
+                job["attempt"] = json!(attempt);
+                job["attempted"] = json!(-rng.f64() * 600.0);
+                job["scheduled"] = json!(rng.f64() * 3_600.0);
+                let errors: Vec<Value> = (1..=attempt).map(|a| error(rng, a)).collect();
+                job["errors"] = json!(errors);
+            }
+            _ => {
+                // Executing: most started seconds ago; one in five is an orphan of a node that
+                // died 20 to 60 minutes ago.
+                let age = if rng.u32(0..5) == 0 {
+                    1_200.0 + rng.f64() * 2_400.0
+                } else {
+                    rng.f64() * 30.0
+                };
+                job["attempted"] = json!(-age);
+                job["scheduled"] = json!(-age - 1.0);
+                job["inserted"] = json!(-age - 1.0 - rng.f64());
+            }
+        }
+        (state, job)
+    }
+}
+
+fn pick(rng: &mut fastrand::Rng, choices: &[&'static str]) -> &'static str {
+    choices[rng.usize(0..choices.len())]
+}
+
+fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> Value {
+    match queue {
+        "mailers" => json!({"user_id": rng.u32(1..500_000), "template": pick(rng, &["welcome", "digest", "reset"])}),
+        "events" => json!({"event": pick(rng, &["signup", "login", "purchase"]), "account_id": rng.u32(1..50_000), "seq": i}),
+        "webhooks" => json!({"endpoint_id": rng.u32(1..2_000), "payload": {"id": format!("evt_{i:08}"), "type": "invoice.paid"}}),
+        "media" => json!({"upload_id": rng.u32(1..1_000_000), "sizes": [64, 256, 1024]}),
+        "reports" => json!({"account_id": rng.u32(1..50_000), "period": "monthly"}),
+        _ => json!({"account_id": rng.u32(1..50_000)}),
+    }
+}
+
+/// Inserts `jobs` generated from `seed`, in batches.
+pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedReport> {
+    let started = Instant::now();
+    let mut generator = Generator::new(seed);
+    let mut states: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut done = 0;
+    while done < jobs {
+        let size = BATCH.min(jobs - done);
+        let mut batch = Vec::with_capacity(size as usize);
+        for i in done..done + size {
+            let (state, job) = generator.job(i, jobs);
+            *states.entry(state).or_default() += 1;
+            batch.push(job);
+        }
+        db.insert_jobs(schema, &Value::Array(batch).to_string())?;
+        done += size;
+    }
+    Ok(SeedReport {
+        command: "seed",
+        inserted: done,
+        states,
+        seed,
+        elapsed: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The `oban seed` command.
+pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<i32> {
+    let dsn = settings.require_dsn()?;
+    let mut db = Db::connect(dsn, SessionLimits::default(), false)?;
+    let schema = db.schema(&settings.prefix)?;
+    if !args.force && db.has_jobs(&schema)? {
+        bail!(
+            "oban_jobs in schema {} already has jobs; pass --force to add {} more",
+            schema.prefix,
+            args.jobs
+        );
+    }
+    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
+    let report = self::seed(&mut db, &schema, args.jobs, seed)?;
+    let style = Style {
+        format: settings.format,
+        quiet: settings.quiet,
+        compact: false,
+    };
+    output::write_report(out, style, &report)?;
+    Ok(0)
+}
+
+

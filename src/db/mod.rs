@@ -1,0 +1,303 @@
+//! Connections: the backend chosen from the DSN, session safety settings, and what the schema
+//! looks like (flavour, optional tables, indexes). Every SQL statement lives under `db/`.
+
+pub mod migrations;
+pub mod pg;
+pub mod sqlite;
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+
+use crate::cli::FinalState;
+use crate::dsn::{Backend, Dsn};
+
+impl FinalState {
+    /// The three final states, in the order prune visits them.
+    pub const ALL: [FinalState; 3] = [
+        FinalState::Completed,
+        FinalState::Cancelled,
+        FinalState::Discarded,
+    ];
+
+    /// The state's name in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            FinalState::Completed => "completed",
+            FinalState::Cancelled => "cancelled",
+            FinalState::Discarded => "discarded",
+        }
+    }
+
+    /// The timestamp that says when the job reached this state.
+    pub fn column(self) -> &'static str {
+        match self {
+            FinalState::Completed => "completed_at",
+            FinalState::Cancelled => "cancelled_at",
+            FinalState::Discarded => "discarded_at",
+        }
+    }
+}
+
+/// A live connection to one of the supported engines.
+pub enum Db {
+    /// PostgreSQL.
+    Pg(PgConnection),
+    /// SQLite (Oban Lite).
+    Sqlite(SqliteConnection),
+}
+
+/// Which of the known table shapes a database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavour {
+    /// oban-py: `errors jsonb`, smallint counters, producers table.
+    ObanPy,
+    /// Elixir Oban: `errors jsonb[]`, integer counters, `oban_peers`.
+    Elixir,
+    /// Oban Lite on SQLite.
+    Lite,
+}
+
+impl Flavour {
+    /// A short name for messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Flavour::ObanPy => "oban-py",
+            Flavour::Elixir => "Elixir Oban",
+            Flavour::Lite => "Oban Lite",
+        }
+    }
+}
+
+/// What was found in the database for the configured prefix.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    /// The schema name (always `main` on SQLite, where prefixes do not exist).
+    pub prefix: String,
+    /// The table shape.
+    pub flavour: Flavour,
+    /// Whether `oban_producers` exists (oban-py).
+    pub has_producers: bool,
+    /// Final states whose timestamp an index serves (the partial indexes of oban-py, or
+    /// Elixir's `(state, cancelled_at)` and `(state, discarded_at)`). Always empty on SQLite.
+    pub indexed_final_states: Vec<FinalState>,
+    /// Column names of `oban_jobs`, in table order.
+    pub columns: Vec<String>,
+}
+
+/// Session limits applied to every maintenance connection.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    /// PostgreSQL `lock_timeout`; SQLite busy timeout.
+    pub lock_timeout: Duration,
+    /// PostgreSQL `statement_timeout` and `idle_in_transaction_session_timeout`.
+    pub statement_timeout: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits {
+            lock_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Quotes an identifier for PostgreSQL. Prefixes are validated before they get here; quoting
+/// anyway means a validation slip can never become SQL.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Db {
+    /// Connects and applies the session limits. For SQLite, `create` allows a missing file to be
+    /// created (migrate, demo); otherwise a missing file is an error rather than a new empty
+    /// database.
+    pub fn connect(dsn: &Dsn, limits: SessionLimits, create: bool) -> Result<Db> {
+        match dsn.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&dsn.target)
+                    .map_err(|e| anyhow!("{e}"))
+                    .with_context(|| format!("connecting to {dsn}"))?;
+                pg::setup_session(&mut conn, limits)
+                    .with_context(|| format!("setting up the session on {dsn}"))?;
+                Ok(Db::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let path = std::path::Path::new(&dsn.target);
+                if !create && !path.exists() {
+                    return Err(anyhow!(
+                        "SQLite database {} does not exist (run `oban migrate` to create it)",
+                        path.display()
+                    ));
+                }
+                let mut conn = SqliteConnection::establish(&dsn.target)
+                    .map_err(|e| anyhow!("{e}"))
+                    .with_context(|| format!("opening {dsn}"))?;
+                sqlite::setup_session(&mut conn, limits)
+                    .with_context(|| format!("opening {dsn}"))?;
+                Ok(Db::Sqlite(conn))
+            }
+        }
+    }
+
+    /// Finds `oban_jobs` under the prefix and classifies it, or explains what is missing.
+    pub fn schema(&mut self, prefix: &str) -> Result<Schema> {
+        let found = match self {
+            Db::Pg(c) => pg::detect(c, prefix),
+            Db::Sqlite(c) => sqlite::detect(c),
+        }
+        .context("reading the catalog")?;
+        found.ok_or_else(|| match self {
+            Db::Pg(_) => anyhow!(
+                "no oban_jobs table in schema \"{prefix}\" (searched {prefix}.oban_jobs): \
+                 check --prefix / OBAN_PREFIX, or run `oban migrate` to create it"
+            ),
+            Db::Sqlite(_) => {
+                anyhow!("no oban_jobs table in this SQLite database: run `oban migrate` to create it")
+            }
+        })
+    }
+
+    /// The database clock minus `age`, as ISO-8601 UTC text (no zone on PostgreSQL, `Z` on SQLite).
+    pub fn cutoff(&mut self, age: Duration) -> Result<String> {
+        let secs = age.as_secs_f64();
+        match self {
+            Db::Pg(c) => pg::cutoff(c, secs),
+            Db::Sqlite(c) => sqlite::cutoff(c, secs),
+        }
+        .context("reading the database clock")
+    }
+
+    /// Tries the advisory lock that keeps overlapping runs of one command apart. SQLite has no
+    /// such lock and needs none: its writers are serialised by the database file lock.
+    pub fn try_lock(&mut self, key: i64) -> Result<bool> {
+        match self {
+            Db::Pg(c) => pg::try_lock(c, key).context("taking the advisory lock"),
+            Db::Sqlite(_) => Ok(true),
+        }
+    }
+
+    /// Releases the lock taken by `try_lock`.
+    pub fn unlock(&mut self, key: i64) -> Result<()> {
+        match self {
+            Db::Pg(c) => pg::unlock(c, key).context("releasing the advisory lock"),
+            Db::Sqlite(_) => Ok(()),
+        }
+    }
+
+    /// How many rows of `state` a prune would take, by queue, up to `limit`.
+    pub fn count_prunable(
+        &mut self,
+        schema: &Schema,
+        state: FinalState,
+        cutoff: &str,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<(String, u64)>> {
+        match self {
+            Db::Pg(c) => pg::count_eligible(c, schema, state, cutoff, filter, limit),
+            Db::Sqlite(c) => sqlite::count_eligible(c, state, cutoff, filter, limit),
+        }
+    }
+
+    /// Deletes one batch of prunable rows in its own transaction; `sink` (the archive) sees
+    /// the rows before commit and can veto it by failing.
+    #[allow(clippy::too_many_arguments)]
+    pub fn delete_batch(
+        &mut self,
+        schema: &Schema,
+        state: FinalState,
+        cutoff: &str,
+        filter: &JobFilter,
+        n: u64,
+        archive: bool,
+        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
+    ) -> Result<Vec<DeletedRow>> {
+        match self {
+            Db::Pg(c) => pg::delete_batch(c, schema, state, cutoff, filter, n, archive, sink),
+            Db::Sqlite(c) => sqlite::delete_batch(c, schema, state, cutoff, filter, n, archive, sink),
+        }
+    }
+
+    /// Whether the jobs table holds any row.
+    pub fn has_jobs(&mut self, schema: &Schema) -> Result<bool> {
+        match self {
+            Db::Pg(c) => pg::has_jobs(c, schema),
+            Db::Sqlite(c) => sqlite::has_jobs(c),
+        }
+        .context("checking whether the jobs table is empty")
+    }
+
+    /// Inserts jobs given as a JSON array (see `commands::seed`).
+    pub fn insert_jobs(&mut self, schema: &Schema, jobs_json: &str) -> Result<usize> {
+        match self {
+            Db::Pg(c) => pg::insert_jobs(c, schema, jobs_json),
+            Db::Sqlite(c) => sqlite::insert_jobs(c, jobs_json),
+        }
+        .context("inserting jobs")
+    }
+
+    /// Counts jobs by queue and state (exact).
+    pub fn counts(&mut self, schema: &Schema) -> Result<Vec<QueueStateCount>> {
+        match self {
+            Db::Pg(c) => pg::counts(c, schema),
+            Db::Sqlite(c) => sqlite::counts(c),
+        }
+        .context("counting jobs")
+    }
+}
+
+/// One cell of a queue × state count.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct QueueStateCount {
+    /// Queue name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// State name.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub state: String,
+    /// Jobs in that cell.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
+}
+
+/// Filters shared by maintenance commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only these queues (empty: all).
+    pub queues: Vec<String>,
+    /// Only these workers (empty: all).
+    pub workers: Vec<String>,
+}
+
+/// A row taken out by a prune batch.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct DeletedRow {
+    /// The job's queue, for per-queue totals.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// The whole row as a JSON object, when archiving.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub row: Option<String>,
+}
+
+/// A single text value, for small queries.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct TextValue {
+    /// The value.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub value: String,
+}
+
+/// A single boolean, for small queries.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct BoolValue {
+    /// The value.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub value: bool,
+}

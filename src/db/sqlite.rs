@@ -1,0 +1,230 @@
+//! SQLite (Oban Lite) statements. Timestamps are ISO-8601 text, compared through `julianday`
+//! so that values with and without fractional seconds order correctly.
+
+use anyhow::{bail, Result};
+use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::{Sqlite, SqliteConnection};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use super::{
+    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema,
+    SessionLimits, TextValue,
+};
+use crate::cli::FinalState;
+
+/// Columns Lite stores as JSON text.
+const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
+
+/// Sets the busy timeout, SQLite's lock timeout.
+pub fn setup_session(conn: &mut SqliteConnection, limits: SessionLimits) -> Result<()> {
+    let ms = limits.lock_timeout.as_millis();
+    sql_query(format!("PRAGMA busy_timeout = {ms}")).execute(conn)?;
+    Ok(())
+}
+
+/// Finds `oban_jobs` and checks its columns.
+pub fn detect(conn: &mut SqliteConnection) -> Result<Option<Schema>> {
+    let columns: Vec<TextValue> =
+        sql_query("SELECT name AS value FROM pragma_table_info('oban_jobs') ORDER BY cid")
+            .load(conn)?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let columns: Vec<String> = columns.into_iter().map(|c| c.value).collect();
+    let missing: Vec<&str> = super::pg::REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !columns.iter().any(|have| have == c))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "oban_jobs is not an Oban jobs table: it has no column {}",
+            missing.join(", ")
+        );
+    }
+    Ok(Some(Schema {
+        prefix: "main".into(),
+        flavour: Flavour::Lite,
+        has_producers: false,
+        indexed_final_states: Vec::new(),
+        columns,
+    }))
+}
+
+/// Exact counts by queue and state.
+pub fn counts(conn: &mut SqliteConnection) -> Result<Vec<QueueStateCount>> {
+    Ok(sql_query(
+        "SELECT queue, state, count(*) AS count FROM oban_jobs GROUP BY 1, 2 ORDER BY 1, 2",
+    )
+    .load(conn)?)
+}
+
+/// The database clock minus `age`, as ISO-8601 UTC text with a trailing `Z`.
+pub fn cutoff(conn: &mut SqliteConnection, age_secs: f64) -> Result<String> {
+    let rows: Vec<TextValue> =
+        sql_query("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?) AS value")
+            .bind::<Text, _>(format!("-{age_secs:.3} seconds"))
+            .load(conn)?;
+    Ok(rows.into_iter().next().map(|r| r.value).unwrap_or_default())
+}
+
+/// Prunable rows of one state: bind the cutoff, then the queue and worker lists (as JSON
+/// arrays, so any number of values is one parameter).
+fn eligible(state: FinalState, filter: &JobFilter) -> String {
+    let mut sql = format!(
+        "state = '{}' AND julianday({}) < julianday(?)",
+        state.name(),
+        state.column()
+    );
+    if !filter.queues.is_empty() {
+        sql.push_str(" AND queue IN (SELECT value FROM json_each(?))");
+    }
+    if !filter.workers.is_empty() {
+        sql.push_str(" AND worker IN (SELECT value FROM json_each(?))");
+    }
+    sql
+}
+
+fn bind_eligible(
+    sql: String,
+    cutoff: &str,
+    filter: &JobFilter,
+) -> diesel::query_builder::BoxedSqlQuery<'static, Sqlite, diesel::query_builder::SqlQuery> {
+    let mut q = sql_query(sql)
+        .into_boxed::<Sqlite>()
+        .bind::<Text, _>(cutoff.to_string());
+    if !filter.queues.is_empty() {
+        q = q.bind::<Text, _>(json_list(&filter.queues));
+    }
+    if !filter.workers.is_empty() {
+        q = q.bind::<Text, _>(json_list(&filter.workers));
+    }
+    q
+}
+
+fn json_list(values: &[String]) -> String {
+    serde_json::Value::from(values.to_vec()).to_string()
+}
+
+#[derive(QueryableByName)]
+struct QueueCount {
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+/// How many rows of `state` a prune would take, by queue, up to `limit`.
+pub fn count_eligible(
+    conn: &mut SqliteConnection,
+    state: FinalState,
+    cutoff: &str,
+    filter: &JobFilter,
+    limit: u64,
+) -> Result<Vec<(String, u64)>> {
+    let sql = format!(
+        "SELECT queue, count(*) AS count FROM (SELECT queue FROM oban_jobs WHERE {} LIMIT ?) \
+         GROUP BY queue ORDER BY queue",
+        eligible(state, filter)
+    );
+    let rows: Vec<QueueCount> = bind_eligible(sql, cutoff, filter)
+        .bind::<BigInt, _>(limit as i64)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.queue, r.count as u64))
+        .collect())
+}
+
+/// `json_object(...)` over every column, JSON columns embedded as JSON when they parse.
+fn row_json(columns: &[String]) -> String {
+    let parts: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let q = quote_ident(c);
+            let key = c.replace('\'', "''");
+            if JSON_COLUMNS.contains(&c.as_str()) {
+                format!("'{key}', CASE WHEN json_valid({q}) THEN json({q}) ELSE {q} END")
+            } else {
+                format!("'{key}', {q}")
+            }
+        })
+        .collect();
+    format!("json_object({})", parts.join(", "))
+}
+
+/// Deletes up to `n` prunable rows of `state`, lowest ids first, in one immediate transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn delete_batch(
+    conn: &mut SqliteConnection,
+    schema: &Schema,
+    state: FinalState,
+    cutoff: &str,
+    filter: &JobFilter,
+    n: u64,
+    archive: bool,
+    sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
+) -> Result<Vec<DeletedRow>> {
+    let returning = if archive {
+        row_json(&schema.columns)
+    } else {
+        "NULL".into()
+    };
+    let sql = format!(
+        "DELETE FROM oban_jobs WHERE id IN \
+           (SELECT id FROM oban_jobs WHERE {} ORDER BY id LIMIT ?) \
+         RETURNING queue, {returning} AS row",
+        eligible(state, filter)
+    );
+    conn.immediate_transaction(|conn| {
+        let rows: Vec<DeletedRow> = bind_eligible(sql, cutoff, filter)
+            .bind::<BigInt, _>(n as i64)
+            .load(conn)?;
+        sink(&rows)?;
+        Ok(rows)
+    })
+}
+
+/// Whether the jobs table has any row.
+pub fn has_jobs(conn: &mut SqliteConnection) -> Result<bool> {
+    let rows: Vec<BoolValue> =
+        sql_query("SELECT EXISTS (SELECT 1 FROM oban_jobs) AS value").load(conn)?;
+    Ok(rows.first().is_some_and(|r| r.value))
+}
+
+/// Inserts jobs described by a JSON array; times are offsets in seconds from the clock.
+pub fn insert_jobs(conn: &mut SqliteConnection, jobs_json: &str) -> Result<usize> {
+    let field = |f: &str| format!("json_extract(value, '$.{f}')");
+    let ts = |f: &str| {
+        format!(
+            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', json_extract(value, '$.{f}') || ' seconds')"
+        )
+    };
+    let sql = format!(
+        "INSERT INTO oban_jobs (state, queue, worker, attempt, max_attempts, priority, args, \
+            meta, tags, errors, attempted_by, inserted_at, scheduled_at, attempted_at, \
+            completed_at, cancelled_at, discarded_at) \
+         SELECT {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {} \
+         FROM json_each(?)",
+        field("state"),
+        field("queue"),
+        field("worker"),
+        field("attempt"),
+        field("max_attempts"),
+        field("priority"),
+        field("args"),
+        field("meta"),
+        field("tags"),
+        field("errors"),
+        field("attempted_by"),
+        ts("inserted"),
+        ts("scheduled"),
+        ts("attempted"),
+        ts("completed"),
+        ts("cancelled"),
+        ts("discarded"),
+    );
+    Ok(diesel::Connection::transaction(conn, |conn| {
+        sql_query(sql).bind::<Text, _>(jobs_json).execute(conn)
+    })?)
+}

@@ -1,0 +1,130 @@
+//! Durations as operators write them: integer seconds (`3600`, `3_600` in TOML) or a
+//! sequence of `<integer><unit>` parts with units `s`, `m`, `h`, `d` (`90s`, `1h30m`, `7d`).
+//!
+//! Hand-written because the accepted language is deliberately tiny: no fractions, no signs, no
+//! exponents, and an upper bound so that a typo like `1e9d` can never turn into an interval
+//! PostgreSQL overflows on.
+
+use std::time::Duration;
+
+/// The longest duration accepted anywhere: 100 years.
+pub const MAX_SECS: u64 = 100 * 365 * 86_400;
+
+/// The form every duration error names.
+pub const EXPECTED: &str = "seconds (3600) or a duration like 90s, 15m, 1h, 7d, 1h30m";
+
+/// Parses a duration written on the command line or in an environment variable.
+pub fn parse(input: &str) -> Result<Duration, String> {
+    let text = input.trim();
+    if text.is_empty() {
+        return Err(format!("empty duration; expected {EXPECTED}"));
+    }
+    let bad = || format!("invalid duration '{input}'; expected {EXPECTED}");
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    let mut saw_unit_part = false;
+    for ch in text.chars() {
+        match ch {
+            '0'..='9' => digits.push(ch),
+            '_' if !digits.is_empty() => {}
+            's' | 'm' | 'h' | 'd' => {
+                if digits.is_empty() {
+                    return Err(bad());
+                }
+                let unit = match ch {
+                    's' => 1,
+                    'm' => 60,
+                    'h' => 3_600,
+                    _ => 86_400,
+                };
+                let n: u64 = digits.parse().map_err(|_| bad())?;
+                total = n
+                    .checked_mul(unit)
+                    .and_then(|secs| total.checked_add(secs))
+                    .ok_or_else(too_long)?;
+                digits.clear();
+                saw_unit_part = true;
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if !digits.is_empty() {
+        if saw_unit_part {
+            // "1h30" is ambiguous: minutes or seconds? Refuse rather than guess.
+            return Err(bad());
+        }
+        total = digits.parse().map_err(|_| too_long())?;
+    }
+    if total > MAX_SECS {
+        return Err(too_long());
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn too_long() -> String {
+    format!("duration too long; the maximum is {MAX_SECS} seconds (100 years)")
+}
+
+/// Formats a duration compactly for people: `1d`, `1h30m`, `45s`, `0s`.
+pub fn human(duration: Duration) -> String {
+    let mut secs = duration.as_secs();
+    if secs == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(text: &str) -> u64 {
+        parse(text).map(|d| d.as_secs()).unwrap_or(u64::MAX)
+    }
+
+    #[test]
+    fn accepts_seconds_and_units() {
+        assert_eq!(secs("3600"), 3600);
+        assert_eq!(secs("3_600"), 3600);
+        assert_eq!(secs("90s"), 90);
+        assert_eq!(secs("15m"), 900);
+        assert_eq!(secs("1h"), 3600);
+        assert_eq!(secs("7d"), 604_800);
+        assert_eq!(secs("1h30m"), 5400);
+        assert_eq!(secs("1d2h3m4s"), 93_784);
+        assert_eq!(secs("0"), 0);
+        assert_eq!(secs(" 5m "), 300);
+    }
+
+    #[test]
+    fn rejects_everything_else() {
+        for bad in [
+            "", "-1s", "1e9d", "1.5h", "h", "1w", "1h30", "abc", "1 h", "+5s", "_1", "5ms",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn rejects_overflow() {
+        assert!(parse("36501d").is_err());
+        assert!(parse("99999999999999999999999").is_err());
+        assert!(parse("18446744073709551615d").is_err());
+        assert_eq!(secs("36500d"), MAX_SECS);
+    }
+
+    #[test]
+    fn human_round_trips() {
+        for text in ["0s", "45s", "1h30m", "7d", "1d2h3m4s"] {
+            let d = parse(text).expect("valid");
+            assert_eq!(human(d), text);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The `oban` binary: parse, run, print any error chain to stderr, map it to an exit code.
+
+use std::io::Write;
+
+use clap::Parser;
+use oban::cli::Cli;
+use oban::error::exit_code;
+
+fn main() {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match oban::run(&cli, &mut out) {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => 0,
+        Err(err) => {
+            let _ = out.flush();
+            let message = oban::scrub(&format!("{err:#}"), &oban::secrets(&cli));
+            eprintln!("oban: {message}");
+            exit_code(&err)
+        }
+    };
+    std::process::exit(code);
+}
+
+/// A closed pipe (`oban prune -o json | head -1`) is not a failure.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

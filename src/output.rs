@@ -1,0 +1,85 @@
+//! Rendering results: every command returns a report, and this module writes it as a table,
+//! JSON or CSV to any `Write`, so tests can render into a buffer.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::Format;
+
+/// What a report must offer to be printed in every format.
+pub trait Report: Serialize {
+    /// The human-readable form, ending with a newline.
+    fn to_table(&self) -> String;
+    /// The CSV header and rows.
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>);
+}
+
+/// How output should look, decided once at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    /// Output format.
+    pub format: Format,
+    /// Print nothing on success in table format.
+    pub quiet: bool,
+    /// One JSON document per line (watch mode) instead of pretty-printed.
+    pub compact: bool,
+}
+
+/// Writes a report in the chosen format. Quiet silences tables only: a script that asks for
+/// JSON or CSV gets it.
+pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) -> Result<()> {
+    match style.format {
+        Format::Table if style.quiet => {}
+        Format::Table => out.write_all(report.to_table().as_bytes())?,
+        Format::Json => {
+            if style.compact {
+                serde_json::to_writer(&mut *out, report)?;
+            } else {
+                serde_json::to_writer_pretty(&mut *out, report)?;
+            }
+            out.write_all(b"\n")?;
+        }
+        Format::Csv => {
+            let (header, rows) = report.to_csv();
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(&header)?;
+            for row in rows {
+                w.write_record(&row)?;
+            }
+            w.flush()?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// A table in the house style: box lines on a terminal, plain ASCII in pipes, 80 columns.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    if std::io::stdout().is_terminal() {
+        t.load_preset(presets::UTF8_FULL_CONDENSED);
+    } else {
+        t.load_preset(presets::ASCII_FULL_CONDENSED);
+    }
+    t.set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(80)
+        .set_header(header.iter().map(|h| Cell::new(h)));
+    t
+}
+
+/// A right-aligned number cell.
+pub fn num(n: u64) -> Cell {
+    Cell::new(n).set_alignment(CellAlignment::Right)
+}
+
+/// Seconds with millisecond precision, for people.
+pub fn seconds(secs: f64) -> String {
+    if secs < 1.0 {
+        format!("{:.0} ms", secs * 1000.0)
+    } else {
+        format!("{secs:.2} s")
+    }
+}
