@@ -31,27 +31,30 @@ pub struct Style {
 /// Writes a report in the chosen format. Quiet silences tables only: a script that asks for
 /// JSON or CSV gets it.
 pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) -> Result<()> {
-    match style.format {
-        Format::Table if style.quiet => {}
-        Format::Table => out.write_all(report.to_table().as_bytes())?,
+    // Rendered in memory first, so that a closed pipe surfaces as a plain io::Error.
+    let bytes = match style.format {
+        Format::Table if style.quiet => return Ok(()),
+        Format::Table => report.to_table().into_bytes(),
         Format::Json => {
-            if style.compact {
-                serde_json::to_writer(&mut *out, report)?;
+            let mut buf = if style.compact {
+                serde_json::to_vec(report)?
             } else {
-                serde_json::to_writer_pretty(&mut *out, report)?;
-            }
-            out.write_all(b"\n")?;
+                serde_json::to_vec_pretty(report)?
+            };
+            buf.push(b'\n');
+            buf
         }
         Format::Csv => {
             let (header, rows) = report.to_csv();
-            let mut w = csv::Writer::from_writer(&mut *out);
+            let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(&header)?;
             for row in rows {
                 w.write_record(&row)?;
             }
-            w.flush()?;
+            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?
         }
-    }
+    };
+    out.write_all(&bytes)?;
     out.flush()?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use anyhow::{bail, Result};
 use diesel::pg::{Pg, PgConnection};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
+use diesel::connection::SimpleConnection;
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::{
@@ -17,11 +18,10 @@ pub fn setup_session(conn: &mut PgConnection, limits: SessionLimits) -> Result<(
     let lock_ms = limits.lock_timeout.as_millis();
     let stmt_ms = limits.statement_timeout.as_millis();
     // Integers formatted by us, not user text: SET does not take bind parameters.
-    sql_query(format!(
+    conn.batch_execute(&format!(
         "SET lock_timeout = {lock_ms}; SET statement_timeout = {stmt_ms}; \
          SET idle_in_transaction_session_timeout = {stmt_ms}; SET application_name = 'oban-cli'"
-    ))
-    .execute(conn)?;
+    ))?;
     Ok(())
 }
 
