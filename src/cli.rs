@@ -76,7 +76,7 @@ pub enum Command {
         oban prune --discarded-max-age 30d --queue mailers --archive /var/backups/oban.jsonl\n  \
         oban prune --watch --interval 30s\n  \
         */5 * * * * oban prune -q        # cron: overlapping runs are harmless")]
-    Prune(PruneArgs),
+    Prune(Box<PruneArgs>),
     /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
     #[command(after_help = "Examples:\n  \
         oban migrate -d postgres://app@db/app --prefix jobs\n  \
@@ -102,7 +102,7 @@ pub struct WatchArgs {
     #[arg(long)]
     pub watch: bool,
     /// Time between passes with --watch [default: [pruner] interval, else 60s]
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 }
 
@@ -110,10 +110,10 @@ pub struct WatchArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct SessionArgs {
     /// Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub lock_timeout: Option<Duration>,
     /// Cancel any single statement running longer than this [default: 60s]
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub statement_timeout: Option<Duration>,
 }
 
@@ -132,16 +132,16 @@ pub enum FinalState {
 #[derive(Debug, Clone, Default, Args)]
 pub struct PruneArgs {
     /// Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_age: Option<Duration>,
     /// Age for completed jobs (overrides --max-age)
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub completed_max_age: Option<Duration>,
     /// Age for cancelled jobs (overrides --max-age)
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub cancelled_max_age: Option<Duration>,
     /// Age for discarded jobs (overrides --max-age)
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub discarded_max_age: Option<Duration>,
     /// Only these final states (repeatable or comma-separated) [default: all three]
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -153,16 +153,16 @@ pub struct PruneArgs {
     #[arg(long, value_name = "WORKER")]
     pub worker: Vec<String>,
     /// Most rows deleted in one pass [default: [pruner] limit, else 20000]
-    #[arg(long, value_name = "N", value_parser = positive_count)]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
     /// Most rows deleted in one transaction [default: 5000]
-    #[arg(long, value_name = "N", value_parser = positive_count)]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
     /// Sleep between batches, to spare a busy database [default: 0s]
-    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub pause: Option<Duration>,
     /// Stop a pass after this long, once the batch in flight has committed
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub max_runtime: Option<Duration>,
     /// Count what would be deleted, per state and queue, and delete nothing
     #[arg(long)]
@@ -190,7 +190,7 @@ pub struct MigrateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
     /// How many jobs to insert
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = positive_count)]
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Random seed, for a reproducible population
     #[arg(long, value_name = "S")]
@@ -204,7 +204,7 @@ pub struct SeedArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// How many jobs to seed
-    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = positive_count)]
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Keep the demo database at this path instead of a temporary file
     #[arg(long, value_name = "FILE")]

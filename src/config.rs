@@ -123,8 +123,12 @@ impl FileConfig {
                     .map_err(|e| usage(format!("{origin}: [{sect}] {key}: {e}"))),
             }
         };
+        let dsn = toml_string(&table, "dsn", origin)?;
+        if let Some(text) = &dsn {
+            Dsn::parse(text).map_err(|e| usage(format!("{origin}: dsn: {e}")))?;
+        }
         let cfg = FileConfig {
-            dsn: toml_string(&table, "dsn", origin)?,
+            dsn,
             prefix: toml_string(&table, "prefix", origin)?,
             prune_max_age: dur(pruner, "pruner", "max_age")?,
             prune_limit: match pruner.and_then(|t| t.get("limit")) {
@@ -328,8 +332,8 @@ rescue_after = "10m"
 
     #[test]
     fn defaults_match_oban_py() {
-        let s = resolve_with(&GlobalArgs::default(), &env_of(&[]), FileConfig::default())
-            .expect("ok");
+        let s =
+            resolve_with(&GlobalArgs::default(), &env_of(&[]), FileConfig::default()).expect("ok");
         assert!(s.dsn.is_none());
         assert_eq!(s.prefix, "public");
         assert_eq!(s.pruner.max_age, Duration::from_secs(86_400));
@@ -364,7 +368,15 @@ rescue_after = "10m"
         for good in ["public", "_x", "oban_2", "Jobs"] {
             assert!(validate_prefix(good, "t").is_ok(), "{good}");
         }
-        for bad in ["", "1abc", "public; drop table x", "a-b", "a\"b", "ä", &"x".repeat(64)] {
+        for bad in [
+            "",
+            "1abc",
+            "public; drop table x",
+            "a-b",
+            "a\"b",
+            "ä",
+            &"x".repeat(64),
+        ] {
             assert!(validate_prefix(bad, "t").is_err(), "{bad}");
         }
     }

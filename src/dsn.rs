@@ -160,7 +160,10 @@ mod tests {
 
     #[test]
     fn redacts_passwords() {
-        assert_eq!(redact("postgres://app:secret@db/app"), "postgres://app:***@db/app");
+        assert_eq!(
+            redact("postgres://app:secret@db/app"),
+            "postgres://app:***@db/app"
+        );
         assert_eq!(redact("postgres://app@db/app"), "postgres://app@db/app");
         assert_eq!(
             redact("postgres://db/app?user=a&password=s3cr3t&sslmode=require"),

@@ -69,7 +69,7 @@ pub fn table(header: &[&str]) -> Table {
     }
     t.set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(80)
-        .set_header(header.iter().map(|h| Cell::new(h)));
+        .set_header(header.iter().map(Cell::new));
     t
 }
 

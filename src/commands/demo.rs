@@ -55,7 +55,10 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     write_report(out, style, &migrate(&mut db, "public", false)?)?;
     let schema = db.schema("public")?;
 
-    step(out, &format!("oban seed --jobs {} --seed {DEMO_SEED}", args.jobs))?;
+    step(
+        out,
+        &format!("oban seed --jobs {} --seed {DEMO_SEED}", args.jobs),
+    )?;
     write_report(out, style, &seed(&mut db, &schema, args.jobs, DEMO_SEED)?)?;
     write_report(out, style, &counts(&mut db, &schema, "before prune")?)?;
 
@@ -70,7 +73,10 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     write_report(out, style, &counts(&mut db, &schema, "after prune")?)?;
 
     if table && !settings.quiet {
-        writeln!(out, "\nNext: point OBAN_DSN at your database and try `oban prune --dry-run`.")?;
+        writeln!(
+            out,
+            "\nNext: point OBAN_DSN at your database and try `oban prune --dry-run`."
+        )?;
         if args.keep.is_some() {
             writeln!(out, "The demo database is kept at {}.", dsn.target)?;
         }

@@ -23,7 +23,11 @@ impl Report for MigrateReport {
             return format!("migrate: schema {} is up to date\n", self.prefix);
         }
         let verb = if self.dry_run { "would run" } else { "ran" };
-        let mut out = format!("migrate: {verb} {} migration(s) in schema {}\n", self.migrations.len(), self.prefix);
+        let mut out = format!(
+            "migrate: {verb} {} migration(s) in schema {}\n",
+            self.migrations.len(),
+            self.prefix
+        );
         for m in &self.migrations {
             out.push_str(&format!("  {m}\n"));
         }

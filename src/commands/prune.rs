@@ -237,8 +237,12 @@ impl Report for PruneReport {
                 "stopped at --limit {}: more jobs may be eligible; the next pass continues\n",
                 self.limit
             )),
-            Outcome::MaxRuntime => out.push_str("stopped at --max-runtime; the next pass continues\n"),
-            Outcome::Interrupted => out.push_str("interrupted: every committed batch is listed above\n"),
+            Outcome::MaxRuntime => {
+                out.push_str("stopped at --max-runtime; the next pass continues\n")
+            }
+            Outcome::Interrupted => {
+                out.push_str("interrupted: every committed batch is listed above\n")
+            }
             _ => {}
         }
         if let Some(path) = &self.archive {
@@ -284,7 +288,12 @@ impl Archive {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| usage(format!("--archive {}: cannot open for appending: {e}", path.display())))?;
+            .map_err(|e| {
+                usage(format!(
+                    "--archive {}: cannot open for appending: {e}",
+                    path.display()
+                ))
+            })?;
         Ok(Archive {
             file,
             path: path.to_path_buf(),
@@ -369,9 +378,7 @@ pub fn pass(
     let mut cutoffs = Vec::new();
     for (state, age) in &opts.ages {
         let cutoff = db.cutoff(*age)?;
-        report
-            .cutoffs
-            .insert(state.name(), rfc3339(&cutoff));
+        report.cutoffs.insert(state.name(), rfc3339(&cutoff));
         cutoffs.push((*state, cutoff));
     }
     if opts.dry_run {
@@ -401,7 +408,16 @@ pub fn pass(
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    let result = delete_all(db, schema, opts, &cutoffs, archive, progress, &mut report, started);
+    let result = delete_all(
+        db,
+        schema,
+        opts,
+        &cutoffs,
+        archive,
+        progress,
+        &mut report,
+        started,
+    );
     let unlocked = db.unlock(key);
     result?;
     unlocked?;
@@ -442,7 +458,15 @@ fn delete_all(
                 None => Ok(()),
             };
             let rows = db
-                .delete_batch(schema, *state, cutoff, &opts.filter, n, archiving, &mut sink)
+                .delete_batch(
+                    schema,
+                    *state,
+                    cutoff,
+                    &opts.filter,
+                    n,
+                    archiving,
+                    &mut sink,
+                )
                 .with_context(|| {
                     format!(
                         "deleting batch {} ({} jobs)",
@@ -509,6 +533,7 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
         && !opts.dry_run
         && opts.limit > opts.batch_size
         && std::io::stderr().is_terminal();
+    let secrets: Vec<String> = dsn.password().into_iter().collect();
     let mut hinted = false;
     let mut last_outcome = Outcome::Done;
     let mut passes = 0u64;
@@ -536,7 +561,13 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
             last_outcome = report.outcome;
             output::write_report(out, style, &report)
         },
-        |e| eprintln!("oban: prune: pass failed, retrying in {}: {e:#}", crate::duration::human(interval)),
+        |e| {
+            let message = crate::scrub(&format!("{e:#}"), &secrets);
+            eprintln!(
+                "oban: prune: pass failed, retrying in {}: {message}",
+                crate::duration::human(interval)
+            );
+        },
     )?;
     if watching && !settings.quiet && settings.format == crate::cli::Format::Table {
         eprintln!(

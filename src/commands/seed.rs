@@ -64,11 +64,26 @@ impl Report for SeedReport {
 }
 
 const QUEUES: [(&str, u32, &[&str]); 6] = [
-    ("default", 30, &["app.workers.SyncAccount", "app.workers.RefreshCache"]),
-    ("mailers", 25, &["app.workers.mailers.WelcomeEmail", "app.workers.mailers.Digest"]),
+    (
+        "default",
+        30,
+        &["app.workers.SyncAccount", "app.workers.RefreshCache"],
+    ),
+    (
+        "mailers",
+        25,
+        &[
+            "app.workers.mailers.WelcomeEmail",
+            "app.workers.mailers.Digest",
+        ],
+    ),
     ("events", 20, &["app.workers.TrackEvent"]),
     ("webhooks", 12, &["app.workers.DeliverWebhook"]),
-    ("media", 8, &["app.workers.ResizeImage", "app.workers.TranscodeVideo"]),
+    (
+        "media",
+        8,
+        &["app.workers.ResizeImage", "app.workers.TranscodeVideo"],
+    ),
     ("reports", 5, &["app.workers.BuildReport"]),
 ];
 
@@ -140,7 +155,7 @@ impl Generator {
                     false
                 }
             })
-            .map_or(("default", &QUEUES[0].2[..]), |(q, _, w)| (*q, *w));
+            .map_or(("default", QUEUES[0].2), |(q, _, w)| (*q, *w));
         let worker = workers[rng.usize(0..workers.len())];
         let max_attempts = if queue == "webhooks" { 10 } else { 20 };
         let node = rng.usize(0..NODES.len());
@@ -165,7 +180,9 @@ impl Generator {
         // Error times are written by the client: they are data inside the JSON, not columns.
         let error = |rng: &mut fastrand::Rng, attempt: u64| {
             let at = now
-                .checked_add(jiff::SignedDuration::from_secs_f64(inserted + attempt as f64 * 30.0))
+                .checked_add(jiff::SignedDuration::from_secs_f64(
+                    inserted + attempt as f64 * 30.0,
+                ))
                 .unwrap_or(now);
             json!({"attempt": attempt, "at": at.to_string(), "error": ERRORS[rng.usize(0..ERRORS.len())]})
         };
@@ -227,9 +244,15 @@ fn pick(rng: &mut fastrand::Rng, choices: &[&'static str]) -> &'static str {
 
 fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> Value {
     match queue {
-        "mailers" => json!({"user_id": rng.u32(1..500_000), "template": pick(rng, &["welcome", "digest", "reset"])}),
-        "events" => json!({"event": pick(rng, &["signup", "login", "purchase"]), "account_id": rng.u32(1..50_000), "seq": i}),
-        "webhooks" => json!({"endpoint_id": rng.u32(1..2_000), "payload": {"id": format!("evt_{i:08}"), "type": "invoice.paid"}}),
+        "mailers" => {
+            json!({"user_id": rng.u32(1..500_000), "template": pick(rng, &["welcome", "digest", "reset"])})
+        }
+        "events" => {
+            json!({"event": pick(rng, &["signup", "login", "purchase"]), "account_id": rng.u32(1..50_000), "seq": i})
+        }
+        "webhooks" => {
+            json!({"endpoint_id": rng.u32(1..2_000), "payload": {"id": format!("evt_{i:08}"), "type": "invoice.paid"}})
+        }
         "media" => json!({"upload_id": rng.u32(1..1_000_000), "sizes": [64, 256, 1024]}),
         "reports" => json!({"account_id": rng.u32(1..50_000), "period": "monthly"}),
         _ => json!({"account_id": rng.u32(1..50_000)}),
@@ -284,5 +307,3 @@ pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<
     output::write_report(out, style, &report)?;
     Ok(0)
 }
-
-

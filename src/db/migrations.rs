@@ -30,8 +30,7 @@ pub struct MigrateReport {
 
 fn names(source: &EmbeddedMigrations) -> Result<Vec<String>> {
     use diesel::migration::MigrationSource;
-    let all = MigrationSource::<diesel::pg::Pg>::migrations(source)
-        .map_err(|e| anyhow!("{e}"))?;
+    let all = MigrationSource::<diesel::pg::Pg>::migrations(source).map_err(|e| anyhow!("{e}"))?;
     Ok(all.iter().map(|m| m.name().to_string()).collect())
 }
 
@@ -67,9 +66,12 @@ pub fn migrate(db: &mut Db, prefix: &str, dry_run: bool) -> Result<MigrateReport
     }
     if let Db::Pg(c) = db {
         if !dry_run {
-            sql_query(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(prefix)))
-                .execute(c)
-                .with_context(|| format!("creating schema {prefix}"))?;
+            sql_query(format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(prefix)
+            ))
+            .execute(c)
+            .with_context(|| format!("creating schema {prefix}"))?;
         }
     }
     let pending = match db {

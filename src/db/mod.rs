@@ -158,7 +158,9 @@ impl Db {
                  check --prefix / OBAN_PREFIX, or run `oban migrate` to create it"
             ),
             Db::Sqlite(_) => {
-                anyhow!("no oban_jobs table in this SQLite database: run `oban migrate` to create it")
+                anyhow!(
+                    "no oban_jobs table in this SQLite database: run `oban migrate` to create it"
+                )
             }
         })
     }
@@ -220,7 +222,9 @@ impl Db {
     ) -> Result<Vec<DeletedRow>> {
         match self {
             Db::Pg(c) => pg::delete_batch(c, schema, state, cutoff, filter, n, archive, sink),
-            Db::Sqlite(c) => sqlite::delete_batch(c, schema, state, cutoff, filter, n, archive, sink),
+            Db::Sqlite(c) => {
+                sqlite::delete_batch(c, schema, state, cutoff, filter, n, archive, sink)
+            }
         }
     }
 

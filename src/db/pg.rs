@@ -2,14 +2,14 @@
 //! the quoted prefix and fixed state and column names from `FinalState`.
 
 use anyhow::{bail, Result};
+use diesel::connection::SimpleConnection;
 use diesel::pg::{Pg, PgConnection};
 use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
-use diesel::connection::SimpleConnection;
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::{
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema,
-    SessionLimits, TextValue,
+    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema, SessionLimits,
+    TextValue,
 };
 use crate::cli::FinalState;
 
@@ -118,7 +118,8 @@ fn index_serves(indexdef: &str, column: &str) -> bool {
         return false;
     };
     let cols: Vec<&str> = rest[..end].split(',').map(str::trim).collect();
-    cols.first() == Some(&column) || (cols.first() == Some(&"state") && cols.get(1) == Some(&column))
+    cols.first() == Some(&column)
+        || (cols.first() == Some(&"state") && cols.get(1) == Some(&column))
 }
 
 /// Exact counts by queue and state.
@@ -288,9 +289,7 @@ pub fn has_jobs(conn: &mut PgConnection, schema: &Schema) -> Result<bool> {
 /// Inserts jobs described by a JSON array (see `commands::seed`); times are offsets in seconds
 /// from the database clock.
 pub fn insert_jobs(conn: &mut PgConnection, schema: &Schema, jobs_json: &str) -> Result<usize> {
-    let ts = |field: &str| {
-        format!("timezone('UTC', now()) + make_interval(secs => x.{field})")
-    };
+    let ts = |field: &str| format!("timezone('UTC', now()) + make_interval(secs => x.{field})");
     let errors = match schema.flavour {
         Flavour::Elixir => "ARRAY(SELECT jsonb_array_elements(x.errors))",
         _ => "x.errors",

@@ -7,8 +7,8 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema,
-    SessionLimits, TextValue,
+    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema, SessionLimits,
+    TextValue,
 };
 use crate::cli::FinalState;
 
@@ -196,9 +196,7 @@ pub fn has_jobs(conn: &mut SqliteConnection) -> Result<bool> {
 pub fn insert_jobs(conn: &mut SqliteConnection, jobs_json: &str) -> Result<usize> {
     let field = |f: &str| format!("json_extract(value, '$.{f}')");
     let ts = |f: &str| {
-        format!(
-            "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', json_extract(value, '$.{f}') || ' seconds')"
-        )
+        format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', json_extract(value, '$.{f}') || ' seconds')")
     };
     let sql = format!(
         "INSERT INTO oban_jobs (state, queue, worker, attempt, max_attempts, priority, args, \

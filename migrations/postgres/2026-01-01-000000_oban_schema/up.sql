@@ -83,6 +83,7 @@ CREATE UNLOGGED TABLE IF NOT EXISTS oban_producers (
 );
 
 -- The planner's row estimate for one state and queue, read from EXPLAIN: cheap on any size.
+-- `SET search_path FROM CURRENT` pins the schema this migration runs in, whoever calls it.
 CREATE OR REPLACE FUNCTION oban_count_estimate(state text, queue text)
 RETURNS integer AS $func$
 DECLARE
@@ -94,4 +95,4 @@ BEGIN
   ) INTO plan;
   RETURN (plan->0->'Plan'->>'Plan Rows')::integer;
 END;
-$func$ LANGUAGE plpgsql;
+$func$ LANGUAGE plpgsql SET search_path FROM CURRENT;

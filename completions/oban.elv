@@ -1,0 +1,151 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[oban] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'oban'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'oban'= {
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+            cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+            cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+            cand demo 'Walk through migrate, seed and prune on a fresh SQLite database'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oban;prune'= {
+            cand --max-age 'Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]'
+            cand --completed-max-age 'Age for completed jobs (overrides --max-age)'
+            cand --cancelled-max-age 'Age for cancelled jobs (overrides --max-age)'
+            cand --discarded-max-age 'Age for discarded jobs (overrides --max-age)'
+            cand --state 'Only these final states (repeatable or comma-separated) [default: all three]'
+            cand --queue 'Only jobs in this queue (repeatable)'
+            cand --worker 'Only jobs of this worker (repeatable)'
+            cand --limit 'Most rows deleted in one pass [default: [pruner] limit, else 20000]'
+            cand --batch-size 'Most rows deleted in one transaction [default: 5000]'
+            cand --pause 'Sleep between batches, to spare a busy database [default: 0s]'
+            cand --max-runtime 'Stop a pass after this long, once the batch in flight has committed'
+            cand --archive 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits'
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 60s]'
+            cand --interval 'Time between passes with --watch [default: [pruner] interval, else 60s]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand --dry-run 'Count what would be deleted, per state and queue, and delete nothing'
+            cand --watch 'Run a pass every interval until Ctrl-C'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;migrate'= {
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand --dry-run 'List the migrations that would run, and run none'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;seed'= {
+            cand --jobs 'How many jobs to insert'
+            cand --seed 'Random seed, for a reproducible population'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand --force 'Insert even when the table already has jobs'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;demo'= {
+            cand --jobs 'How many jobs to seed'
+            cand --keep 'Keep the demo database at this path instead of a temporary file'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;completions'= {
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;help'= {
+            cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+            cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+            cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+            cand demo 'Walk through migrate, seed and prune on a fresh SQLite database'
+            cand completions 'Print a shell completion script'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'oban;help;prune'= {
+        }
+        &'oban;help;migrate'= {
+        }
+        &'oban;help;seed'= {
+        }
+        &'oban;help;demo'= {
+        }
+        &'oban;help;completions'= {
+        }
+        &'oban;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

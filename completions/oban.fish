@@ -1,0 +1,112 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_oban_global_optspecs
+    string join \n d/database-url= c/config= prefix= o/format= q/quiet h/help V/version
+end
+
+function __fish_oban_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_oban_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_oban_using_subcommand
+    set -l cmd (__fish_oban_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c oban -n "__fish_oban_needs_command" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_needs_command" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_needs_command" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_needs_command" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_needs_command" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_needs_command" -s V -l version -d 'Print version'
+complete -c oban -n "__fish_oban_needs_command" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed and prune on a fresh SQLite database'
+complete -c oban -n "__fish_oban_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l max-age -d 'Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l completed-max-age -d 'Age for completed jobs (overrides --max-age)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l cancelled-max-age -d 'Age for cancelled jobs (overrides --max-age)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l discarded-max-age -d 'Age for discarded jobs (overrides --max-age)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l state -d 'Only these final states (repeatable or comma-separated) [default: all three]' -r -f -a "completed\t'completed_at decides'
+cancelled\t'cancelled_at decides'
+discarded\t'discarded_at decides'"
+complete -c oban -n "__fish_oban_using_subcommand prune" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l limit -d 'Most rows deleted in one pass [default: [pruner] limit, else 20000]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l batch-size -d 'Most rows deleted in one transaction [default: 5000]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l pause -d 'Sleep between batches, to spare a busy database [default: 0s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop a pass after this long, once the batch in flight has committed' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
+complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count what would be deleted, per state and queue, and delete nothing'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
+complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l dry-run -d 'List the migrations that would run, and run none'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand seed" -l jobs -d 'How many jobs to insert' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -l seed -d 'Random seed, for a reproducible population' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand seed" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand seed" -l force -d 'Insert even when the table already has jobs'
+complete -c oban -n "__fish_oban_using_subcommand seed" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand demo" -l jobs -d 'How many jobs to seed' -r
+complete -c oban -n "__fish_oban_using_subcommand demo" -l keep -d 'Keep the demo database at this path instead of a temporary file' -r -F
+complete -c oban -n "__fish_oban_using_subcommand demo" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand demo" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand demo" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand demo" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand demo" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand completions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand completions" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand completions" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand completions" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed and prune on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,302 @@
+//! Usage errors, configuration precedence, secrets, completions and the demo, through the binary.
+
+use clap::CommandFactory;
+
+use crate::support::{insert, json_out, oban, oban_in, JobSpec, PgDb};
+
+/// A DSN nobody listens on: if a bad flag let the tool get as far as connecting, the exit code
+/// would be 1, not 2.
+const DEAD_DSN: &str = "postgres://root@127.0.0.1:1/none";
+
+#[test]
+fn bad_flags_exit_2_naming_the_flag_before_any_sql() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["prune", "--max-age", "soon"], "--max-age"),
+        (&["prune", "--max-age", "-1s"], "--max-age"),
+        (&["prune", "--max-age", "1e9d"], "--max-age"),
+        (
+            &["prune", "--completed-max-age", "1.5h"],
+            "--completed-max-age",
+        ),
+        (&["prune", "--limit", "0"], "--limit"),
+        (&["prune", "--limit", "many"], "--limit"),
+        (&["prune", "--batch-size", "-1"], "--batch-size"),
+        (&["prune", "--state", "executing"], "--state"),
+        (&["prune", "--state", "nope"], "--state"),
+        (&["prune", "--interval", "0"], "--interval"),
+        (&["prune", "--pause", "x"], "--pause"),
+        (&["prune", "--max-runtime", "0s"], "--max-runtime"),
+        (&["prune", "--lock-timeout", "0"], "--lock-timeout"),
+        (&["prune", "--queue", ""], "--queue"),
+        (&["prune", "--worker", " "], "--worker"),
+        (&["--format", "xml", "prune"], "--format"),
+        (&["--prefix", "public; drop table x", "prune"], "--prefix"),
+        (&["--prefix", "1abc", "prune"], "--prefix"),
+        (&["seed", "--jobs", "0"], "--jobs"),
+        (&["prune", "--bogus"], "--bogus"),
+    ];
+    for (args, flag) in cases {
+        let out = oban()
+            .arg("-d")
+            .arg(DEAD_DSN)
+            .args(*args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(flag),
+            "{args:?} should name {flag}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_dsn_and_environment_exit_2() {
+    let out = oban()
+        .args(["-d", "mysql://root:pw@db/x", "prune"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--database-url") && !stderr.contains(":pw@"),
+        "{stderr}"
+    );
+
+    let out = oban()
+        .env("OBAN_PREFIX", "x y")
+        .args(["-d", DEAD_DSN, "prune"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OBAN_PREFIX"));
+
+    let out = oban().arg("prune").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+}
+
+#[test]
+fn bad_config_values_exit_2_naming_the_key() {
+    for (text, key) in [
+        ("[pruner]\nmax_age = \"soon\"\n", "[pruner] max_age"),
+        ("[pruner]\nlimit = 0\n", "[pruner] limit"),
+        ("[pruner]\ninterval = -3\n", "[pruner] interval"),
+        (
+            "[lifeline]\nrescue_after = \"x\"\n",
+            "[lifeline] rescue_after",
+        ),
+        ("prefix = \"a;b\"\n", "prefix"),
+        ("dsn = 42\n", "dsn"),
+        ("dsn = \"ftp://x\"\n", "dsn"),
+        ("not toml at all", "TOML"),
+    ] {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("oban.toml"), text).expect("write");
+        let out = oban_in(dir.path())
+            .args(["-d", DEAD_DSN, "prune"])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(key), "{text}: {stderr}");
+    }
+    let out = oban()
+        .args(["-c", "/nonexistent/oban.toml", "prune"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/oban.toml"));
+}
+
+#[test]
+fn password_never_appears() {
+    for dsn in [
+        "postgres://root:hunter2@127.0.0.1:1/oban",
+        "postgresql://127.0.0.1:1/oban?user=root&password=hunter2",
+    ] {
+        for env in [false, true] {
+            let mut cmd = oban();
+            if env {
+                cmd.env("OBAN_DSN", dsn);
+            } else {
+                cmd.args(["-d", dsn]);
+            }
+            let out = cmd.args(["prune", "-o", "json"]).output().expect("run");
+            assert_eq!(out.status.code(), Some(1));
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!all.contains("hunter2"), "{all}");
+            assert!(all.contains("***"), "the DSN is shown masked: {all}");
+        }
+    }
+}
+
+#[test]
+fn config_precedence_file_env_flag() {
+    let db = PgDb::migrated("cfg_precedence", "public");
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("oban.toml"),
+        format!(
+            "# an oban-py file\ndsn = \"{}\"\nprefix = \"from_file\"\nnode = \"web-1\"\n\
+             queues = {{ default = 10, mailers = 2 }}\npool_min_size = 1\npool_max_size = 5\n\
+             metrics = {{ interval = 2 }}\n[pruner]\nmax_age = 7_200\nlimit = 1\n\
+             [lifeline]\nrescue_after = 600\n",
+            db.url
+        ),
+    )
+    .expect("write");
+    let error_of = |cmd: &mut assert_cmd::Command| {
+        let out = cmd.output().expect("run");
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    assert!(error_of(oban_in(dir.path()).arg("prune")).contains("\"from_file\""));
+    assert!(error_of(
+        oban_in(dir.path())
+            .env("OBAN_PREFIX", "from_env")
+            .arg("prune")
+    )
+    .contains("\"from_env\""));
+    assert!(
+        error_of(oban_in(dir.path()).env("OBAN_PREFIX", "from_env").args([
+            "--prefix",
+            "from_flag",
+            "prune"
+        ]))
+        .contains("\"from_flag\"")
+    );
+
+    // The file's [pruner] settings apply: max_age 2h, limit 1.
+    insert(
+        &db,
+        "public",
+        &[
+            JobSpec::new("completed", 3.0 * 3600.0),
+            JobSpec::new("completed", 3.0 * 3600.0),
+            JobSpec::new("completed", 3600.0),
+        ],
+    );
+    let out = oban_in(dir.path())
+        .args(["--prefix", "public", "prune", "-o", "json"])
+        .output()
+        .expect("run");
+    let r = json_out(&out);
+    assert_eq!(r["total"], 1);
+    assert_eq!(r["limit"], 1);
+    // Flags beat the file.
+    let out = oban_in(dir.path())
+        .args([
+            "--prefix",
+            "public",
+            "prune",
+            "-o",
+            "json",
+            "--limit",
+            "10",
+            "--max-age",
+            "30m",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(json_out(&out)["total"], 2);
+    // An explicit -c file with a dead DSN loses to OBAN_DSN.
+    let other = tempfile::tempdir().expect("dir");
+    let cfg = other.path().join("custom.toml");
+    std::fs::write(&cfg, "dsn = \"postgres://root@127.0.0.1:1/dead\"\n").expect("write");
+    oban()
+        .env("OBAN_DSN", &db.url)
+        .args(["-c", &cfg.display().to_string(), "prune", "-q"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn completions_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let update = std::env::var_os("UPDATE_COMPLETIONS").is_some();
+    for (shell, file) in [
+        (clap_complete::Shell::Bash, "oban.bash"),
+        (clap_complete::Shell::Zsh, "_oban"),
+        (clap_complete::Shell::Fish, "oban.fish"),
+        (clap_complete::Shell::Elvish, "oban.elv"),
+        (clap_complete::Shell::PowerShell, "_oban.ps1"),
+    ] {
+        let mut fresh = Vec::new();
+        clap_complete::generate(shell, &mut oban::cli::Cli::command(), "oban", &mut fresh);
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, &fresh).expect("write completions");
+        }
+        let stored = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            stored == fresh,
+            "{} is stale: run `UPDATE_COMPLETIONS=1 cargo test completions` and commit",
+            path.display()
+        );
+        let out = oban()
+            .args(["completions", &shell.to_string()])
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        assert_eq!(out.stdout, fresh);
+    }
+}
+
+#[test]
+fn demo_walks_through_prune_on_sqlite() {
+    let out = oban()
+        .args(["demo", "--jobs", "3000"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "oban migrate",
+        "seed: inserted 3000 jobs",
+        "jobs by state (before prune)",
+        "prune (dry run): would delete",
+        "prune: deleted",
+        "jobs by state (after prune)",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?}:\n{text}");
+    }
+    let out = oban()
+        .args(["demo", "--jobs", "500", "-o", "json"])
+        .output()
+        .expect("run");
+    let docs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+        .collect();
+    let dry = docs
+        .iter()
+        .find(|d| d["command"] == "prune" && d["dry_run"] == true)
+        .expect("dry run");
+    let real = docs
+        .iter()
+        .find(|d| d["command"] == "prune" && d["dry_run"] == false)
+        .expect("prune");
+    assert_eq!(dry["total"], real["total"]);
+    assert!(real["total"].as_u64().is_some_and(|n| n > 0));
+}
+
+#[test]
+fn help_has_examples() {
+    let out = oban().args(["prune", "--help"]).output().expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Examples:") && text.contains("--archive"),
+        "{text}"
+    );
+    oban().arg("--version").assert().success();
+}

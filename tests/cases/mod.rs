@@ -1,0 +1,6 @@
+mod cli;
+mod migrate;
+mod properties;
+mod prune;
+mod seed;
+mod watch;

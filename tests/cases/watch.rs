@@ -1,0 +1,91 @@
+//! `--watch`: a pass every interval, failed passes reported and survived, Ctrl-C ends cleanly.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{insert, JobSpec, PgDb};
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(assert_cmd::cargo::cargo_bin("oban"))
+        .args(args)
+        .env_remove("OBAN_DSN")
+        .env_remove("DATABASE_URL")
+        .env_remove("OBAN_PREFIX")
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oban")
+}
+
+fn interrupt(child: Child) -> Output {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let started = Instant::now();
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "Ctrl-C ends promptly"
+    );
+    out
+}
+
+#[test]
+fn failed_passes_are_reported_and_the_loop_recovers() {
+    let db = PgDb::new("watch_recover");
+    // No table yet: passes fail until the schema appears.
+    let child = spawn(&[
+        "-d",
+        &db.url,
+        "prune",
+        "--watch",
+        "--interval",
+        "1s",
+        "-o",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    crate::support::oban()
+        .args(["-d", &db.url, "migrate", "-q"])
+        .assert()
+        .success();
+    insert(&db, "public", &[JobSpec::new("completed", 2.0 * 86_400.0)]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pass failed"), "{stderr}");
+    let docs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line"))
+        .collect();
+    assert!(
+        !docs.is_empty(),
+        "passes succeed once the table exists: {stderr}"
+    );
+    let total: u64 = docs.iter().filter_map(|d| d["total"].as_u64()).sum();
+    assert_eq!(total, 1);
+    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 0);
+}
+
+#[test]
+fn an_unreachable_database_does_not_end_the_loop() {
+    let child = spawn(&[
+        "-d",
+        "postgres://root:sekrit@127.0.0.1:1/none",
+        "prune",
+        "--watch",
+        "--interval",
+        "1s",
+    ]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.matches("pass failed").count() >= 2, "{stderr}");
+    assert!(stderr.contains("stopped after"), "{stderr}");
+    assert!(!stderr.contains("sekrit"), "{stderr}");
+}
