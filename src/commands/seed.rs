@@ -128,12 +128,11 @@ impl Generator {
     }
 
     /// Job `i` of `n`: inserted at an even pace over the last seven days, so ids follow time.
-    pub fn job(&mut self, i: u64, n: u64) -> (&'static str, Value) {
+    pub fn job(&mut self, i: u64, n: u64) -> SeedJob {
         let now = self.now;
         let rng = &mut self.rng;
         let inserted = -WINDOW * (1.0 - (i as f64 + rng.f64()) / n as f64);
-        let roll = rng.u32(0..1000);
-        let state = match roll {
+        let state = match rng.u32(0..1000) {
             0..=699 => "completed",
             700..=739 => "cancelled",
             740..=799 => "discarded",
@@ -144,82 +143,79 @@ impl Generator {
             _ => "suspended",
         };
         let total: u32 = QUEUES.iter().map(|q| q.1).sum();
-        let mut pick = rng.u32(0..total);
-        let (queue, workers) = QUEUES
+        let mut pick_queue = rng.u32(0..total);
+        let (queue, _, workers) = QUEUES
             .iter()
-            .find(|(_, w, _)| {
-                if pick < *w {
+            .find(|(_, weight, _)| {
+                if pick_queue < *weight {
                     true
                 } else {
-                    pick -= w;
+                    pick_queue -= weight;
                     false
                 }
             })
-            .map_or(("default", QUEUES[0].2), |(q, _, w)| (*q, *w));
-        let worker = workers[rng.usize(0..workers.len())];
-        let max_attempts = if queue == "webhooks" { 10 } else { 20 };
+            .unwrap_or(&QUEUES[0]);
+        let max_attempts = if *queue == "webhooks" { 10 } else { 20 };
         let node = rng.usize(0..NODES.len());
-        let attempted_by = json!([NODES[node], self.producers[node]]);
         let run = 0.02 + rng.f64() * 3.0;
-        let mut job = json!({
-            "state": state,
-            "queue": queue,
-            "worker": worker,
-            "attempt": 1,
-            "max_attempts": max_attempts,
-            "priority": if rng.u32(0..10) == 0 { 1 } else { 0 },
-            "args": args_for(rng, queue, i),
-            "meta": {},
-            "tags": if rng.bool() { json!([queue]) } else { json!([]) },
-            "errors": [],
-            "attempted_by": attempted_by,
-            "inserted": inserted,
-            "scheduled": inserted,
-            "attempted": inserted + run / 10.0,
-        });
+        let mut job = SeedJob {
+            state,
+            queue,
+            worker: workers[rng.usize(0..workers.len())],
+            attempt: 1,
+            max_attempts,
+            priority: u32::from(rng.u32(0..10) == 0),
+            args: args_for(rng, queue, i),
+            meta: serde_json::Map::new(),
+            tags: if rng.bool() { vec![queue] } else { vec![] },
+            errors: vec![],
+            attempted_by: vec![NODES[node].to_string(), self.producers[node].clone()],
+            inserted,
+            scheduled: inserted,
+            attempted: Some(inserted + run / 10.0),
+            completed: None,
+            cancelled: None,
+            discarded: None,
+        };
         // Error times are written by the client: they are data inside the JSON, not columns.
-        let error = |rng: &mut fastrand::Rng, attempt: u64| {
+        let error = |rng: &mut fastrand::Rng, attempt: u32| {
             let at = now
-                .checked_add(jiff::SignedDuration::from_secs_f64(
-                    inserted + attempt as f64 * 30.0,
-                ))
+                .checked_add(jiff::SignedDuration::from_secs_f64(inserted + f64::from(attempt) * 30.0))
                 .unwrap_or(now);
-            json!({"attempt": attempt, "at": at.to_string(), "error": ERRORS[rng.usize(0..ERRORS.len())]})
+            SeedError {
+                attempt,
+                at: at.to_string(),
+                error: ERRORS[rng.usize(0..ERRORS.len())],
+            }
+        };
+        let unattempted = |job: &mut SeedJob| {
+            job.attempt = 0;
+            job.attempted = None;
+            job.attempted_by.clear();
         };
         match state {
-            "completed" => job["completed"] = json!(inserted + run),
+            "completed" => job.completed = Some(inserted + run),
             "cancelled" => {
-                job["cancelled"] = json!(inserted + run);
+                job.cancelled = Some(inserted + run);
                 if rng.bool() {
-                    job["attempt"] = json!(0);
-                    job["attempted"] = Value::Null;
-                    job["attempted_by"] = json!([]);
+                    unattempted(&mut job);
                 }
             }
             "discarded" => {
-                job["attempt"] = json!(max_attempts);
-                job["discarded"] = json!(inserted + run);
-                let errors: Vec<Value> = (1..=3).map(|a| error(rng, a)).collect();
-                job["errors"] = json!(errors);
+                job.attempt = max_attempts;
+                job.discarded = Some(inserted + run);
+                job.errors = (1..=3).map(|a| error(rng, a)).collect();
             }
-            "available" | "suspended" => {
-                job["attempt"] = json!(0);
-                job["attempted"] = Value::Null;
-                job["attempted_by"] = json!([]);
-            }
+            "available" | "suspended" => unattempted(&mut job),
             "scheduled" => {
-                job["attempt"] = json!(0);
-                job["attempted"] = Value::Null;
-                job["attempted_by"] = json!([]);
-                job["scheduled"] = json!(rng.f64() * 3.0 * 86_400.0);
+                unattempted(&mut job);
+                job.scheduled = rng.f64() * 3.0 * 86_400.0;
             }
             "retryable" => {
-                let attempt = rng.u64(1..5);
-                job["attempt"] = json!(attempt);
-                job["attempted"] = json!(-rng.f64() * 600.0);
-                job["scheduled"] = json!(rng.f64() * 3_600.0);
-                let errors: Vec<Value> = (1..=attempt).map(|a| error(rng, a)).collect();
-                job["errors"] = json!(errors);
+                job.attempt = rng.u32(1..5);
+                job.attempted = Some(-rng.f64() * 600.0);
+                job.scheduled = rng.f64() * 3_600.0;
+                job.errors = (1..=job.attempt).map(|a| error(rng, a)).collect();
             }
             _ => {
                 // Executing: most started seconds ago; one in five is an orphan of a node that
@@ -229,21 +225,72 @@ impl Generator {
                 } else {
                     rng.f64() * 30.0
                 };
-                job["attempted"] = json!(-age);
-                job["scheduled"] = json!(-age - 1.0);
-                job["inserted"] = json!(-age - 1.0 - rng.f64());
+                job.attempted = Some(-age);
+                job.scheduled = -age - 1.0;
+                job.inserted = -age - 1.0 - rng.f64();
             }
         }
-        (state, job)
+        job
     }
+}
+
+/// One generated job, in the JSON form `Db::insert_jobs` takes: times are offsets in seconds
+/// from the database clock.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedJob {
+    /// Job state.
+    pub state: &'static str,
+    /// Queue.
+    pub queue: &'static str,
+    /// Worker.
+    pub worker: &'static str,
+    /// Attempts so far.
+    pub attempt: u32,
+    /// Attempt limit.
+    pub max_attempts: u32,
+    /// Priority, 0 highest.
+    pub priority: u32,
+    /// Arguments.
+    pub args: serde_json::Map<String, Value>,
+    /// Meta.
+    pub meta: serde_json::Map<String, Value>,
+    /// Tags.
+    pub tags: Vec<&'static str>,
+    /// Recorded errors.
+    pub errors: Vec<SeedError>,
+    /// `[node, producer uuid]`.
+    pub attempted_by: Vec<String>,
+    /// inserted_at offset.
+    pub inserted: f64,
+    /// scheduled_at offset.
+    pub scheduled: f64,
+    /// attempted_at offset.
+    pub attempted: Option<f64>,
+    /// completed_at offset.
+    pub completed: Option<f64>,
+    /// cancelled_at offset.
+    pub cancelled: Option<f64>,
+    /// discarded_at offset.
+    pub discarded: Option<f64>,
+}
+
+/// One entry of a job's `errors`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedError {
+    /// The attempt that failed.
+    pub attempt: u32,
+    /// When, RFC 3339.
+    pub at: String,
+    /// The traceback.
+    pub error: &'static str,
 }
 
 fn pick(rng: &mut fastrand::Rng, choices: &[&'static str]) -> &'static str {
     choices[rng.usize(0..choices.len())]
 }
 
-fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> Value {
-    match queue {
+fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> serde_json::Map<String, Value> {
+    let args = match queue {
         "mailers" => {
             json!({"user_id": rng.u32(1..500_000), "template": pick(rng, &["welcome", "digest", "reset"])})
         }
@@ -256,6 +303,10 @@ fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> Value {
         "media" => json!({"upload_id": rng.u32(1..1_000_000), "sizes": [64, 256, 1024]}),
         "reports" => json!({"account_id": rng.u32(1..50_000), "period": "monthly"}),
         _ => json!({"account_id": rng.u32(1..50_000)}),
+    };
+    match args {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
     }
 }
 
@@ -269,11 +320,11 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
         let size = BATCH.min(jobs - done);
         let mut batch = Vec::with_capacity(size as usize);
         for i in done..done + size {
-            let (state, job) = generator.job(i, jobs);
-            *states.entry(state).or_default() += 1;
+            let job = generator.job(i, jobs);
+            *states.entry(job.state).or_default() += 1;
             batch.push(job);
         }
-        db.insert_jobs(schema, &Value::Array(batch).to_string())?;
+        db.insert_jobs(schema, &serde_json::to_string(&batch)?)?;
         done += size;
     }
     Ok(SeedReport {

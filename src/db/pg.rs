@@ -290,21 +290,21 @@ pub fn has_jobs(conn: &mut PgConnection, schema: &Schema) -> Result<bool> {
 /// from the database clock.
 pub fn insert_jobs(conn: &mut PgConnection, schema: &Schema, jobs_json: &str) -> Result<usize> {
     let ts = |field: &str| format!("timezone('UTC', now()) + make_interval(secs => x.{field})");
-    let errors = match schema.flavour {
-        Flavour::Elixir => "ARRAY(SELECT jsonb_array_elements(x.errors))",
-        _ => "x.errors",
+    // PostgreSQL turns JSON arrays into SQL arrays by the record's column types.
+    let errors_type = match schema.flavour {
+        Flavour::Elixir => "jsonb[]",
+        _ => "jsonb",
     };
     let sql = format!(
         "INSERT INTO {jobs} (state, queue, worker, attempt, max_attempts, priority, args, meta, \
             tags, errors, attempted_by, inserted_at, scheduled_at, attempted_at, completed_at, \
             cancelled_at, discarded_at) \
          SELECT x.state::{enum_type}, x.queue, x.worker, x.attempt, x.max_attempts, x.priority, \
-            x.args, x.meta, ARRAY(SELECT jsonb_array_elements_text(x.tags)), {errors}, \
-            ARRAY(SELECT jsonb_array_elements_text(x.attempted_by)), {ins}, {sch}, {att}, \
+            x.args, x.meta, x.tags, x.errors, x.attempted_by, {ins}, {sch}, {att}, \
             {com}, {can}, {dis} \
          FROM jsonb_to_recordset($1::jsonb) AS x(state text, queue text, worker text, \
-            attempt int, max_attempts int, priority int, args jsonb, meta jsonb, tags jsonb, \
-            errors jsonb, attempted_by jsonb, inserted float8, scheduled float8, \
+            attempt int, max_attempts int, priority int, args jsonb, meta jsonb, tags text[], \
+            errors {errors_type}, attempted_by text[], inserted float8, scheduled float8, \
             attempted float8, completed float8, cancelled float8, discarded float8)",
         jobs = table(&schema.prefix, "oban_jobs"),
         enum_type = table(&schema.prefix, "oban_job_state"),
