@@ -551,3 +551,28 @@ fn table_and_csv_output() {
     assert!(out.status.success());
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
 }
+
+#[test]
+fn a_failed_archive_write_rolls_the_batch_back() {
+    let db = PgDb::migrated("prune_archive_full", "public");
+    insert(
+        &db,
+        "public",
+        &[
+            JobSpec::new("completed", 2.0 * DAY),
+            JobSpec::new("completed", 2.0 * DAY),
+        ],
+    );
+    let out = oban()
+        .args(["-d", &db.url, "prune", "--archive", "/dev/full"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("writing archive /dev/full"), "{stderr}");
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM oban_jobs"),
+        2,
+        "nothing deleted that the archive lacks"
+    );
+}

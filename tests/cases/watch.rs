@@ -89,3 +89,40 @@ fn an_unreachable_database_does_not_end_the_loop() {
     assert!(stderr.contains("stopped after"), "{stderr}");
     assert!(!stderr.contains("sekrit"), "{stderr}");
 }
+
+#[test]
+fn ctrl_c_mid_pass_keeps_committed_batches_and_prints_the_summary() {
+    let db = PgDb::migrated("watch_interrupt", "public");
+    let jobs: Vec<JobSpec> = (0..30)
+        .map(|_| JobSpec::new("completed", 2.0 * 86_400.0))
+        .collect();
+    insert(&db, "public", &jobs);
+    let child = spawn(&[
+        "-d",
+        &db.url,
+        "prune",
+        "--batch-size",
+        "1",
+        "--pause",
+        "1s",
+        "-o",
+        "json",
+    ]);
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = interrupt(child);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("summary JSON");
+    assert_eq!(report["outcome"], "interrupted");
+    let total = report["total"].as_i64().expect("total");
+    assert!((1..30).contains(&total), "deleted {total}");
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM oban_jobs"),
+        30 - total,
+        "the summary matches the table"
+    );
+}
