@@ -180,7 +180,9 @@ impl Generator {
         // Error times are written by the client: they are data inside the JSON, not columns.
         let error = |rng: &mut fastrand::Rng, attempt: u32| {
             let at = now
-                .checked_add(jiff::SignedDuration::from_secs_f64(inserted + f64::from(attempt) * 30.0))
+                .checked_add(jiff::SignedDuration::from_secs_f64(
+                    inserted + f64::from(attempt) * 30.0,
+                ))
                 .unwrap_or(now);
             SeedError {
                 attempt,
