@@ -28,6 +28,17 @@ pub struct Style {
     pub compact: bool,
 }
 
+impl Style {
+    /// The style the settings ask for; `compact` for one JSON document per line.
+    pub fn of(settings: &crate::config::Settings, compact: bool) -> Style {
+        Style {
+            format: settings.format,
+            quiet: settings.quiet,
+            compact,
+        }
+    }
+}
+
 /// Writes a report in the chosen format. Quiet silences tables only: a script that asks for
 /// JSON or CSV gets it.
 pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) -> Result<()> {

@@ -38,11 +38,7 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
         target: path.display().to_string(),
     };
     let table = settings.format == Format::Table;
-    let style = Style {
-        format: settings.format,
-        quiet: settings.quiet,
-        compact: true,
-    };
+    let style = Style::of(settings, true);
     let step = |out: &mut dyn Write, text: &str| -> Result<()> {
         if table && !settings.quiet {
             writeln!(out, "\n== {text}")?;

@@ -54,11 +54,6 @@ pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> 
 /// The `oban migrate` command.
 pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Result<i32> {
     let report = migrate_dsn(settings, args.dry_run)?;
-    let style = Style {
-        format: settings.format,
-        quiet: settings.quiet,
-        compact: false,
-    };
-    output::write_report(out, style, &report)?;
+    output::write_report(out, Style::of(settings, false), &report)?;
     Ok(0)
 }

@@ -523,11 +523,7 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
         (Some(path), false) => Some(Archive::open(path)?),
         _ => None,
     };
-    let style = Style {
-        format: settings.format,
-        quiet: settings.quiet,
-        compact: watching,
-    };
+    let style = Style::of(settings, watching);
     watch::install_handler();
     let show_progress = !settings.quiet
         && !opts.dry_run

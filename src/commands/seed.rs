@@ -352,11 +352,6 @@ pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<
     }
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let report = self::seed(&mut db, &schema, args.jobs, seed)?;
-    let style = Style {
-        format: settings.format,
-        quiet: settings.quiet,
-        compact: false,
-    };
-    output::write_report(out, style, &report)?;
+    output::write_report(out, Style::of(settings, false), &report)?;
     Ok(0)
 }

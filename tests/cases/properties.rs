@@ -11,16 +11,7 @@ use proptest::prelude::*;
 
 use crate::support::{insert, JobSpec, LiteDb, PgDb, Target};
 
-const STATES: [&str; 8] = [
-    "available",
-    "suspended",
-    "scheduled",
-    "executing",
-    "retryable",
-    "completed",
-    "cancelled",
-    "discarded",
-];
+use oban::commands::counts::STATES;
 
 /// Ages in seconds from the one-hour cutoff: far from it by at least 30 s, so the clock
 /// moving between insert and prune cannot flip a row.

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
+use oban::commands::counts::STATES;
 use serde_json::Value;
 
 use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
@@ -13,16 +14,7 @@ const DAY: f64 = 86_400.0;
 /// One job of every state, each old and new, so every rule has something to get wrong.
 fn population() -> Vec<JobSpec> {
     let mut jobs = vec![];
-    for state in [
-        "available",
-        "suspended",
-        "scheduled",
-        "executing",
-        "retryable",
-        "completed",
-        "cancelled",
-        "discarded",
-    ] {
+    for state in STATES {
         jobs.push(JobSpec::new(state, 2.0 * DAY));
         jobs.push(JobSpec::new(state, 10.0 * 60.0));
     }
