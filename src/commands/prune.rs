@@ -14,7 +14,7 @@ use crate::cli::{FinalState, PruneArgs};
 use crate::config::Settings;
 use crate::db::{Db, DeletedRow, Flavour, JobFilter, Schema, SessionLimits};
 use crate::error::usage;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 use crate::watch;
 
 /// Rows per transaction unless `--batch-size` says otherwise.
@@ -516,64 +516,38 @@ fn rfc3339(text: &str) -> String {
 /// The `oban prune` command: resolve, connect, run one pass or a watch loop, print.
 pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = PruneOpts::resolve(args, settings)?;
-    let dsn = settings.require_dsn()?.clone();
-    let watching = args.watch.watch;
-    let interval = args.watch.interval.unwrap_or(settings.pruner.interval);
     let mut archive = match (&opts.archive, opts.dry_run) {
         (Some(path), false) => Some(Archive::open(path)?),
         _ => None,
     };
-    let style = Style::of(settings, watching);
-    watch::install_handler();
     let show_progress = !settings.quiet
         && !opts.dry_run
         && opts.limit > opts.batch_size
         && std::io::stderr().is_terminal();
-    let secrets: Vec<String> = dsn.password().into_iter().collect();
-    let mut hinted = false;
-    let mut last_outcome = Outcome::Done;
-    let mut passes = 0u64;
-    let mut grand_total = 0u64;
-    let failed = watch::run_loop(
-        watching,
-        interval,
-        || {
-            let mut db = Db::connect(&dsn, opts.limits, false)?;
-            let schema = db.schema(&settings.prefix)?;
-            if !hinted && !settings.quiet {
-                if let Some(hint) = missing_index_hint(&schema, &opts) {
-                    eprintln!("{hint}");
-                }
-                hinted = true;
+    let job = watch::Maintenance {
+        command: "prune",
+        settings,
+        limits: opts.limits,
+        watching: args.watch.watch,
+        interval: args.watch.interval.unwrap_or(settings.pruner.interval),
+    };
+    job.run(out, |db, schema, first| {
+        if first && !settings.quiet {
+            if let Some(hint) = missing_index_hint(schema, &opts) {
+                eprintln!("{hint}");
             }
-            let bar = show_progress.then(|| progress_bar(opts.limit));
-            let report = pass(&mut db, &schema, &opts, archive.as_mut(), bar.as_ref());
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            let report = report?;
-            passes += 1;
-            grand_total += report.total;
-            last_outcome = report.outcome;
-            output::write_report(out, style, &report)
-        },
-        |e| {
-            let message = crate::scrub(&format!("{e:#}"), &secrets);
-            eprintln!(
-                "oban: prune: pass failed, retrying in {}: {message}",
-                crate::duration::human(interval)
-            );
-        },
-    )?;
-    if watching && !settings.quiet && settings.format == crate::cli::Format::Table {
-        eprintln!(
-            "prune: stopped after {passes} passes ({failed} failed), {grand_total} jobs deleted in all"
-        );
-    }
-    Ok(if !watching && last_outcome == Outcome::Interrupted {
-        crate::error::exit::INTERRUPTED
-    } else {
-        crate::error::exit::OK
+        }
+        let bar = show_progress.then(|| progress_bar(opts.limit));
+        let report = pass(db, schema, &opts, archive.as_mut(), bar.as_ref());
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let report = report?;
+        let tally = watch::Tally {
+            changed: report.total,
+            interrupted: report.outcome == Outcome::Interrupted,
+        };
+        Ok((report, tally))
     })
 }
 
