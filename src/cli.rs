@@ -9,20 +9,21 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Operate Oban job tables from the outside: prune, migrate, seed, demo.
+/// Operate Oban job tables from the outside: prune, rescue, migrate, seed, demo.
 #[derive(Debug, Parser)]
 #[command(
     name = "oban",
     version,
     about,
     long_about = "Operate Oban job tables (oban-py, Elixir Oban, Oban Lite) from a terminal, \
-                  cron or CI: prune finished jobs, install the schema, seed test data.",
+                  cron or CI: prune finished jobs, rescue orphaned ones, install the schema, seed test data.",
     after_help = "Examples:\n  \
         oban demo\n  \
         export OBAN_DSN=postgres://app@db/app\n  \
         oban prune --max-age 1h\n  \
         oban prune --dry-run -o json\n  \
-        oban prune --watch --interval 30s\n\n\
+        oban prune --watch --interval 30s\n  \
+        oban rescue --accurate\n\n\
         Configuration: flags > environment (OBAN_DSN, DATABASE_URL, OBAN_PREFIX) > oban.toml > defaults."
 )]
 pub struct Cli {
@@ -77,6 +78,14 @@ pub enum Command {
         oban prune --watch --interval 30s\n  \
         */5 * * * * oban prune -q        # cron: overlapping runs are harmless")]
     Prune(Box<PruneArgs>),
+    /// Move jobs orphaned in `executing` back to available (or discard them when out of attempts)
+    #[command(after_help = "Examples:\n  \
+        oban rescue                              # executing longer than 5m (the lifeline rule)\n  \
+        oban rescue --rescue-after 30m --queue media --dry-run\n  \
+        oban rescue --accurate                   # orphans of dead producers, whatever their age\n  \
+        oban rescue --accurate --on-exhausted retry --watch --interval 15s\n  \
+        */1 * * * * oban rescue -q               # cron: overlapping runs are harmless")]
+    Rescue(Box<RescueArgs>),
     /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
     #[command(after_help = "Examples:\n  \
         oban migrate -d postgres://app@db/app --prefix jobs\n  \
@@ -88,7 +97,7 @@ pub enum Command {
         oban seed --jobs 100000\n  \
         oban seed --jobs 1000000 --seed 7 --force")]
     Seed(SeedArgs),
-    /// Walk through migrate, seed and prune on a fresh SQLite database
+    /// Walk through migrate, seed, prune and rescue on a fresh SQLite database
     Demo(DemoArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  oban completions bash > /etc/bash_completion.d/oban")]
@@ -101,7 +110,7 @@ pub struct WatchArgs {
     /// Run a pass every interval until Ctrl-C
     #[arg(long)]
     pub watch: bool,
-    /// Time between passes with --watch [default: [pruner] interval, else 60s]
+    /// Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 }
@@ -170,6 +179,54 @@ pub struct PruneArgs {
     /// Append every deleted row to FILE as one JSON object per line, synced before each batch commits
     #[arg(long, value_name = "FILE")]
     pub archive: Option<PathBuf>,
+    /// Session timeouts.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// What happens to an orphan that has used all its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum OnExhausted {
+    /// Discard it, with discarded_at set (oban-py's lifeline)
+    #[default]
+    Discard,
+    /// Raise max_attempts to attempt + 1 and make it available
+    Retry,
+}
+
+/// Arguments of `oban rescue`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RescueArgs {
+    /// Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 300s]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub rescue_after: Option<Duration>,
+    /// Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never
+    #[arg(long)]
+    pub accurate: bool,
+    /// With --accurate: a producer silent for this long is gone [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub producer_ttl: Option<Duration>,
+    /// What to do with an orphan that has no attempts left
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub on_exhausted: Option<OnExhausted>,
+    /// Only jobs in this queue (repeatable)
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Vec<String>,
+    /// Only jobs of this worker (repeatable)
+    #[arg(long, value_name = "WORKER")]
+    pub worker: Vec<String>,
+    /// Most jobs moved in one pass [default: 20000]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most jobs moved in one transaction [default: 1000]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+    /// List what would move and where, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
     /// Session timeouts.
     #[command(flatten)]
     pub session: SessionArgs,

@@ -28,6 +28,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
     let settings = config::resolve(&cli.global, &|key| std::env::var(key).ok())?;
     match &cli.command {
         Command::Prune(args) => commands::prune::run(&settings, args, out),
+        Command::Rescue(args) => commands::rescue::run(&settings, args, out),
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),
         Command::Demo(args) => commands::demo::run(&settings, args, out),

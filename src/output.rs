@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 
 use anyhow::Result;
-use comfy_table::{presets, Cell, CellAlignment, ContentArrangement, Table};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -70,17 +70,23 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
     Ok(())
 }
 
-/// A table in the house style: box lines on a terminal, plain ASCII in pipes, 80 columns.
+/// A table in the house style: horizontal rules only (Unicode on a terminal, ASCII in pipes),
+/// at most 80 columns.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
+    // Only a rule under the header (see comfy-table's preset format: the sixth character).
     if std::io::stdout().is_terminal() {
-        t.load_preset(presets::UTF8_FULL_CONDENSED);
+        t.load_preset("     ─             ");
     } else {
-        t.load_preset(presets::ASCII_FULL_CONDENSED);
+        t.load_preset("     -             ");
     }
     t.set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(80)
         .set_header(header.iter().map(Cell::new));
+    // No vertical rules: one space of padding on each side is enough to part the columns.
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 1));
+    }
     t
 }
 

@@ -62,6 +62,10 @@ pub fn run_loop(
     loop {
         let started = Instant::now();
         if let Err(e) = tick() {
+            // A usage error (say --accurate on a schema without producers) will not heal.
+            if crate::error::exit_code(&e) == exit::USAGE {
+                return Err(e);
+            }
             failed += 1;
             on_error(&e);
         }

@@ -1,14 +1,15 @@
-//! `oban demo`: a fresh SQLite database, migrate, seed, then prune with its output, so a new
-//! user sees what the tool does in a few seconds without a server.
+//! `oban demo`: a fresh SQLite database, migrate, seed, then prune and rescue with their
+//! output, so a new user sees what the tool does in a few seconds without a server.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{DemoArgs, Format, PruneArgs};
+use crate::cli::{DemoArgs, Format, PruneArgs, RescueArgs};
 use crate::commands::counts::counts;
 use crate::commands::prune::{pass, PruneOpts};
+use crate::commands::rescue::{self, RescueOpts};
 use crate::commands::seed::seed;
 use crate::config::Settings;
 use crate::db::migrations::migrate;
@@ -67,6 +68,10 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     step(out, "oban prune")?;
     write_report(out, style, &pass(&mut db, &schema, &opts, None, None)?)?;
     write_report(out, style, &counts(&mut db, &schema, "after prune")?)?;
+
+    step(out, "oban rescue   (executing longer than 5m: the orphans of a node that died)")?;
+    let rescue = RescueOpts::resolve(&RescueArgs::default(), settings)?;
+    write_report(out, style, &rescue::pass(&mut db, &schema, &rescue)?)?;
 
     if table && !settings.quiet {
         writeln!(

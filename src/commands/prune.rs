@@ -66,19 +66,11 @@ impl PruneOpts {
                 (s, own.unwrap_or(base))
             })
             .collect();
-        for (flag, values) in [("--queue", &args.queue), ("--worker", &args.worker)] {
-            if values.iter().any(|v| v.trim().is_empty()) {
-                return Err(usage(format!("{flag}: expected a non-empty name")));
-            }
-        }
         let limit = args.limit.unwrap_or(settings.pruner.limit);
         let defaults = SessionLimits::default();
         Ok(PruneOpts {
             ages,
-            filter: JobFilter {
-                queues: args.queue.clone(),
-                workers: args.worker.clone(),
-            },
+            filter: super::job_filter(&args.queue, &args.worker)?,
             limit,
             batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
             pause: args.pause.unwrap_or_default(),

@@ -99,32 +99,64 @@ const ERRORS: [&str; 4] = [
 /// A deterministic job generator.
 pub struct Generator {
     rng: fastrand::Rng,
-    producers: Vec<String>,
+    /// A producer uuid per node and queue, as oban-py runs one producer per queue per node.
+    producers: Vec<Vec<String>>,
     now: jiff::Timestamp,
+}
+
+/// The node whose producers died: the executing jobs it left behind are the orphans.
+const DEAD_NODE: usize = NODES.len() - 1;
+
+/// A live producer row for `oban_producers`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedProducer {
+    /// Producer uuid.
+    pub uuid: String,
+    /// Node name.
+    pub node: String,
+    /// Queue it runs.
+    pub queue: &'static str,
 }
 
 impl Generator {
     /// A generator for the given seed.
     pub fn new(seed: u64) -> Generator {
         let mut rng = fastrand::Rng::with_seed(seed);
-        let producers = (0..NODES.len())
-            .map(|_| {
-                let (a, b) = (rng.u64(..), rng.u64(..));
-                format!(
-                    "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-                    a >> 32,
-                    (a >> 16) & 0xffff,
-                    a & 0xfff,
-                    0x8000 | (b >> 48) & 0x3fff,
-                    b & 0xffff_ffff_ffff
-                )
-            })
+        let mut uuid = || {
+            let (a, b) = (rng.u64(..), rng.u64(..));
+            format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                0x8000 | (b >> 48) & 0x3fff,
+                b & 0xffff_ffff_ffff
+            )
+        };
+        let producers = NODES
+            .iter()
+            .map(|_| QUEUES.iter().map(|_| uuid()).collect())
             .collect();
         Generator {
             rng,
             producers,
             now: jiff::Timestamp::now(),
         }
+    }
+
+    /// The producers still heartbeating: every node's but the dead one's.
+    pub fn live_producers(&self) -> Vec<SeedProducer> {
+        let mut live = Vec::new();
+        for (node, uuids) in self.producers.iter().enumerate().take(DEAD_NODE) {
+            for (q, uuid) in uuids.iter().enumerate() {
+                live.push(SeedProducer {
+                    uuid: uuid.clone(),
+                    node: NODES[node].to_string(),
+                    queue: QUEUES[q].0,
+                });
+            }
+        }
+        live
     }
 
     /// Job `i` of `n`: inserted at an even pace over the last seven days, so ids follow time.
@@ -144,9 +176,9 @@ impl Generator {
         };
         let total: u32 = QUEUES.iter().map(|q| q.1).sum();
         let mut pick_queue = rng.u32(0..total);
-        let (queue, _, workers) = QUEUES
+        let qi = QUEUES
             .iter()
-            .find(|(_, weight, _)| {
+            .position(|(_, weight, _)| {
                 if pick_queue < *weight {
                     true
                 } else {
@@ -154,7 +186,8 @@ impl Generator {
                     false
                 }
             })
-            .unwrap_or(&QUEUES[0]);
+            .unwrap_or(0);
+        let (queue, _, workers) = &QUEUES[qi];
         let max_attempts = if *queue == "webhooks" { 10 } else { 20 };
         let node = rng.usize(0..NODES.len());
         let run = 0.02 + rng.f64() * 3.0;
@@ -169,7 +202,7 @@ impl Generator {
             meta: serde_json::Map::new(),
             tags: if rng.bool() { vec![queue] } else { vec![] },
             errors: vec![],
-            attempted_by: vec![NODES[node].to_string(), self.producers[node].clone()],
+            attempted_by: vec![NODES[node].to_string(), self.producers[node][qi].clone()],
             inserted,
             scheduled: inserted,
             attempted: Some(inserted + run / 10.0),
@@ -220,13 +253,14 @@ impl Generator {
                 job.errors = (1..=job.attempt).map(|a| error(rng, a)).collect();
             }
             _ => {
-                // Executing: most started seconds ago; one in five is an orphan of a node that
-                // died 20 to 60 minutes ago.
-                let age = if rng.u32(0..5) == 0 {
-                    1_200.0 + rng.f64() * 2_400.0
+                // Executing: most started seconds ago on a live node; one in five is an orphan
+                // of the node that died 20 to 60 minutes ago.
+                let (age, node) = if rng.u32(0..5) == 0 {
+                    (1_200.0 + rng.f64() * 2_400.0, DEAD_NODE)
                 } else {
-                    rng.f64() * 30.0
+                    (rng.f64() * 30.0, rng.usize(0..DEAD_NODE))
                 };
+                job.attempted_by = vec![NODES[node].to_string(), self.producers[node][qi].clone()];
                 job.attempted = Some(-age);
                 job.scheduled = -age - 1.0;
                 job.inserted = -age - 1.0 - rng.f64();
@@ -328,6 +362,9 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
         }
         db.insert_jobs(schema, &serde_json::to_string(&batch)?)?;
         done += size;
+    }
+    if schema.has_producers {
+        db.insert_producers(schema, &serde_json::to_string(&generator.live_producers())?)?;
     }
     Ok(SeedReport {
         command: "seed",

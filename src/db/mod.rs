@@ -246,6 +246,59 @@ impl Db {
         .context("inserting jobs")
     }
 
+    /// The jobs a rescue would move, with where each would go.
+    pub fn rescue_candidates(
+        &mut self,
+        schema: &Schema,
+        rule: &RescueRule,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<RescuedJob>> {
+        match self {
+            Db::Pg(c) => pg::rescue_candidates(c, schema, rule, filter, limit),
+            Db::Sqlite(c) => sqlite::rescue_candidates(c, rule, filter, limit),
+        }
+        .context("listing orphaned jobs")
+    }
+
+    /// Executing jobs past the cutoff whose producer still heartbeats (accurate mode only).
+    pub fn long_running(
+        &mut self,
+        schema: &Schema,
+        rule: &RescueRule,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<RescuedJob>> {
+        match self {
+            Db::Pg(c) if rule.accurate => pg::long_running(c, schema, rule, filter, limit),
+            _ => Ok(Vec::new()),
+        }
+        .context("listing long-running jobs")
+    }
+
+    /// Moves one batch of orphaned jobs in its own transaction.
+    pub fn rescue_batch(
+        &mut self,
+        schema: &Schema,
+        rule: &RescueRule,
+        filter: &JobFilter,
+        n: u64,
+    ) -> Result<Vec<RescuedJob>> {
+        match self {
+            Db::Pg(c) => pg::rescue_batch(c, schema, rule, filter, n),
+            Db::Sqlite(c) => sqlite::rescue_batch(c, rule, filter, n),
+        }
+    }
+
+    /// Records live producers (heartbeat now) from a JSON array of `{uuid, node, queue}`.
+    pub fn insert_producers(&mut self, schema: &Schema, json: &str) -> Result<()> {
+        match self {
+            Db::Pg(c) => pg::insert_producers(c, schema, json),
+            Db::Sqlite(_) => Ok(()),
+        }
+        .context("recording producers")
+    }
+
     /// Counts jobs by queue and state (exact).
     pub fn counts(&mut self, schema: &Schema) -> Result<Vec<QueueStateCount>> {
         match self {
@@ -288,6 +341,49 @@ pub struct DeletedRow {
     /// The whole row as a JSON object, when archiving.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub row: Option<String>,
+}
+
+/// How rescue decides which executing jobs are orphans and where they go.
+#[derive(Debug, Clone)]
+pub struct RescueRule {
+    /// Jobs attempted before this database-clock time are old (text as `cutoff` returns it).
+    pub cutoff: String,
+    /// Use producer heartbeats (PostgreSQL with `oban_producers` only).
+    pub accurate: bool,
+    /// Seconds after its last heartbeat that a producer counts as gone.
+    pub producer_ttl: f64,
+    /// Give exhausted jobs one more attempt instead of discarding them.
+    pub retry_exhausted: bool,
+}
+
+/// A job rescue moved (or would move, or, for long-running jobs, left alone).
+#[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName)]
+pub struct RescuedJob {
+    /// Job id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// Queue.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// Worker.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub worker: String,
+    /// Attempt number of the orphaned run.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub attempt: i64,
+    /// Attempt limit (after the move: raised by `--on-exhausted retry`).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub max_attempts: i64,
+    /// Seconds since `attempted_at`.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub executing: Option<f64>,
+    /// The node from `attempted_by`.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub node: Option<String>,
+    /// The state it went to (or would go to).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[serde(rename = "to")]
+    pub state: String,
 }
 
 /// A single text value, for small queries.

@@ -8,8 +8,8 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::{
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema, SessionLimits,
-    TextValue,
+    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, RescueRule,
+    RescuedJob, Schema, SessionLimits, TextValue,
 };
 use crate::cli::FinalState;
 
@@ -158,15 +158,11 @@ pub fn unlock(conn: &mut PgConnection, key: i64) -> Result<()> {
     Ok(())
 }
 
-/// The WHERE clause selecting prunable rows of one state, with `$1` the cutoff and filters
-/// from `$2` on. The state is a literal so the planner can match the partial index predicate.
-fn eligible(state: FinalState, filter: &JobFilter, alias: &str) -> String {
-    let mut sql = format!(
-        "{alias}state = '{}' AND {alias}{} < $1::timestamp",
-        state.name(),
-        state.column()
-    );
-    let mut param = 2;
+/// `AND queue = ANY($n) AND worker = ANY($n+1)` for the filters in use, parameters numbered
+/// from `first`.
+fn filter_sql(filter: &JobFilter, alias: &str, first: usize) -> String {
+    let mut sql = String::new();
+    let mut param = first;
     if !filter.queues.is_empty() {
         sql.push_str(&format!(" AND {alias}queue = ANY(${param}::text[])"));
         param += 1;
@@ -177,12 +173,8 @@ fn eligible(state: FinalState, filter: &JobFilter, alias: &str) -> String {
     sql
 }
 
-fn bind_eligible<'a>(
-    sql: String,
-    cutoff: &'a str,
-    filter: &'a JobFilter,
-) -> diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery> {
-    let mut q = sql_query(sql).into_boxed::<Pg>().bind::<Text, _>(cutoff);
+/// Binds the filters in the order `filter_sql` numbers them.
+fn bind_filter<'a>(mut q: BoxedQuery<'a>, filter: &'a JobFilter) -> BoxedQuery<'a> {
     if !filter.queues.is_empty() {
         q = q.bind::<Array<Text>, _>(&filter.queues);
     }
@@ -192,8 +184,29 @@ fn bind_eligible<'a>(
     q
 }
 
+type BoxedQuery<'a> = diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>;
+
+/// The WHERE clause selecting prunable rows of one state, with `$1` the cutoff and filters
+/// from `$2` on. The state is a literal so the planner can match the partial index predicate.
+fn eligible(state: FinalState, filter: &JobFilter, alias: &str) -> String {
+    format!(
+        "{alias}state = '{}' AND {alias}{} < $1::timestamp{}",
+        state.name(),
+        state.column(),
+        filter_sql(filter, alias, 2)
+    )
+}
+
+fn bind_eligible<'a>(sql: String, cutoff: &'a str, filter: &'a JobFilter) -> BoxedQuery<'a> {
+    bind_filter(sql_query(sql).into_boxed::<Pg>().bind::<Text, _>(cutoff), filter)
+}
+
 fn next_param(filter: &JobFilter) -> usize {
-    2 + usize::from(!filter.queues.is_empty()) + usize::from(!filter.workers.is_empty())
+    2 + filter_count(filter)
+}
+
+fn filter_count(filter: &JobFilter) -> usize {
+    usize::from(!filter.queues.is_empty()) + usize::from(!filter.workers.is_empty())
 }
 
 #[derive(QueryableByName)]
@@ -316,4 +329,137 @@ pub fn insert_jobs(conn: &mut PgConnection, schema: &Schema, jobs_json: &str) ->
         dis = ts("discarded"),
     );
     Ok(sql_query(sql).bind::<Text, _>(jobs_json).execute(conn)?)
+}
+
+/// The rule deciding which executing jobs are orphans.
+fn orphan_sql(schema: &Schema, rule: &RescueRule, alias: &str) -> String {
+    let old = format!("{alias}attempted_at < $1::timestamp");
+    if !rule.accurate {
+        return format!("{alias}state = 'executing' AND {old}");
+    }
+    // The producer named in attempted_by[2] must have heartbeated within the TTL ($2).
+    format!(
+        "{alias}state = 'executing' AND CASE WHEN coalesce(cardinality({alias}attempted_by), 0) >= 2 \
+           THEN NOT {live} ELSE {old} END",
+        live = live_producer(schema, alias),
+    )
+}
+
+fn live_producer(schema: &Schema, alias: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM {} p WHERE p.uuid::text = {alias}attempted_by[2] \
+           AND p.updated_at >= timezone('UTC', now()) - make_interval(secs => $2))",
+        table(&schema.prefix, "oban_producers")
+    )
+}
+
+/// Where a rescued job goes: discarded when out of attempts (unless retrying), else available.
+fn exhausted_sql(rule: &RescueRule, alias: &str) -> String {
+    if rule.retry_exhausted {
+        "false".into()
+    } else {
+        format!("{alias}attempt >= {alias}max_attempts")
+    }
+}
+
+const RESCUED_COLUMNS: &str = "j.id, j.queue, j.worker, j.attempt::bigint AS attempt, \
+    j.max_attempts::bigint AS max_attempts, j.attempted_by[1] AS node, \
+    extract(epoch FROM timezone('UTC', now()) - j.attempted_at)::float8 AS executing";
+
+fn bind_rescue<'a>(sql: String, rule: &'a RescueRule, filter: &'a JobFilter, n: u64) -> BoxedQuery<'a> {
+    let q = sql_query(sql)
+        .into_boxed::<Pg>()
+        .bind::<Text, _>(&rule.cutoff)
+        .bind::<Double, _>(rule.producer_ttl);
+    bind_filter(q, filter).bind::<BigInt, _>(n as i64)
+}
+
+/// The jobs a rescue would move, with their destination, lowest id first.
+pub fn rescue_candidates(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    rule: &RescueRule,
+    filter: &JobFilter,
+    limit: u64,
+) -> Result<Vec<RescuedJob>> {
+    let sql = format!(
+        "SELECT {RESCUED_COLUMNS}, CASE WHEN {} THEN 'discarded' ELSE 'available' END AS state \
+         FROM {} j WHERE {}{} ORDER BY j.id LIMIT ${}",
+        exhausted_sql(rule, "j."),
+        table(&schema.prefix, "oban_jobs"),
+        orphan_sql(schema, rule, "j."),
+        filter_sql(filter, "j.", 3),
+        3 + filter_count(filter)
+    );
+    Ok(bind_rescue(sql, rule, filter, limit).load(conn)?)
+}
+
+/// Executing jobs older than the cutoff whose producer is alive: left alone by accurate mode.
+pub fn long_running(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    rule: &RescueRule,
+    filter: &JobFilter,
+    limit: u64,
+) -> Result<Vec<RescuedJob>> {
+    let sql = format!(
+        "SELECT {RESCUED_COLUMNS}, 'executing' AS state FROM {} j \
+         WHERE j.state = 'executing' AND j.attempted_at < $1::timestamp \
+           AND coalesce(cardinality(j.attempted_by), 0) >= 2 AND {}{} \
+         ORDER BY j.attempted_at LIMIT ${}",
+        table(&schema.prefix, "oban_jobs"),
+        live_producer(schema, "j."),
+        filter_sql(filter, "j.", 3),
+        3 + filter_count(filter)
+    );
+    Ok(bind_rescue(sql, rule, filter, limit).load(conn)?)
+}
+
+/// Moves up to `n` orphaned jobs in one transaction, skipping rows others hold locked.
+pub fn rescue_batch(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    rule: &RescueRule,
+    filter: &JobFilter,
+    n: u64,
+) -> Result<Vec<RescuedJob>> {
+    let jobs = table(&schema.prefix, "oban_jobs");
+    let exhausted = exhausted_sql(rule, "j.");
+    let count = "CASE WHEN jsonb_typeof(j.meta->'rescued') = 'number' \
+                 THEN (j.meta->>'rescued')::numeric::bigint ELSE 0 END";
+    // As in prune: SKIP LOCKED means a job a worker is acking right now is left for the next
+    // pass instead of being waited on, and the UPDATE rechecks the rule on the locked row.
+    let sql = format!(
+        "WITH batch AS MATERIALIZED (\
+           SELECT ctid FROM {jobs} j WHERE {orphan}{filters} LIMIT ${limit} FOR UPDATE SKIP LOCKED) \
+         UPDATE {jobs} AS j SET \
+           state = (CASE WHEN {exhausted} THEN 'discarded' ELSE 'available' END)::{enum_type}, \
+           discarded_at = CASE WHEN {exhausted} THEN timezone('UTC', now()) ELSE j.discarded_at END, \
+           max_attempts = CASE WHEN j.attempt >= j.max_attempts AND NOT ({exhausted}) \
+                          THEN j.attempt + 1 ELSE j.max_attempts END, \
+           meta = CASE WHEN {exhausted} THEN j.meta \
+                  ELSE jsonb_set(coalesce(j.meta, '{{}}'::jsonb), '{{rescued}}', to_jsonb({count} + 1)) END \
+         WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch)) AND {orphan} \
+         RETURNING {RESCUED_COLUMNS}, j.state::text AS state",
+        orphan = orphan_sql(schema, rule, "j."),
+        filters = filter_sql(filter, "j.", 3),
+        limit = 3 + filter_count(filter),
+        enum_type = table(&schema.prefix, "oban_job_state"),
+    );
+    conn.transaction(|conn| Ok(bind_rescue(sql, rule, filter, n).load(conn)?))
+}
+
+/// Upserts producer rows with a fresh heartbeat.
+pub fn insert_producers(conn: &mut PgConnection, schema: &Schema, json: &str) -> Result<()> {
+    sql_query(format!(
+        "INSERT INTO {} (uuid, name, node, queue, meta, started_at, updated_at) \
+         SELECT x.uuid::uuid, 'oban', x.node, x.queue, '{{}}', \
+                timezone('UTC', now()) - interval '1 hour', timezone('UTC', now()) \
+         FROM jsonb_to_recordset($1::jsonb) AS x(uuid text, node text, queue text) \
+         ON CONFLICT (uuid) DO UPDATE SET updated_at = excluded.updated_at",
+        table(&schema.prefix, "oban_producers")
+    ))
+    .bind::<Text, _>(json)
+    .execute(conn)?;
+    Ok(())
 }

@@ -6,7 +6,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use super::{
+use super::{RescueRule, RescuedJob,
     quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema, SessionLimits,
     TextValue,
 };
@@ -71,11 +71,12 @@ pub fn cutoff(conn: &mut SqliteConnection, age_secs: f64) -> Result<String> {
 /// Prunable rows of one state: bind the cutoff, then the queue and worker lists (as JSON
 /// arrays, so any number of values is one parameter).
 fn eligible(state: FinalState, filter: &JobFilter) -> String {
-    let mut sql = format!(
-        "state = '{}' AND julianday({}) < julianday(?)",
-        state.name(),
-        state.column()
-    );
+    older_than(state.name(), state.column(), filter)
+}
+
+/// Rows in `state` whose `column` is older than the bound cutoff, filtered.
+fn older_than(state: &str, column: &str, filter: &JobFilter) -> String {
+    let mut sql = format!("state = '{state}' AND julianday({column}) < julianday(?)");
     if !filter.queues.is_empty() {
         sql.push_str(" AND queue IN (SELECT value FROM json_each(?))");
     }
@@ -225,4 +226,65 @@ pub fn insert_jobs(conn: &mut SqliteConnection, jobs_json: &str) -> Result<usize
     Ok(diesel::Connection::transaction(conn, |conn| {
         sql_query(sql).bind::<Text, _>(jobs_json).execute(conn)
     })?)
+}
+
+const RESCUED_COLUMNS: &str = "id, queue, worker, attempt, max_attempts, \
+    CASE WHEN json_valid(attempted_by) THEN json_extract(attempted_by, '$[0]') END AS node, \
+    (julianday('now') - julianday(attempted_at)) * 86400.0 AS executing";
+
+fn exhausted_sql(rule: &RescueRule) -> &'static str {
+    if rule.retry_exhausted {
+        "0"
+    } else {
+        "attempt >= max_attempts"
+    }
+}
+
+/// The jobs a rescue would move (timeout rule), lowest id first.
+pub fn rescue_candidates(
+    conn: &mut SqliteConnection,
+    rule: &RescueRule,
+    filter: &JobFilter,
+    limit: u64,
+) -> Result<Vec<RescuedJob>> {
+    let sql = format!(
+        "SELECT {RESCUED_COLUMNS}, CASE WHEN {} THEN 'discarded' ELSE 'available' END AS state \
+         FROM oban_jobs WHERE {} ORDER BY id LIMIT ?",
+        exhausted_sql(rule),
+        older_than("executing", "attempted_at", filter)
+    );
+    Ok(bind_eligible(sql, &rule.cutoff, filter)
+        .bind::<BigInt, _>(limit as i64)
+        .load(conn)?)
+}
+
+/// Moves up to `n` orphaned jobs (timeout rule) in one immediate transaction.
+pub fn rescue_batch(
+    conn: &mut SqliteConnection,
+    rule: &RescueRule,
+    filter: &JobFilter,
+    n: u64,
+) -> Result<Vec<RescuedJob>> {
+    let exhausted = exhausted_sql(rule);
+    let count = "CASE WHEN json_valid(meta) AND json_type(meta, '$.rescued') IN ('integer', 'real') \
+                 THEN CAST(json_extract(meta, '$.rescued') AS INTEGER) ELSE 0 END";
+    let sql = format!(
+        "UPDATE oban_jobs SET \
+           state = CASE WHEN {exhausted} THEN 'discarded' ELSE 'available' END, \
+           discarded_at = CASE WHEN {exhausted} THEN strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
+                          ELSE discarded_at END, \
+           max_attempts = CASE WHEN attempt >= max_attempts AND NOT ({exhausted}) \
+                          THEN attempt + 1 ELSE max_attempts END, \
+           meta = CASE WHEN {exhausted} THEN meta \
+                  ELSE json_set(CASE WHEN json_valid(meta) THEN meta ELSE '{{}}' END, \
+                                '$.rescued', {count} + 1) END \
+         WHERE id IN (SELECT id FROM oban_jobs WHERE {} ORDER BY id LIMIT ?) \
+         RETURNING {RESCUED_COLUMNS}, state",
+        older_than("executing", "attempted_at", filter)
+    );
+    conn.immediate_transaction(|conn| {
+        Ok(bind_eligible(sql, &rule.cutoff, filter)
+            .bind::<BigInt, _>(n as i64)
+            .load(conn)?)
+    })
 }

@@ -1,0 +1,368 @@
+//! `oban rescue`: move jobs orphaned in `executing` back to `available` (or to `discarded`
+//! when they have no attempts left), judged by age (the lifeline rule) or by producer
+//! heartbeats (`--accurate`).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::cli::{OnExhausted, RescueArgs};
+use crate::config::Settings;
+use crate::db::{Db, Flavour, JobFilter, RescueRule, RescuedJob, Schema, SessionLimits};
+use crate::error::usage;
+use crate::output::{self, Report};
+use crate::watch;
+
+/// Jobs moved per pass unless `--limit` says otherwise.
+pub const DEFAULT_LIMIT: u64 = 20_000;
+/// Jobs moved per transaction unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: u64 = 1_000;
+/// oban-py considers a producer gone after 60 s without a heartbeat.
+pub const DEFAULT_PRODUCER_TTL: Duration = Duration::from_secs(60);
+/// Long-running jobs listed at most, in accurate mode.
+const LONG_RUNNING_SHOWN: u64 = 100;
+/// Jobs shown in the table; JSON and CSV list them all.
+const TABLE_ROWS: usize = 50;
+
+/// Resolved options of a rescue pass.
+#[derive(Debug, Clone)]
+pub struct RescueOpts {
+    /// Age after which an executing job is an orphan (timeout rule, and the fallback for jobs
+    /// without a producer in accurate mode).
+    pub rescue_after: Duration,
+    /// Use producer heartbeats.
+    pub accurate: bool,
+    /// Heartbeat age after which a producer is gone.
+    pub producer_ttl: Duration,
+    /// What to do with exhausted orphans.
+    pub on_exhausted: OnExhausted,
+    /// Queue and worker filters.
+    pub filter: JobFilter,
+    /// Most jobs per pass.
+    pub limit: u64,
+    /// Most jobs per transaction.
+    pub batch_size: u64,
+    /// List only.
+    pub dry_run: bool,
+    /// Session timeouts.
+    pub limits: SessionLimits,
+}
+
+impl RescueOpts {
+    /// Resolves flags over configuration; errors are usage errors.
+    pub fn resolve(args: &RescueArgs, settings: &Settings) -> Result<RescueOpts> {
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+        if args.producer_ttl.is_some() && !args.accurate {
+            return Err(usage("--producer-ttl only applies with --accurate"));
+        }
+        let defaults = SessionLimits::default();
+        Ok(RescueOpts {
+            rescue_after: args.rescue_after.unwrap_or(settings.lifeline.rescue_after),
+            accurate: args.accurate,
+            producer_ttl: args.producer_ttl.unwrap_or(DEFAULT_PRODUCER_TTL),
+            on_exhausted: args.on_exhausted.unwrap_or_default(),
+            filter: super::job_filter(&args.queue, &args.worker)?,
+            limit,
+            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
+            dry_run: args.dry_run,
+            limits: SessionLimits {
+                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
+                statement_timeout: args
+                    .session
+                    .statement_timeout
+                    .unwrap_or(defaults.statement_timeout),
+            },
+        })
+    }
+}
+
+/// Why a pass stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// No orphan left (apart from rows others hold locked).
+    Done,
+    /// `--limit` jobs moved; more may remain.
+    Limit,
+    /// Ctrl-C.
+    Interrupted,
+    /// Another rescue holds the advisory lock; nothing done.
+    Locked,
+}
+
+/// The result of one rescue pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct RescueReport {
+    /// Always "rescue".
+    pub command: &'static str,
+    /// Listed only.
+    pub dry_run: bool,
+    /// The schema.
+    pub prefix: String,
+    /// The table shape.
+    pub flavour: Flavour,
+    /// "timeout" or "accurate".
+    pub mode: &'static str,
+    /// Jobs moved to available.
+    pub rescued: u64,
+    /// Jobs moved to discarded.
+    pub discarded: u64,
+    /// The jobs moved (or that would be), with where each went as `to`.
+    pub jobs: Vec<RescuedJob>,
+    /// Accurate mode: executing jobs older than `rescue_after` whose producer is alive, left
+    /// alone (at most 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_running: Option<Vec<RescuedJob>>,
+    /// Seconds of `rescue_after`.
+    pub rescue_after: u64,
+    /// Seconds of `producer_ttl` (accurate mode).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub producer_ttl: Option<u64>,
+    /// Jobs attempted before this time (RFC 3339, database clock) count as old.
+    pub cutoff: String,
+    /// Why the pass ended.
+    pub outcome: Outcome,
+    /// Seconds the pass took.
+    pub elapsed: f64,
+}
+
+impl RescueReport {
+    fn add(&mut self, jobs: Vec<RescuedJob>) {
+        for job in jobs {
+            if job.state == "discarded" {
+                self.discarded += 1;
+            } else {
+                self.rescued += 1;
+            }
+            self.jobs.push(job);
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.rescued + self.discarded
+    }
+}
+
+fn job_rows(jobs: &[RescuedJob], limit: usize) -> comfy_table::Table {
+    let mut t = output::table(&["id", "queue", "worker", "try", "ran for", "node", "to"]);
+    for job in jobs.iter().take(limit) {
+        t.add_row(vec![
+            output::num(job.id as u64),
+            job.queue.clone().into(),
+            job.worker.clone().into(),
+            format!("{}/{}", job.attempt, job.max_attempts).into(),
+            job.executing
+                .map(|s| crate::duration::human(Duration::from_secs(s.max(0.0) as u64)))
+                .unwrap_or_default()
+                .into(),
+            job.node.clone().unwrap_or_default().into(),
+            job.state.clone().into(),
+        ]);
+    }
+    t
+}
+
+impl Report for RescueReport {
+    fn to_table(&self) -> String {
+        if self.outcome == Outcome::Locked {
+            return format!(
+                "rescue: another rescue is running on this database (schema {}); nothing done\n",
+                self.prefix
+            );
+        }
+        let dry = if self.dry_run { " (dry run)" } else { "" };
+        let verb = if self.dry_run { "would move" } else { "moved" };
+        let mut out = if self.total() == 0 {
+            format!(
+                "rescue{dry}: no orphaned jobs ({} mode, {})\n",
+                self.mode,
+                output::seconds(self.elapsed)
+            )
+        } else {
+            format!(
+                "rescue{dry}: {verb} {} jobs: {} to available, {} to discarded ({} mode, {})\n{}\n",
+                self.total(),
+                self.rescued,
+                self.discarded,
+                self.mode,
+                output::seconds(self.elapsed),
+                job_rows(&self.jobs, TABLE_ROWS)
+            )
+        };
+        if self.jobs.len() > TABLE_ROWS {
+            out.push_str(&format!(
+                "… and {} more (-o json lists them all)\n",
+                self.jobs.len() - TABLE_ROWS
+            ));
+        }
+        if let Some(long) = self.long_running.as_ref().filter(|l| !l.is_empty()) {
+            out.push_str(&format!(
+                "{} long-running jobs of live producers, executing longer than {}, left alone:\n{}\n",
+                long.len(),
+                crate::duration::human(Duration::from_secs(self.rescue_after)),
+                job_rows(long, TABLE_ROWS)
+            ));
+        }
+        match self.outcome {
+            Outcome::Limit => out.push_str("stopped at --limit: more orphans may remain; the next pass continues\n"),
+            Outcome::Interrupted => out.push_str("interrupted: every committed batch is listed above\n"),
+            _ => {}
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = ["id", "queue", "worker", "attempt", "max_attempts", "executing", "node", "to", "dry_run"]
+            .map(String::from)
+            .to_vec();
+        let rows = self
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.to_string(),
+                    j.queue.clone(),
+                    j.worker.clone(),
+                    j.attempt.to_string(),
+                    j.max_attempts.to_string(),
+                    j.executing.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                    j.node.clone().unwrap_or_default(),
+                    j.state.clone(),
+                    self.dry_run.to_string(),
+                ]
+            })
+            .collect();
+        (header, rows)
+    }
+}
+
+/// Fails with a usage error when accurate mode cannot work on this schema.
+pub fn check_mode(schema: &Schema, opts: &RescueOpts) -> Result<()> {
+    if !opts.accurate || schema.has_producers {
+        return Ok(());
+    }
+    let what = match schema.flavour {
+        Flavour::Lite => "SQLite (Oban Lite) keeps no producer heartbeats".to_string(),
+        Flavour::Elixir => format!(
+            "schema {} has no oban_producers table (Elixir Oban without Pro keeps no heartbeats)",
+            schema.prefix
+        ),
+        Flavour::ObanPy => format!("schema {} has no oban_producers table", schema.prefix),
+    };
+    Err(usage(format!(
+        "--accurate: {what}; use the timeout mode instead, e.g. `oban rescue --rescue-after 5m`"
+    )))
+}
+
+/// Runs one pass on an open connection.
+pub fn pass(db: &mut Db, schema: &Schema, opts: &RescueOpts) -> Result<RescueReport> {
+    check_mode(schema, opts)?;
+    let started = Instant::now();
+    let cutoff = db.cutoff(opts.rescue_after)?;
+    let rule = RescueRule {
+        cutoff: cutoff.clone(),
+        accurate: opts.accurate,
+        producer_ttl: opts.producer_ttl.as_secs_f64(),
+        retry_exhausted: opts.on_exhausted == OnExhausted::Retry,
+    };
+    let mut report = RescueReport {
+        command: "rescue",
+        dry_run: opts.dry_run,
+        prefix: schema.prefix.clone(),
+        flavour: schema.flavour,
+        mode: if opts.accurate { "accurate" } else { "timeout" },
+        rescued: 0,
+        discarded: 0,
+        jobs: Vec::new(),
+        long_running: None,
+        rescue_after: opts.rescue_after.as_secs(),
+        producer_ttl: opts.accurate.then(|| opts.producer_ttl.as_secs()),
+        cutoff: if cutoff.ends_with('Z') {
+            cutoff.clone()
+        } else {
+            format!("{cutoff}Z")
+        },
+        outcome: Outcome::Done,
+        elapsed: 0.0,
+    };
+    if opts.accurate {
+        report.long_running =
+            Some(db.long_running(schema, &rule, &opts.filter, LONG_RUNNING_SHOWN)?);
+    }
+    if opts.dry_run {
+        report.add(db.rescue_candidates(schema, &rule, &opts.filter, opts.limit)?);
+        if report.total() >= opts.limit {
+            report.outcome = Outcome::Limit;
+        }
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    let key = super::prune::lock_key("rescue", &schema.prefix);
+    if !db.try_lock(key)? {
+        report.outcome = Outcome::Locked;
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    let result = rescue_all(db, schema, opts, &rule, &mut report);
+    let unlocked = db.unlock(key);
+    result?;
+    unlocked?;
+    report.elapsed = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+fn rescue_all(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &RescueOpts,
+    rule: &RescueRule,
+    report: &mut RescueReport,
+) -> Result<()> {
+    loop {
+        if watch::interrupted() {
+            report.outcome = Outcome::Interrupted;
+            return Ok(());
+        }
+        let remaining = opts.limit - report.total();
+        if remaining == 0 {
+            report.outcome = Outcome::Limit;
+            return Ok(());
+        }
+        let n = remaining.min(opts.batch_size);
+        let moved = db
+            .rescue_batch(schema, rule, &opts.filter, n)
+            .with_context(|| format!("rescuing jobs (after {} moved)", report.total()))?;
+        let short = (moved.len() as u64) < n;
+        report.add(moved);
+        if short {
+            return Ok(());
+        }
+    }
+}
+
+/// The `oban rescue` command.
+pub fn run(settings: &Settings, args: &RescueArgs, out: &mut dyn Write) -> Result<i32> {
+    let opts = RescueOpts::resolve(args, settings)?;
+    if opts.accurate && settings.require_dsn()?.backend == crate::dsn::Backend::Sqlite {
+        return Err(usage(
+            "--accurate: SQLite (Oban Lite) keeps no producer heartbeats; use the timeout mode, e.g. `oban rescue --rescue-after 5m`",
+        ));
+    }
+    let job = watch::Maintenance {
+        command: "rescue",
+        settings,
+        limits: opts.limits,
+        watching: args.watch.watch,
+        interval: args.watch.interval.unwrap_or(settings.lifeline.interval),
+    };
+    job.run(out, |db, schema, _first| {
+        let report = pass(db, schema, &opts)?;
+        let tally = watch::Tally {
+            changed: report.total(),
+            interrupted: report.outcome == Outcome::Interrupted,
+        };
+        Ok((report, tally))
+    })
+}
