@@ -32,9 +32,10 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+            cand rescue 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-            cand demo 'Walk through migrate, seed and prune on a fresh SQLite database'
+            cand demo 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -53,7 +54,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --archive 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits'
             cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
             cand --statement-timeout 'Cancel any single statement running longer than this [default: 60s]'
-            cand --interval 'Time between passes with --watch [default: [pruner] interval, else 60s]'
+            cand --interval 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand -c 'Configuration file [default: ./oban.toml when present]'
@@ -62,6 +63,32 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -o 'Output format'
             cand --format 'Output format'
             cand --dry-run 'Count what would be deleted, per state and queue, and delete nothing'
+            cand --watch 'Run a pass every interval until Ctrl-C'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;rescue'= {
+            cand --rescue-after 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 300s]'
+            cand --producer-ttl 'With --accurate: a producer silent for this long is gone [default: 60s]'
+            cand --on-exhausted 'What to do with an orphan that has no attempts left'
+            cand --queue 'Only jobs in this queue (repeatable)'
+            cand --worker 'Only jobs of this worker (repeatable)'
+            cand --limit 'Most jobs moved in one pass [default: 20000]'
+            cand --batch-size 'Most jobs moved in one transaction [default: 1000]'
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 60s]'
+            cand --interval 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand --accurate 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never'
+            cand --dry-run 'List what would move and where, and change nothing'
             cand --watch 'Run a pass every interval until Ctrl-C'
             cand -q 'Print nothing on success in table format (errors still go to stderr)'
             cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
@@ -128,13 +155,16 @@ set edit:completion:arg-completer[oban] = {|@words|
         }
         &'oban;help'= {
             cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+            cand rescue 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-            cand demo 'Walk through migrate, seed and prune on a fresh SQLite database'
+            cand demo 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oban;help;prune'= {
+        }
+        &'oban;help;rescue'= {
         }
         &'oban;help;migrate'= {
         }

@@ -34,9 +34,10 @@ complete -c oban -n "__fish_oban_needs_command" -s q -l quiet -d 'Print nothing 
 complete -c oban -n "__fish_oban_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_needs_command" -s V -l version -d 'Print version'
 complete -c oban -n "__fish_oban_needs_command" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_needs_command" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed and prune on a fresh SQLite database'
+complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
 complete -c oban -n "__fish_oban_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oban -n "__fish_oban_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-age -d 'Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]' -r
@@ -55,7 +56,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -66,6 +67,28 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count wh
 complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l rescue-after -d 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 300s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l producer-ttl -d 'With --accurate: a producer silent for this long is gone [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l on-exhausted -d 'What to do with an orphan that has no attempts left' -r -f -a "discard\t'Discard it, with discarded_at set (oban-py\'s lifeline)'
+retry\t'Raise max_attempts to attempt + 1 and make it available'"
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l limit -d 'Most jobs moved in one pass [default: 20000]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l batch-size -d 'Most jobs moved in one transaction [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'"
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l accurate -d 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l dry-run -d 'List what would move and where, and change nothing'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l watch -d 'Run a pass every interval until Ctrl-C'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -104,9 +127,10 @@ json\t'One JSON document per pass'
 csv\t'A header row, then rows'"
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed and prune on a fresh SQLite database'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -69,7 +69,10 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     write_report(out, style, &pass(&mut db, &schema, &opts, None, None)?)?;
     write_report(out, style, &counts(&mut db, &schema, "after prune")?)?;
 
-    step(out, "oban rescue   (executing longer than 5m: the orphans of a node that died)")?;
+    step(
+        out,
+        "oban rescue   (executing longer than 5m: the orphans of a node that died)",
+    )?;
     let rescue = RescueOpts::resolve(&RescueArgs::default(), settings)?;
     write_report(out, style, &rescue::pass(&mut db, &schema, &rescue)?)?;
 

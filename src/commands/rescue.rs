@@ -206,17 +206,30 @@ impl Report for RescueReport {
             ));
         }
         match self.outcome {
-            Outcome::Limit => out.push_str("stopped at --limit: more orphans may remain; the next pass continues\n"),
-            Outcome::Interrupted => out.push_str("interrupted: every committed batch is listed above\n"),
+            Outcome::Limit => out
+                .push_str("stopped at --limit: more orphans may remain; the next pass continues\n"),
+            Outcome::Interrupted => {
+                out.push_str("interrupted: every committed batch is listed above\n")
+            }
             _ => {}
         }
         out
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = ["id", "queue", "worker", "attempt", "max_attempts", "executing", "node", "to", "dry_run"]
-            .map(String::from)
-            .to_vec();
+        let header = [
+            "id",
+            "queue",
+            "worker",
+            "attempt",
+            "max_attempts",
+            "executing",
+            "node",
+            "to",
+            "dry_run",
+        ]
+        .map(String::from)
+        .to_vec();
         let rows = self
             .jobs
             .iter()

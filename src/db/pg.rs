@@ -198,7 +198,10 @@ fn eligible(state: FinalState, filter: &JobFilter, alias: &str) -> String {
 }
 
 fn bind_eligible<'a>(sql: String, cutoff: &'a str, filter: &'a JobFilter) -> BoxedQuery<'a> {
-    bind_filter(sql_query(sql).into_boxed::<Pg>().bind::<Text, _>(cutoff), filter)
+    bind_filter(
+        sql_query(sql).into_boxed::<Pg>().bind::<Text, _>(cutoff),
+        filter,
+    )
 }
 
 fn next_param(filter: &JobFilter) -> usize {
@@ -366,7 +369,12 @@ const RESCUED_COLUMNS: &str = "j.id, j.queue, j.worker, j.attempt::bigint AS att
     j.max_attempts::bigint AS max_attempts, j.attempted_by[1] AS node, \
     extract(epoch FROM timezone('UTC', now()) - j.attempted_at)::float8 AS executing";
 
-fn bind_rescue<'a>(sql: String, rule: &'a RescueRule, filter: &'a JobFilter, n: u64) -> BoxedQuery<'a> {
+fn bind_rescue<'a>(
+    sql: String,
+    rule: &'a RescueRule,
+    filter: &'a JobFilter,
+    n: u64,
+) -> BoxedQuery<'a> {
     let q = sql_query(sql)
         .into_boxed::<Pg>()
         .bind::<Text, _>(&rule.cutoff)

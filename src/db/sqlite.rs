@@ -6,9 +6,9 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use super::{RescueRule, RescuedJob,
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, Schema, SessionLimits,
-    TextValue,
+use super::{
+    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, RescueRule,
+    RescuedJob, Schema, SessionLimits, TextValue,
 };
 use crate::cli::FinalState;
 
@@ -266,7 +266,8 @@ pub fn rescue_batch(
     n: u64,
 ) -> Result<Vec<RescuedJob>> {
     let exhausted = exhausted_sql(rule);
-    let count = "CASE WHEN json_valid(meta) AND json_type(meta, '$.rescued') IN ('integer', 'real') \
+    let count =
+        "CASE WHEN json_valid(meta) AND json_type(meta, '$.rescued') IN ('integer', 'real') \
                  THEN CAST(json_extract(meta, '$.rescued') AS INTEGER) ELSE 0 END";
     let sql = format!(
         "UPDATE oban_jobs SET \

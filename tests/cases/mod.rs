@@ -2,5 +2,6 @@ mod cli;
 mod migrate;
 mod properties;
 mod prune;
+mod rescue;
 mod seed;
 mod watch;

@@ -168,9 +168,14 @@ impl LiteDb {
     pub fn snapshot(&self) -> BTreeMap<i64, String> {
         rows(
             sql_query(
-                "SELECT id, json_array(id, state, queue, worker, attempt, max_attempts, priority, \
-                 args, meta, tags, errors, attempted_by, inserted_at, scheduled_at, attempted_at, \
-                 cancelled_at, completed_at, discarded_at) AS row FROM oban_jobs ORDER BY id",
+                "SELECT id, json_object('id', id, 'state', state, 'queue', queue, 'worker', worker, \
+                 'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority, \
+                 'args', json(args), 'meta', json(meta), 'tags', json(tags), \
+                 'errors', json(errors), 'attempted_by', json(attempted_by), \
+                 'inserted_at', inserted_at, 'scheduled_at', scheduled_at, \
+                 'attempted_at', attempted_at, 'cancelled_at', cancelled_at, \
+                 'completed_at', completed_at, 'discarded_at', discarded_at) AS row \
+                 FROM oban_jobs ORDER BY id",
             )
             .load(&mut self.conn())
             .expect("snapshot"),
@@ -237,6 +242,10 @@ pub struct JobSpec {
     pub worker: String,
     pub age: Option<f64>,
     pub stamp: Option<&'static str>,
+    pub attempt: u32,
+    pub max_attempts: u32,
+    pub meta: Value,
+    pub attempted_by: Vec<String>,
 }
 
 impl JobSpec {
@@ -248,7 +257,32 @@ impl JobSpec {
             worker: "app.workers.Test".into(),
             age: Some(age),
             stamp: None,
+            attempt: 1,
+            max_attempts: 20,
+            meta: json!({}),
+            attempted_by: vec![
+                "node-1".into(),
+                "6f1c3d0e-0000-4000-8000-000000000001".into(),
+            ],
         }
+    }
+
+    /// Attempts used and allowed.
+    pub fn attempts(mut self, attempt: u32, max_attempts: u32) -> JobSpec {
+        self.attempt = attempt;
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    pub fn meta(mut self, meta: Value) -> JobSpec {
+        self.meta = meta;
+        self
+    }
+
+    /// `attempted_by`: `[node, producer]`, or fewer elements.
+    pub fn attempted_by(mut self, by: &[&str]) -> JobSpec {
+        self.attempted_by = by.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     pub fn queue(mut self, queue: &str) -> JobSpec {
@@ -273,14 +307,14 @@ impl JobSpec {
             "state": self.state,
             "queue": self.queue,
             "worker": self.worker,
-            "attempt": 1,
-            "max_attempts": 20,
+            "attempt": self.attempt,
+            "max_attempts": self.max_attempts,
             "priority": 0,
             "args": {"id": 1, "note": "it's \"quoted\""},
-            "meta": {},
+            "meta": self.meta,
             "tags": ["t"],
             "errors": [],
-            "attempted_by": ["node-1", "6f1c3d0e-0000-4000-8000-000000000001"],
+            "attempted_by": self.attempted_by,
             "inserted": -(self.age.unwrap_or(0.0) + 600.0),
             "scheduled": -(self.age.unwrap_or(0.0) + 600.0),
         });
