@@ -291,7 +291,7 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &RescueOpts) -> Result<RescueRep
         jobs: Vec::new(),
         long_running: None,
         rescue_after: opts.rescue_after.as_secs(),
-        producer_ttl: opts.accurate.then(|| opts.producer_ttl.as_secs()),
+        producer_ttl: opts.accurate.then_some(opts.producer_ttl.as_secs()),
         cutoff: if cutoff.ends_with('Z') {
             cutoff.clone()
         } else {
