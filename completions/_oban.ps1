@@ -36,9 +36,10 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff')
             [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Counts by queue and state, queue latency, throughput and database health')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune and rescue on a fresh SQLite database')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -94,6 +95,28 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--accurate', '--accurate', [CompletionResultType]::ParameterName, 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would move and where, and change nothing')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;stats' {
+            [CompletionResult]::new('--estimate-above', '--estimate-above', [CompletionResultType]::ParameterName, 'Use planner estimates for cells above this many rows [default: 50000]')
+            [CompletionResult]::new('--rescue-after', '--rescue-after', [CompletionResultType]::ParameterName, 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]')
+            [CompletionResult]::new('--max-latency', '--max-latency', [CompletionResultType]::ParameterName, 'Breach (exit 3) when any queue''s oldest available job waited longer than this')
+            [CompletionResult]::new('--max-stuck', '--max-stuck', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs are stuck in executing')
+            [CompletionResult]::new('--max-discarded-rate', '--max-discarded-rate', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs were discarded in the last hour')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--exact', '--exact', [CompletionResultType]::ParameterName, 'Count every cell exactly, however large the table')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
@@ -166,9 +189,10 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
         'oban;help' {
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff')
             [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Counts by queue and state, queue latency, throughput and database health')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune and rescue on a fresh SQLite database')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -177,6 +201,9 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;help;rescue' {
+            break
+        }
+        'oban;help;stats' {
             break
         }
         'oban;help;migrate' {

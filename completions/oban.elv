@@ -33,9 +33,10 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --version 'Print version'
             cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
             cand rescue 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+            cand stats 'Counts by queue and state, queue latency, throughput and database health'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-            cand demo 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
+            cand demo 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -89,6 +90,27 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --format 'Output format'
             cand --accurate 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never'
             cand --dry-run 'List what would move and where, and change nothing'
+            cand --watch 'Run a pass every interval until Ctrl-C'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;stats'= {
+            cand --estimate-above 'Use planner estimates for cells above this many rows [default: 50000]'
+            cand --rescue-after 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]'
+            cand --max-latency 'Breach (exit 3) when any queue''s oldest available job waited longer than this'
+            cand --max-stuck 'Breach (exit 3) when more than N jobs are stuck in executing'
+            cand --max-discarded-rate 'Breach (exit 3) when more than N jobs were discarded in the last hour'
+            cand --interval 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format'
+            cand --format 'Output format'
+            cand --exact 'Count every cell exactly, however large the table'
             cand --watch 'Run a pass every interval until Ctrl-C'
             cand -q 'Print nothing on success in table format (errors still go to stderr)'
             cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
@@ -156,15 +178,18 @@ set edit:completion:arg-completer[oban] = {|@words|
         &'oban;help'= {
             cand prune 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
             cand rescue 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+            cand stats 'Counts by queue and state, queue latency, throughput and database health'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-            cand demo 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
+            cand demo 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'oban;help;prune'= {
         }
         &'oban;help;rescue'= {
+        }
+        &'oban;help;stats'= {
         }
         &'oban;help;migrate'= {
         }

@@ -29,15 +29,17 @@ complete -c oban -n "__fish_oban_needs_command" -s c -l config -d 'Configuration
 complete -c oban -n "__fish_oban_needs_command" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_needs_command" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_needs_command" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_needs_command" -s V -l version -d 'Print version'
 complete -c oban -n "__fish_oban_needs_command" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
 complete -c oban -n "__fish_oban_needs_command" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
 complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
+complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
 complete -c oban -n "__fish_oban_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oban -n "__fish_oban_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-age -d 'Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]' -r
@@ -62,7 +64,8 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Conf
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count what would be deleted, per state and queue, and delete nothing'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
@@ -83,18 +86,37 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Con
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l accurate -d 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l dry-run -d 'List what would move and where, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand stats" -l estimate-above -d 'Use planner estimates for cells above this many rows [default: 50000]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Breach (exit 3) when any queue\'s oldest available job waited longer than this' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand stats" -l exact -d 'Count every cell exactly, however large the table'
+complete -c oban -n "__fish_oban_using_subcommand stats" -l watch -d 'Run a pass every interval until Ctrl-C'
+complete -c oban -n "__fish_oban_using_subcommand stats" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l dry-run -d 'List the migrations that would run, and run none'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -105,7 +127,8 @@ complete -c oban -n "__fish_oban_using_subcommand seed" -s c -l config -d 'Confi
 complete -c oban -n "__fish_oban_using_subcommand seed" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand seed" -l force -d 'Insert even when the table already has jobs'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -116,7 +139,8 @@ complete -c oban -n "__fish_oban_using_subcommand demo" -s c -l config -d 'Confi
 complete -c oban -n "__fish_oban_using_subcommand demo" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand demo" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
@@ -124,13 +148,15 @@ complete -c oban -n "__fish_oban_using_subcommand completions" -s c -l config -d
 complete -c oban -n "__fish_oban_using_subcommand completions" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand completions" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
-csv\t'A header row, then rows'"
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune and rescue on a fresh SQLite database'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

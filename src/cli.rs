@@ -65,6 +65,8 @@ pub enum Format {
     Json,
     /// A header row, then rows
     Csv,
+    /// Prometheus text exposition format (stats only)
+    Prometheus,
 }
 
 /// The subcommands.
@@ -86,6 +88,13 @@ pub enum Command {
         oban rescue --accurate --on-exhausted retry --watch --interval 15s\n  \
         */1 * * * * oban rescue -q               # cron: overlapping runs are harmless")]
     Rescue(Box<RescueArgs>),
+    /// Counts by queue and state, queue latency, throughput and database health
+    #[command(after_help = "Examples:\n  \
+        oban stats\n  \
+        oban stats --watch --interval 2s                 # live view on a terminal\n  \
+        oban stats -o prometheus > /var/lib/node_exporter/oban.prom\n  \
+        oban stats --max-latency 5m --max-stuck 0 -q      # exit 3 when breached")]
+    Stats(StatsArgs),
     /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
     #[command(after_help = "Examples:\n  \
         oban migrate -d postgres://app@db/app --prefix jobs\n  \
@@ -97,7 +106,7 @@ pub enum Command {
         oban seed --jobs 100000\n  \
         oban seed --jobs 1000000 --seed 7 --force")]
     Seed(SeedArgs),
-    /// Walk through migrate, seed, prune and rescue on a fresh SQLite database
+    /// Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database
     Demo(DemoArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  oban completions bash > /etc/bash_completion.d/oban")]
@@ -235,6 +244,32 @@ pub struct RescueArgs {
     pub watch: WatchArgs,
 }
 
+/// Arguments of `oban stats`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatsArgs {
+    /// Count every cell exactly, however large the table
+    #[arg(long)]
+    pub exact: bool,
+    /// Use planner estimates for cells above this many rows [default: 50000]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub estimate_above: Option<u64>,
+    /// Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub rescue_after: Option<Duration>,
+    /// Breach (exit 3) when any queue's oldest available job waited longer than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub max_latency: Option<Duration>,
+    /// Breach (exit 3) when more than N jobs are stuck in executing
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
+    pub max_stuck: Option<u64>,
+    /// Breach (exit 3) when more than N jobs were discarded in the last hour
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
+    pub max_discarded_rate: Option<u64>,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
 /// Arguments of `oban migrate`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct MigrateArgs {
@@ -302,6 +337,15 @@ pub fn positive_count(text: &str) -> Result<u64, String> {
         ));
     }
     Ok(n)
+}
+
+/// Parses a count that may be zero (at most 100 million).
+pub fn count(text: &str) -> Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    positive_count(text)
+        .map_err(|_| format!("expected a whole number from 0 to 100000000, got '{text}'"))
 }
 
 #[cfg(test)]

@@ -26,9 +26,15 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let settings = config::resolve(&cli.global, &|key| std::env::var(key).ok())?;
+    if settings.format == cli::Format::Prometheus && !matches!(cli.command, Command::Stats(_)) {
+        return Err(error::usage(
+            "--format prometheus: only `oban stats` speaks Prometheus; use table, json or csv",
+        ));
+    }
     match &cli.command {
         Command::Prune(args) => commands::prune::run(&settings, args, out),
         Command::Rescue(args) => commands::rescue::run(&settings, args, out),
+        Command::Stats(args) => commands::stats::run(&settings, args, out),
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),
         Command::Demo(args) => commands::demo::run(&settings, args, out),

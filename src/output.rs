@@ -15,6 +15,10 @@ pub trait Report: Serialize {
     fn to_table(&self) -> String;
     /// The CSV header and rows.
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>);
+    /// Prometheus text exposition, for reports that have metrics.
+    fn to_prometheus(&self) -> Option<String> {
+        None
+    }
 }
 
 /// How output should look, decided once at start-up.
@@ -64,6 +68,10 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
             }
             w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?
         }
+        Format::Prometheus => report
+            .to_prometheus()
+            .ok_or_else(|| crate::error::usage("--format prometheus: only stats has metrics"))?
+            .into_bytes(),
     };
     out.write_all(&bytes)?;
     out.flush()?;

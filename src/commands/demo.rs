@@ -1,16 +1,17 @@
-//! `oban demo`: a fresh SQLite database, migrate, seed, then prune and rescue with their
-//! output, so a new user sees what the tool does in a few seconds without a server.
+//! `oban demo`: a fresh SQLite database, migrate, seed, then prune, rescue and stats with
+//! their output, so a new user sees what the tool does in a few seconds without a server.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{DemoArgs, Format, PruneArgs, RescueArgs};
+use crate::cli::{DemoArgs, Format, PruneArgs, RescueArgs, StatsArgs};
 use crate::commands::counts::counts;
 use crate::commands::prune::{pass, PruneOpts};
 use crate::commands::rescue::{self, RescueOpts};
 use crate::commands::seed::seed;
+use crate::commands::stats::{self, StatsOpts};
 use crate::config::Settings;
 use crate::db::migrations::migrate;
 use crate::db::{Db, SessionLimits};
@@ -75,6 +76,10 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     )?;
     let rescue = RescueOpts::resolve(&RescueArgs::default(), settings)?;
     write_report(out, style, &rescue::pass(&mut db, &schema, &rescue)?)?;
+
+    step(out, "oban stats")?;
+    let stats = StatsOpts::resolve(&StatsArgs::default(), settings);
+    write_report(out, style, &stats::pass(&mut db, &schema, &stats, None)?)?;
 
     if table && !settings.quiet {
         writeln!(

@@ -7,6 +7,7 @@ pub mod migrate;
 pub mod prune;
 pub mod rescue;
 pub mod seed;
+pub mod stats;
 
 use crate::db::JobFilter;
 use crate::error::usage;

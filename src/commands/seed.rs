@@ -241,7 +241,12 @@ impl Generator {
                 job.discarded = Some(inserted + run);
                 job.errors = (1..=3).map(|a| error(rng, a)).collect();
             }
-            "available" | "suspended" => unattempted(&mut job),
+            "available" | "suspended" => {
+                // Waiting now: inserted in the last few minutes, so queue latency is realistic.
+                unattempted(&mut job);
+                job.inserted = -rng.f64() * 180.0;
+                job.scheduled = job.inserted;
+            }
             "scheduled" => {
                 unattempted(&mut job);
                 job.scheduled = rng.f64() * 3.0 * 86_400.0;

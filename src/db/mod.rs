@@ -4,6 +4,7 @@
 pub mod migrations;
 pub mod pg;
 pub mod sqlite;
+pub mod stats;
 
 use std::time::Duration;
 
@@ -82,6 +83,10 @@ pub struct Schema {
     pub flavour: Flavour,
     /// Whether `oban_producers` exists (oban-py).
     pub has_producers: bool,
+    /// `oban_leaders` (oban-py) or `oban_peers` (Elixir), when present.
+    pub leader_table: Option<String>,
+    /// The planner's row count for `oban_jobs` (PostgreSQL, once analyzed).
+    pub estimated_rows: Option<f64>,
     /// Final states whose timestamp an index serves (the partial indexes of oban-py, or
     /// Elixir's `(state, cancelled_at)` and `(state, discarded_at)`). Always empty on SQLite.
     pub indexed_final_states: Vec<FinalState>,

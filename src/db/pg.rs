@@ -36,6 +36,10 @@ struct Catalog {
     errors_type: Option<String>,
     #[diesel(sql_type = Bool)]
     has_producers: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    leader_table: Option<String>,
+    #[diesel(sql_type = Double)]
+    reltuples: f64,
     #[diesel(sql_type = Array<Text>)]
     columns: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
@@ -65,6 +69,9 @@ pub fn detect(conn: &mut PgConnection, prefix: &str) -> Result<Option<Schema>> {
              WHERE a.attrelid = c.oid AND a.attname = 'errors' AND NOT a.attisdropped) AS errors_type, \
            EXISTS (SELECT 1 FROM pg_class p WHERE p.relnamespace = n.oid \
                      AND p.relname = 'oban_producers' AND p.relkind IN ('r', 'p')) AS has_producers, \
+           (SELECT p.relname::text FROM pg_class p WHERE p.relnamespace = n.oid \
+             AND p.relname IN ('oban_leaders', 'oban_peers') ORDER BY p.relname LIMIT 1) AS leader_table, \
+           c.reltuples::float8 AS reltuples, \
            ARRAY(SELECT a.attname::text FROM pg_attribute a \
                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
                   ORDER BY a.attnum) AS columns, \
@@ -103,6 +110,8 @@ pub fn detect(conn: &mut PgConnection, prefix: &str) -> Result<Option<Schema>> {
         prefix: prefix.to_string(),
         flavour,
         has_producers: cat.has_producers,
+        leader_table: cat.leader_table,
+        estimated_rows: (cat.reltuples >= 0.0).then_some(cat.reltuples),
         indexed_final_states: indexed,
         columns: cat.columns,
     }))

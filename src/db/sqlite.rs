@@ -46,6 +46,8 @@ pub fn detect(conn: &mut SqliteConnection) -> Result<Option<Schema>> {
         prefix: "main".into(),
         flavour: Flavour::Lite,
         has_producers: false,
+        leader_table: None,
+        estimated_rows: None,
         indexed_final_states: Vec::new(),
         columns,
     }))

@@ -4,4 +4,5 @@ mod properties;
 mod prune;
 mod rescue;
 mod seed;
+mod stats;
 mod watch;

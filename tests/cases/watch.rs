@@ -126,3 +126,22 @@ fn ctrl_c_mid_pass_keeps_committed_batches_and_prints_the_summary() {
         "the summary matches the table"
     );
 }
+
+#[test]
+fn stats_watch_prints_one_document_per_tick_with_rates() {
+    let db = PgDb::migrated("watch_stats", "public");
+    insert(&db, "public", &[JobSpec::new("completed", 5.0)]);
+    let child = spawn(&["-d", &db.url, "stats", "--watch", "--interval", "1s"]);
+    std::thread::sleep(Duration::from_millis(2600));
+    let out = interrupt(child);
+    assert_eq!(out.status.code(), Some(0));
+    let docs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON document per line when not a terminal"))
+        .collect();
+    assert!(docs.len() >= 2, "{} ticks", docs.len());
+    assert!(docs[0]["queues"]["default"]
+        .get("completed_per_second")
+        .is_none());
+    assert!(docs[1]["queues"]["default"]["completed_per_second"].is_number());
+}

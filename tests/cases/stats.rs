@@ -1,0 +1,297 @@
+//! `oban stats`: exact and estimated counts, health figures, thresholds, Prometheus, flavours.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::cases::prune::elixir_db;
+use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
+
+fn stats(target: &dyn Target, prefix: &str, extra: &[&str]) -> std::process::Output {
+    let dsn = target.dsn();
+    let mut args = vec!["-d", dsn.as_str(), "--prefix", prefix, "stats"];
+    args.extend_from_slice(extra);
+    oban().args(&args).output().expect("run")
+}
+
+fn stats_json(target: &dyn Target, prefix: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["-o", "json"];
+    args.extend_from_slice(extra);
+    let out = stats(target, prefix, &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_out(&out)
+}
+
+/// A population whose figures are known: queue "q" has an available job waiting 10 minutes,
+/// two executing jobs (one stuck past 5 minutes), recent completions and failures.
+fn known() -> Vec<JobSpec> {
+    vec![
+        JobSpec::new("available", 0.0).queue("q"),
+        JobSpec::new("executing", 400.0).queue("q"),
+        JobSpec::new("executing", 100.0).queue("q"),
+        JobSpec::new("completed", 30.0).queue("q"),
+        JobSpec::new("completed", 1800.0).queue("q"),
+        JobSpec::new("completed", 7200.0).queue("q"),
+        JobSpec::new("discarded", 100.0).queue("q"),
+        JobSpec::new("discarded", 100.0).queue("q"),
+        JobSpec::new("retryable", 100.0).queue("q"),
+        JobSpec::new("completed", 10.0).queue("other \"quoted\" \\ queue"),
+    ]
+}
+
+fn check_known(r: &Value) {
+    let q = &r["queues"]["q"];
+    let latency = q["latency"].as_f64().expect("latency");
+    assert!((595.0..660.0).contains(&latency), "latency {latency}");
+    assert_eq!(q["executing"], 2);
+    assert_eq!(q["stuck"], 1);
+    let longest = q["longest_running"].as_f64().expect("longest");
+    assert!((395.0..460.0).contains(&longest), "longest {longest}");
+    assert_eq!(q["completed_last_minute"], 1);
+    assert_eq!(q["completed_last_hour"], 2);
+    assert_eq!(q["discarded_last_hour"], 2);
+    assert_eq!(q["retryable_last_hour"], 1);
+    assert_eq!(r["counts"]["q"]["completed"], 3);
+    assert_eq!(r["states"]["completed"], 4);
+    assert_eq!(r["total"], 10);
+    assert_eq!(r["estimated"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn known_figures_on_every_flavour() {
+    let py = PgDb::migrated("stats_known", "public");
+    insert(&py, "public", &known());
+    let r = stats_json(&py, "public", &[]);
+    check_known(&r);
+    assert_eq!(r["flavour"], "oban_py");
+    assert!(r["table"]["total_bytes"].as_i64().is_some_and(|b| b > 0));
+    assert!(r["producers"].is_array(), "oban-py has producers");
+
+    let ex = elixir_db("stats_known_ex", "ex_jobs");
+    insert(&ex, "ex_jobs", &known());
+    ex.exec("INSERT INTO ex_jobs.oban_peers VALUES ('oban', 'node-a', timezone('UTC', now()), timezone('UTC', now()) + interval '30 seconds')");
+    let r = stats_json(&ex, "ex_jobs", &[]);
+    check_known(&r);
+    assert_eq!(r["prefix"], "ex_jobs");
+    assert!(
+        r.get("producers").is_none(),
+        "Elixir has no producers table"
+    );
+    assert_eq!(r["leader"]["node"], "node-a");
+
+    let lite = LiteDb::migrated();
+    insert(&lite, "public", &known());
+    let r = stats_json(&lite, "public", &[]);
+    check_known(&r);
+    assert!(r.get("table").is_none(), "no size section on SQLite");
+}
+
+#[test]
+fn exact_counts_equal_a_group_by() {
+    let db = PgDb::migrated("stats_exact", "public");
+    oban()
+        .args(["-d", &db.url, "seed", "--jobs", "3000", "-q"])
+        .assert()
+        .success();
+    let r = stats_json(&db, "public", &["--exact"]);
+    let mut cells = 0;
+    for (queue, states) in r["counts"].as_object().expect("counts") {
+        for (state, n) in states.as_object().expect("states") {
+            let truth = db.count(&format!(
+                "SELECT count(*) AS n FROM oban_jobs WHERE queue = '{queue}' AND state = '{state}'"
+            ));
+            assert_eq!(n.as_i64(), Some(truth), "{queue}/{state}");
+            cells += 1;
+        }
+    }
+    assert!(cells >= 30, "{cells} cells");
+    assert_eq!(r["total"], 3000);
+    let out = stats(&db, "public", &["-o", "csv"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("queue,state,count,estimated\n"));
+    assert_eq!(text.lines().count(), cells + 1);
+}
+
+#[test]
+fn large_cells_are_estimated_and_flagged() {
+    let db = PgDb::migrated("stats_estimate", "public");
+    oban()
+        .args([
+            "-d", &db.url, "seed", "--jobs", "60000", "--seed", "5", "-q",
+        ])
+        .assert()
+        .success();
+    db.exec("ANALYZE oban_jobs");
+    let r = stats_json(&db, "public", &["--estimate-above", "2000"]);
+    let estimated: BTreeSet<String> = r["estimated"]
+        .as_array()
+        .expect("estimated")
+        .iter()
+        .map(|v| v.as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(estimated.contains("default/completed"), "{estimated:?}");
+    for cell in &estimated {
+        let (queue, state) = cell.split_once('/').expect("queue/state");
+        let truth = db.count(&format!(
+            "SELECT count(*) AS n FROM oban_jobs WHERE queue = '{queue}' AND state = '{state}'"
+        )) as f64;
+        let guess = r["counts"][queue][state].as_f64().expect("count");
+        assert!(
+            (guess - truth).abs() <= truth * 0.3,
+            "{cell}: estimate {guess} vs {truth}"
+        );
+    }
+    // Small cells stay exact.
+    let truth = db.count(
+        "SELECT count(*) AS n FROM oban_jobs WHERE queue = 'reports' AND state = 'executing'",
+    );
+    assert_eq!(
+        r["counts"]["reports"]["executing"].as_i64().unwrap_or(0),
+        truth
+    );
+    assert!(!estimated.contains("reports/executing"));
+    let text = String::from_utf8_lossy(&stats(&db, "public", &["--estimate-above", "2000"]).stdout)
+        .to_string();
+    assert!(
+        text.contains('~'),
+        "estimates are marked in the table:\n{text}"
+    );
+    // --exact wins.
+    let r = stats_json(&db, "public", &["--exact", "--estimate-above", "2000"]);
+    assert_eq!(r["estimated"].as_array().map(Vec::len), Some(0));
+    assert_eq!(r["total"], 60000);
+}
+
+#[test]
+fn thresholds_set_the_exit_code() {
+    let db = PgDb::migrated("stats_thresholds", "public");
+    insert(&db, "public", &known());
+    for (args, code) in [
+        (vec!["--max-latency", "5m"], 3),
+        (vec!["--max-latency", "20m"], 0),
+        (vec!["--max-stuck", "0"], 3),
+        (vec!["--max-stuck", "1"], 0),
+        (vec!["--max-discarded-rate", "1"], 3),
+        (vec!["--max-discarded-rate", "2"], 0),
+        (vec!["--max-stuck", "1", "--rescue-after", "1m"], 3),
+    ] {
+        let out = stats(&db, "public", &args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if code == 3 {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("threshold breached"));
+        }
+    }
+    let out = stats(&db, "public", &["-o", "json", "--max-stuck", "0"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(json_out(&out)["breaches"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn prometheus_output_is_valid_exposition() {
+    let db = PgDb::migrated("stats_prometheus", "public");
+    insert(&db, "public", &known());
+    let out = stats(&db, "public", &["-o", "prometheus"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut declared = BTreeSet::new();
+    let mut typed = BTreeSet::new();
+    let mut samples = 0;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            let name = rest.split(' ').next().expect("name");
+            assert!(declared.insert(name.to_string()), "{name} declared twice");
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut parts = rest.split(' ');
+            let name = parts.next().expect("name");
+            assert_eq!(parts.next(), Some("gauge"));
+            assert!(typed.insert(name.to_string()), "{name} typed twice");
+        } else {
+            let (series, value) = line.rsplit_once(' ').expect("sample");
+            value
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("bad value in {line}"));
+            let name = series.split('{').next().expect("name");
+            assert!(typed.contains(name), "sample before its TYPE: {line}");
+            assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            if let Some(labels) = series.strip_prefix(name).filter(|l| !l.is_empty()) {
+                assert!(labels.starts_with('{') && labels.ends_with('}'), "{line}");
+                check_labels(&labels[1..labels.len() - 1], line);
+            }
+            samples += 1;
+        }
+    }
+    assert!(samples > 10);
+    assert!(
+        text.contains("oban_jobs{queue=\"q\",state=\"completed\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("queue=\"other \\\"quoted\\\" \\\\ queue\""),
+        "escaped label: {text}"
+    );
+    assert!(text.contains("oban_threshold_breached 0"));
+    // Other commands refuse the format before touching anything.
+    let out = oban()
+        .args(["-d", &db.url, "prune", "-o", "prometheus"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 10);
+}
+
+/// `key="value",…` with escapes only for backslash, quote and newline.
+fn check_labels(mut s: &str, line: &str) {
+    while !s.is_empty() {
+        let (key, rest) = s
+            .split_once("=\"")
+            .unwrap_or_else(|| panic!("label syntax: {line}"));
+        assert!(
+            key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{line}"
+        );
+        let mut chars = rest.char_indices();
+        let mut end = None;
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    let (_, next) = chars.next().expect("escape");
+                    assert!(matches!(next, '\\' | '"' | 'n'), "{line}");
+                }
+                '"' => {
+                    end = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let end = end.unwrap_or_else(|| panic!("unterminated label: {line}"));
+        s = rest[end + 1..].trim_start_matches(',');
+    }
+}
+
+#[test]
+fn stats_runs_read_only() {
+    let db = PgDb::migrated("stats_read_only", "public");
+    insert(&db, "public", &known());
+    db.exec(&format!(
+        "ALTER DATABASE {} SET default_transaction_read_only = on",
+        db.name
+    ));
+    let r = stats_json(&db, "public", &[]);
+    assert_eq!(r["total"], 10);
+    // The same database refuses writes, so prune fails: stats really did not write.
+    let out = oban()
+        .args(["-d", &db.url, "prune", "--max-age", "0"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+}
