@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# bench/prune.sh: how fast `oban prune` drains a large oban-py jobs table on PostgreSQL,
+# against oban-py's own prune statement and one unbatched DELETE; what an idle pass costs;
+# and how much memory an archiving pass needs. Progress goes to stderr; a Markdown summary
+# (paste it into BENCHMARKS.md) goes to stdout.
+#
+#   bench/prune.sh > /tmp/summary.md
+#   BENCH_JOBS=200000 bench/prune.sh          # a quick run while developing
+#
+# Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_JOBS (jobs seeded),
+# BENCH_LIMIT (rows per pass/batch of the oban-py statement), BENCH_BATCH_SIZES (oban prune
+# --batch-size values; the first is the one timed when idle), BENCH_RSS_FROM_PROC=1 (read peak
+# memory from /proc even when /usr/bin/time exists). Needs psql and jq. Creates and drops
+# databases named oban_bench_*; uses target/release/oban, building it only when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
+JOBS=${BENCH_JOBS:-2000000}
+LIMIT=${BENCH_LIMIT:-20000}
+BATCH_SIZES=(${BENCH_BATCH_SIZES:-5000 10000 20000})
+OBAN=target/release/oban
+TPL=oban_bench_template RUN=oban_bench_run SMALL=oban_bench_small
+ARCHIVE=/tmp/oban-bench-archive.jsonl
+HUGE=100000000
+TMP=$(mktemp -d)
+
+for tool in psql jq; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+now() { date +%s.%N; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# q DB SQL: one statement, unaligned output; ON_ERROR_STOP makes a failure fatal.
+q() { PGOPTIONS='-c client_min_messages=warning' psql -X -At -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$1" -c "$2"; }
+drop_db() { q postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
+oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
+
+drop_all() { local db; for db in "$RUN" "$SMALL" "$TPL"; do drop_db "$db" >/dev/null 2>&1 || true; done; }
+cleanup() { drop_all; rm -rf "$TMP" "$ARCHIVE"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Rows eligible at the default max age, each final state judged by its own timestamp.
+eligible() { # $1: SQL expression for the cutoff
+  echo "(state = 'completed' AND completed_at <= $1) OR (state = 'cancelled' AND cancelled_at <= $1) OR (state = 'discarded' AND discarded_at <= $1)"
+}
+NOW_CUT="timezone('UTC', now()) - interval '1 day'"
+
+# seed DB N: a migrated, seeded, vacuumed database; prints the seed's seconds.
+seed() {
+  q postgres "CREATE DATABASE $1"
+  oban "$1" migrate -q
+  local t0; t0=$(now)
+  oban "$1" seed --jobs "$2" --seed 1 -q
+  sub "$(now)" "$t0"
+  q "$1" "VACUUM ANALYZE oban_jobs"
+}
+
+# A fresh copy of the template, analyzed, with a checkpoint so no contender pays for
+# another's dirty buffers.
+fresh_copy() {
+  drop_db "$RUN"
+  q postgres "CREATE DATABASE $RUN TEMPLATE $TPL"
+  q "$RUN" "ANALYZE oban_jobs"
+  q "$RUN" "CHECKPOINT"
+}
+
+declare -A ROWS SECS WAL TOTAL
+LABELS=()
+lsn() { q postgres "SELECT pg_current_wal_insert_lsn()"; }
+# drain LABEL CMD...: times CMD on a fresh copy, checks that no row eligible at the start is
+# left, and records the rows that went. Leaves the copy in place for the caller.
+drain() {
+  local label=$1; shift
+  fresh_copy
+  local cut before t0 t1 left lsn0
+  cut=$(q "$RUN" "SELECT $NOW_CUT")
+  before=$(q "$RUN" "SELECT count(*) FROM oban_jobs")
+  log "drain: $label"
+  lsn0=$(lsn); t0=$(now); "$@"; t1=$(now)
+  WAL[$label]=$(q postgres "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0'))")
+  left=$(q "$RUN" "SELECT count(*) FROM oban_jobs WHERE $(eligible "'$cut'::timestamp")")
+  [[ $left == 0 ]] || { echo "bench: $label left $left eligible rows" >&2; exit 1; }
+  ROWS[$label]=$((before - $(q "$RUN" "SELECT count(*) FROM oban_jobs")))
+  SECS[$label]=$(sub "$t1" "$t0")
+  LABELS+=("$label")
+  log "  ${ROWS[$label]} rows in ${SECS[$label]} s"
+}
+
+# (a) oban-py's prune statement, one transaction per batch, until a batch deletes nothing.
+oban_py_loop() {
+  q "$RUN" "DO \$\$ DECLARE n bigint; BEGIN LOOP
+      DELETE FROM oban_jobs WHERE id IN (SELECT id FROM oban_jobs
+        WHERE $(eligible "($NOW_CUT)") ORDER BY id LIMIT $LIMIT);
+      GET DIAGNOSTICS n = ROW_COUNT; COMMIT; EXIT WHEN n = 0;
+    END LOOP; END \$\$"
+}
+# (b) the ceiling: every eligible row in one statement.
+unbatched() { q "$RUN" "DELETE FROM oban_jobs WHERE $(eligible "($NOW_CUT)")"; }
+# (c) oban prune, one pass that drains everything; checks its own count against the table's.
+oban_prune() {
+  oban "$RUN" prune --limit "$HUGE" --batch-size "$1" -o json > "$TMP/prune.json"
+  TOTAL[$1]=$(jq .total "$TMP/prune.json")
+}
+
+# idle_runs: median pass "elapsed" and wall time (ms) of 5 passes that find nothing. The seeded
+# jobs keep ageing (a 2M-job seed has ~2 more jobs cross the 1-day line each second), so these
+# passes use --max-age 25h: the same index walk over the drained range, and nothing to delete.
+idle_runs() {
+  local i t0 t1 json
+  : > "$TMP/elapsed"; : > "$TMP/wall"
+  for i in 1 2 3 4 5; do
+    t0=$(now); json=$(oban "$RUN" prune --max-age 25h -o json); t1=$(now)
+    [[ $(jq .total <<<"$json") == 0 ]] || { echo "bench: idle pass deleted rows" >&2; exit 1; }
+    jq '.elapsed * 1000' <<<"$json" >> "$TMP/elapsed"
+    sub "$t1" "$t0" | awk '{ print $1 * 1000 }' >> "$TMP/wall"
+  done
+  printf '%.1f %.1f' "$(median < "$TMP/elapsed")" "$(median < "$TMP/wall")"
+}
+
+# peak_rss DB: archiving drain of DB; prints "max_rss_kb deleted archive_lines".
+peak_rss() {
+  local rss pid hwm
+  rm -f "$ARCHIVE"
+  local cmd=("$OBAN" -d "$DSN_BASE/$1" prune --limit "$HUGE" --archive "$ARCHIVE" -q -o json)
+  if [[ -x /usr/bin/time && -z ${BENCH_RSS_FROM_PROC:-} ]]; then
+    /usr/bin/time -v -o "$TMP/time.txt" "${cmd[@]}" > "$TMP/arch.json"
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$TMP/time.txt")
+  else # VmHWM only grows, so its last reading before exit is the peak (to within 20 ms)
+    "${cmd[@]}" > "$TMP/arch.json" & pid=$!
+    rss=0
+    while kill -0 "$pid" 2>/dev/null; do # a zombie has a status file but no VmHWM line
+      hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+      rss=${hwm:-$rss}; sleep 0.02
+    done
+    wait "$pid"
+  fi
+  echo "$rss $(jq .total "$TMP/arch.json") $(wc -l < "$ARCHIVE")"
+}
+
+# --- 1. template ------------------------------------------------------------------------
+[[ -x $OBAN ]] || { log "building $OBAN"; cargo build --release >&2; }
+[[ -z $(find src Cargo.toml Cargo.lock -newer "$OBAN" 2>/dev/null) ]] \
+  || log "WARNING: $OBAN is older than the sources; run cargo build --release to bench them"
+BINARY="$(git describe --always --dirty 2>/dev/null || echo unknown) tree, $OBAN built $(date -u -r "$OBAN" +%FT%TZ)"
+drop_all
+log "seeding $JOBS jobs into $TPL"
+SEED_SECS=$(seed "$TPL" "$JOBS")
+ELIGIBLE=$(q "$TPL" "SELECT count(*) FROM oban_jobs WHERE $(eligible "($NOW_CUT)")")
+TABLE_SIZE=$(q "$TPL" "SELECT pg_size_pretty(pg_total_relation_size('oban_jobs'))")
+log "  $SEED_SECS s; $ELIGIBLE eligible; table with indexes $TABLE_SIZE"
+
+# The statement oban prune runs for one batch of each state (shape copied from src/db/pg.rs),
+# rolled back. Both scans should be cheap: the partial index picks the rows, a Tid Scan deletes.
+CUT=$(q "$TPL" "SELECT to_char($NOW_CUT, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')")
+PLANS="" BAD=()
+for st in completed cancelled discarded; do
+  plan=$(psql -X -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$TPL" -c "BEGIN" -c "EXPLAIN (ANALYZE, BUFFERS)
+    WITH batch AS MATERIALIZED (SELECT ctid FROM \"public\".\"oban_jobs\"
+      WHERE state = '$st' AND ${st}_at < '$CUT'::timestamp
+      ORDER BY ${st}_at LIMIT ${BATCH_SIZES[0]} FOR UPDATE SKIP LOCKED)
+    DELETE FROM \"public\".\"oban_jobs\" AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch))
+      AND j.state = '$st' AND j.${st}_at < '$CUT'::timestamp
+    RETURNING j.queue AS queue, NULL::text AS row" -c "ROLLBACK")
+  grep -q "Index Scan using oban_jobs_${st}_at_index" <<<"$plan" && grep -q 'Tid Scan' <<<"$plan" \
+    || { BAD+=("$st"); log "WARNING: the $st batch does not use oban_jobs_${st}_at_index then a Tid Scan"; }
+  PLANS+="-- $st"$'\n'"$plan"$'\n'
+done
+PLAN_NOTE="each uses its partial index, then a Tid Scan"
+((${#BAD[@]} == 0)) || PLAN_NOTE="WARNING: not index then Tid Scan for ${BAD[*]}"
+
+# --- 2. drains ------------------------------------------------------------------------
+drain "(a) oban-py statement, LIMIT $LIMIT" oban_py_loop
+drain "(b) one unbatched DELETE" unbatched
+for bs in "${BATCH_SIZES[@]}"; do
+  drain "(c) oban prune --batch-size $bs" oban_prune "$bs"
+  label="(c) oban prune --batch-size $bs"
+  [[ ${TOTAL[$bs]} == "${ROWS[$label]}" ]] \
+    || { echo "bench: oban reported ${TOTAL[$bs]}, table lost ${ROWS[$label]}" >&2; exit 1; }
+  if [[ $bs == "${BATCH_SIZES[0]}" ]]; then
+    # --- 3. idle passes, right after the drain and after VACUUM --------------------------
+    log "idle passes after the drain"
+    DEAD=$(q "$RUN" "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'oban_jobs'")
+    IDLE=$(idle_runs); read -r IDLE_EL IDLE_WALL <<<"$IDLE"
+    q "$RUN" "VACUUM oban_jobs"
+    IDLE=$(idle_runs); read -r VAC_EL VAC_WALL <<<"$IDLE"
+    log "  after drain ${IDLE_EL} ms (wall ${IDLE_WALL}); after VACUUM ${VAC_EL} ms (wall ${VAC_WALL})"
+  fi
+done
+drop_db "$RUN"
+
+# --- 4. peak memory, archiving ----------------------------------------------------------
+log "archiving drain, full size"
+fresh_copy
+OUT=$(peak_rss "$RUN"); read -r RSS_FULL DEL_FULL LINES_FULL <<<"$OUT"
+drop_db "$RUN"
+log "archiving drain, $((JOBS / 10)) jobs"
+seed "$SMALL" $((JOBS / 10)) >/dev/null
+OUT=$(peak_rss "$SMALL"); read -r RSS_SMALL DEL_SMALL LINES_SMALL <<<"$OUT"
+drop_db "$SMALL"
+for n in "$DEL_FULL:$LINES_FULL" "$DEL_SMALL:$LINES_SMALL"; do
+  [[ ${n%:*} == "${n#*:}" ]] || { echo "bench: archive lines differ from rows deleted ($n)" >&2; exit 1; }
+done
+
+# --- 5. summary -------------------------------------------------------------------------
+A="(a) oban-py statement, LIMIT $LIMIT" B="(b) one unbatched DELETE"
+C="(c) oban prune --batch-size ${BATCH_SIZES[0]}"
+PGVER=$(q postgres "SHOW server_version")
+cat <<EOF
+### Run of $(date -u +%Y-%m-%dT%H:%MZ)
+
+- machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr); PostgreSQL $PGVER (shared_buffers $(q postgres "SHOW shared_buffers"), autovacuum $(q postgres "SHOW autovacuum"))
+- oban: $BINARY
+- command: \`BENCH_JOBS=$JOBS BENCH_LIMIT=$LIMIT BENCH_BATCH_SIZES="${BATCH_SIZES[*]}" bench/prune.sh\`
+- seed: $JOBS jobs in $SEED_SECS s; $ELIGIBLE eligible at max age 1 day ($(div $((ELIGIBLE * 100)) "$JOBS")%); table with indexes $TABLE_SIZE
+
+| contender | rows deleted | seconds | rows/s | WAL written |
+| --- | ---: | ---: | ---: | ---: |
+EOF
+for label in "${LABELS[@]}"; do
+  echo "| $label | ${ROWS[$label]} | ${SECS[$label]} | $(div "${ROWS[$label]}" "${SECS[$label]}" | cut -d. -f1) | ${WAL[$label]} |"
+done
+echo
+for bs in "${BATCH_SIZES[@]}"; do
+  c="(c) oban prune --batch-size $bs"
+  rate_c=$(div "${ROWS[$c]}" "${SECS[$c]}")
+  echo "- --batch-size $bs: (c)/(a) = $(div "$rate_c" "$(div "${ROWS[$A]}" "${SECS[$A]}")")×" \
+       "(target ≥ 3), (c)/(b) = $(div "$rate_c" "$(div "${ROWS[$B]}" "${SECS[$B]}")")× (target ≥ 0.6)"
+done
+cat <<EOF
+
+| idle \`oban prune\` (median of 5) | pass "elapsed" | wall (incl. start, connect) | target |
+| --- | ---: | ---: | ---: |
+| right after draining with $C ($DEAD dead tuples) | $IDLE_EL ms | $IDLE_WALL ms | < 30 ms |
+| after \`VACUUM oban_jobs\` | $VAC_EL ms | $VAC_WALL ms | < 5 ms |
+
+| archiving drain (\`--archive\`, batch size ${BATCH_SIZES[0]}) | rows deleted = archive lines | max RSS |
+| --- | ---: | ---: |
+| $JOBS jobs | $DEL_FULL | $((RSS_FULL / 1024)) MiB ($RSS_FULL kB) |
+| $((JOBS / 10)) jobs | $DEL_SMALL | $((RSS_SMALL / 1024)) MiB ($RSS_SMALL kB) |
+
+Plans of one \`oban prune\` batch per state (LIMIT ${BATCH_SIZES[0]}) on the seeded table, rolled back
+($PLAN_NOTE):
+
+\`\`\`
+$PLANS\`\`\`
+EOF
