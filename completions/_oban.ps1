@@ -36,9 +36,13 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff')
             [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'List jobs by filters, or show jobs by id in full (read-only)')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Make jobs available to run now (any state but available and executing)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that have not run yet (available, scheduled, retryable, suspended)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune and rescue on a fresh SQLite database')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue and inspect on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -58,7 +62,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
-            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
@@ -84,7 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs moved in one transaction [default: 1000]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
-            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
@@ -95,6 +99,129 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--accurate', '--accurate', [CompletionResultType]::ParameterName, 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would move and where, and change nothing')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;inspect' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only jobs in these states (repeatable or comma-separated)')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue (repeatable)')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs of this worker (repeatable)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Only jobs carrying this tag (repeatable: any of them)')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Only jobs whose args contain this JSON object, e.g. ''{"user_id": 7}''')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only jobs last attempted by this node (attempted_by[1]; repeatable)')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
+            [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs listed [default: 20]')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort the list by this column [default: id]')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--stuck', '--stuck', [CompletionResultType]::ParameterName, 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)')
+            [CompletionResult]::new('--desc', '--desc', [CompletionResultType]::ParameterName, 'Sort in descending order')
+            [CompletionResult]::new('--wide', '--wide', [CompletionResultType]::ParameterName, 'More columns, full worker and args (wider than 80 columns)')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;retry' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only jobs in these states (repeatable or comma-separated)')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue (repeatable)')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs of this worker (repeatable)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Only jobs carrying this tag (repeatable: any of them)')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Only jobs whose args contain this JSON object, e.g. ''{"user_id": 7}''')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only jobs last attempted by this node (attempted_by[1]; repeatable)')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
+            [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--stuck', '--stuck', [CompletionResultType]::ParameterName, 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)')
+            [CompletionResult]::new('--all-matching', '--all-matching', [CompletionResultType]::ParameterName, 'Act on every job the filters match (required when acting by filter)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required with filters when stdin is not a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;cancel' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only jobs in these states (repeatable or comma-separated)')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue (repeatable)')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs of this worker (repeatable)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Only jobs carrying this tag (repeatable: any of them)')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Only jobs whose args contain this JSON object, e.g. ''{"user_id": 7}''')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only jobs last attempted by this node (attempted_by[1]; repeatable)')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
+            [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--stuck', '--stuck', [CompletionResultType]::ParameterName, 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)')
+            [CompletionResult]::new('--all-matching', '--all-matching', [CompletionResultType]::ParameterName, 'Act on every job the filters match (required when acting by filter)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required with filters when stdin is not a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;delete' {
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only jobs in these states (repeatable or comma-separated)')
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue (repeatable)')
+            [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs of this worker (repeatable)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Only jobs carrying this tag (repeatable: any of them)')
+            [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'Only jobs whose args contain this JSON object, e.g. ''{"user_id": 7}''')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only jobs last attempted by this node (attempted_by[1]; repeatable)')
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
+            [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--stuck', '--stuck', [CompletionResultType]::ParameterName, 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)')
+            [CompletionResult]::new('--all-matching', '--all-matching', [CompletionResultType]::ParameterName, 'Act on every job the filters match (required when acting by filter)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required with filters when stdin is not a terminal)')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -166,9 +293,13 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
         'oban;help' {
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff')
             [CompletionResult]::new('rescue', 'rescue', [CompletionResultType]::ParameterValue, 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)')
+            [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'List jobs by filters, or show jobs by id in full (read-only)')
+            [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Make jobs available to run now (any state but available and executing)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that have not run yet (available, scheduled, retryable, suspended)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
-            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune and rescue on a fresh SQLite database')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue and inspect on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -177,6 +308,18 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;help;rescue' {
+            break
+        }
+        'oban;help;inspect' {
+            break
+        }
+        'oban;help;retry' {
+            break
+        }
+        'oban;help;cancel' {
+            break
+        }
+        'oban;help;delete' {
             break
         }
         'oban;help;migrate' {

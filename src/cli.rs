@@ -125,7 +125,7 @@ pub enum Command {
         oban seed --jobs 100000\n  \
         oban seed --jobs 1000000 --seed 7 --force")]
     Seed(SeedArgs),
-    /// Walk through migrate, seed, prune and rescue on a fresh SQLite database
+    /// Walk through migrate, seed, prune, rescue and inspect on a fresh SQLite database
     Demo(DemoArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  oban completions bash > /etc/bash_completion.d/oban")]
