@@ -104,7 +104,7 @@ pub enum Command {
         oban retry --state discarded --queue mailers --all-matching --dry-run\n  \
         oban retry --state discarded --worker app.workers.Sync --all-matching --yes")]
     Retry(Box<ActionArgs>),
-    /// Cancel jobs that have not run yet (available, scheduled, retryable, suspended)
+    /// Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)
     #[command(after_help = "Examples:\n  \
         oban cancel 42\n  \
         oban cancel --state scheduled --worker app.workers.Newsletter --all-matching --yes")]
