@@ -407,7 +407,10 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
     let secrets: Vec<String> = dsn.password().into_iter().collect();
     let watching = args.watch.watch;
     let interval = args.watch.interval.unwrap_or(DEFAULT_WATCH_INTERVAL);
-    let redraw = watching && settings.format == Format::Table && std::io::stdout().is_terminal();
+    let redraw = watching
+        && !settings.quiet
+        && settings.format == Format::Table
+        && std::io::stdout().is_terminal();
     let style = Style::of(settings, watching);
     watch::install_handler();
     let mut missing = Vec::new();
