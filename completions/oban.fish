@@ -37,9 +37,13 @@ complete -c oban -n "__fish_oban_needs_command" -s V -l version -d 'Print versio
 complete -c oban -n "__fish_oban_needs_command" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
 complete -c oban -n "__fish_oban_needs_command" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
+complete -c oban -n "__fish_oban_needs_command" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "delete" -d 'Delete jobs (any state but executing)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
+complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
 complete -c oban -n "__fish_oban_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oban -n "__fish_oban_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-age -d 'Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]' -r
@@ -58,7 +62,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -80,7 +84,7 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -l limit -d 'Most jobs
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l batch-size -d 'Most jobs moved in one transaction [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -98,7 +102,7 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Exe
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Breach (exit 3) when any queue\'s oldest available job waited longer than this' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -110,6 +114,152 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l exact -d 'Count ever
 complete -c oban -n "__fish_oban_using_subcommand stats" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand stats" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
+suspended\t'Held back until resumed'
+scheduled\t'Waiting for its scheduled_at'
+executing\t'Running (or orphaned)'
+retryable\t'Failed, will run again'
+completed\t'Finished successfully'
+cancelled\t'Cancelled'
+discarded\t'Failed for good'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l tag -d 'Only jobs carrying this tag (repeatable: any of them)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l args -d 'Only jobs whose args contain this JSON object, e.g. \'{"user_id": 7}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+scheduled\t'scheduled_at'
+attempted\t'attempted_at'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l limit -d 'Most jobs listed [default: 20]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l sort -d 'Sort the list by this column [default: id]' -r -f -a "id\t'Job id'
+inserted\t'inserted_at'
+scheduled\t'scheduled_at'
+attempted\t'attempted_at'
+state\t'State name'
+queue\t'Queue name'
+worker\t'Worker name'
+attempt\t'Attempt number'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l desc -d 'Sort in descending order'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l wide -d 'More columns, full worker and args (wider than 80 columns)'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l watch -d 'Run a pass every interval until Ctrl-C'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
+suspended\t'Held back until resumed'
+scheduled\t'Waiting for its scheduled_at'
+executing\t'Running (or orphaned)'
+retryable\t'Failed, will run again'
+completed\t'Finished successfully'
+cancelled\t'Cancelled'
+discarded\t'Failed for good'"
+complete -c oban -n "__fish_oban_using_subcommand retry" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l tag -d 'Only jobs carrying this tag (repeatable: any of them)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l args -d 'Only jobs whose args contain this JSON object, e.g. \'{"user_id": 7}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+scheduled\t'scheduled_at'
+attempted\t'attempted_at'"
+complete -c oban -n "__fish_oban_using_subcommand retry" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand retry" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l dry-run -d 'Show what would change, and change nothing'
+complete -c oban -n "__fish_oban_using_subcommand retry" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
+suspended\t'Held back until resumed'
+scheduled\t'Waiting for its scheduled_at'
+executing\t'Running (or orphaned)'
+retryable\t'Failed, will run again'
+completed\t'Finished successfully'
+cancelled\t'Cancelled'
+discarded\t'Failed for good'"
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l tag -d 'Only jobs carrying this tag (repeatable: any of them)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l args -d 'Only jobs whose args contain this JSON object, e.g. \'{"user_id": 7}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+scheduled\t'scheduled_at'
+attempted\t'attempted_at'"
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l dry-run -d 'Show what would change, and change nothing'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
+suspended\t'Held back until resumed'
+scheduled\t'Waiting for its scheduled_at'
+executing\t'Running (or orphaned)'
+retryable\t'Failed, will run again'
+completed\t'Finished successfully'
+cancelled\t'Cancelled'
+discarded\t'Failed for good'"
+complete -c oban -n "__fish_oban_using_subcommand delete" -l queue -d 'Only jobs in this queue (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l worker -d 'Only jobs of this worker (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l tag -d 'Only jobs carrying this tag (repeatable: any of them)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l args -d 'Only jobs whose args contain this JSON object, e.g. \'{"user_id": 7}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+scheduled\t'scheduled_at'
+attempted\t'attempted_at'"
+complete -c oban -n "__fish_oban_using_subcommand delete" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand delete" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l dry-run -d 'Show what would change, and change nothing'
+complete -c oban -n "__fish_oban_using_subcommand delete" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -152,11 +302,15 @@ csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "delete" -d 'Delete jobs (any state but executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

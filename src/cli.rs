@@ -9,21 +9,24 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Operate Oban job tables from the outside: prune, rescue, migrate, seed, demo.
+/// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
 #[derive(Debug, Parser)]
 #[command(
     name = "oban",
     version,
     about,
     long_about = "Operate Oban job tables (oban-py, Elixir Oban, Oban Lite) from a terminal, \
-                  cron or CI: prune finished jobs, rescue orphaned ones, install the schema, seed test data.",
+                  cron or CI: prune finished jobs, rescue orphaned ones, inspect jobs and retry, cancel or \
+                  delete them, install the schema, seed test data.",
     after_help = "Examples:\n  \
         oban demo\n  \
         export OBAN_DSN=postgres://app@db/app\n  \
         oban prune --max-age 1h\n  \
         oban prune --dry-run -o json\n  \
         oban prune --watch --interval 30s\n  \
-        oban rescue --accurate\n\n\
+        oban rescue --accurate\n  \
+        oban inspect --state discarded,retryable\n  \
+        oban retry 42 43\n\n\
         Configuration: flags > environment (OBAN_DSN, DATABASE_URL, OBAN_PREFIX) > oban.toml > defaults."
 )]
 pub struct Cli {
@@ -95,6 +98,31 @@ pub enum Command {
         oban stats -o prometheus > /var/lib/node_exporter/oban.prom\n  \
         oban stats --max-latency 5m --max-stuck 0 -q      # exit 3 when breached")]
     Stats(StatsArgs),
+    /// List jobs by filters, or show jobs by id in full (read-only)
+    #[command(after_help = "Examples:\n  \
+        oban inspect --state discarded,retryable --queue mailers\n  \
+        oban inspect --stuck                     # executing longer than [lifeline] rescue_after\n  \
+        oban inspect --worker app.workers.Sync --args '{\"account_id\": 7}' --older-than 1h\n  \
+        oban inspect --node worker-3 --sort attempted --desc --wide\n  \
+        oban inspect 42 43                       # every column, args, meta and each error\n  \
+        oban inspect --state executing --watch --interval 5s")]
+    Inspect(Box<InspectArgs>),
+    /// Make jobs available to run now (any state but available and executing)
+    #[command(after_help = "Examples:\n  \
+        oban retry 42 43\n  \
+        oban retry --state discarded --queue mailers --all-matching --dry-run\n  \
+        oban retry --state discarded --worker app.workers.Sync --all-matching --yes")]
+    Retry(Box<ActionArgs>),
+    /// Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)
+    #[command(after_help = "Examples:\n  \
+        oban cancel 42\n  \
+        oban cancel --state scheduled --worker app.workers.Newsletter --all-matching --yes")]
+    Cancel(Box<ActionArgs>),
+    /// Delete jobs (any state but executing)
+    #[command(after_help = "Examples:\n  \
+        oban delete 42\n  \
+        oban delete --state discarded --args '{\"tenant\": \"gone\"}' --all-matching --dry-run")]
+    Delete(Box<ActionArgs>),
     /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
     #[command(after_help = "Examples:\n  \
         oban migrate -d postgres://app@db/app --prefix jobs\n  \
@@ -106,7 +134,7 @@ pub enum Command {
         oban seed --jobs 100000\n  \
         oban seed --jobs 1000000 --seed 7 --force")]
     Seed(SeedArgs),
-    /// Walk through migrate, seed, prune, rescue and stats on a fresh SQLite database
+    /// Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database
     Demo(DemoArgs),
     /// Print a shell completion script
     #[command(after_help = "Example:\n  oban completions bash > /etc/bash_completion.d/oban")]
@@ -119,7 +147,7 @@ pub struct WatchArgs {
     /// Run a pass every interval until Ctrl-C
     #[arg(long)]
     pub watch: bool,
-    /// Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s]
+    /// Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 }
@@ -194,6 +222,150 @@ pub struct PruneArgs {
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+/// Any job state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum JobState {
+    /// Ready to run
+    Available,
+    /// Held back until resumed
+    Suspended,
+    /// Waiting for its scheduled_at
+    Scheduled,
+    /// Running (or orphaned)
+    Executing,
+    /// Failed, will run again
+    Retryable,
+    /// Finished successfully
+    Completed,
+    /// Cancelled
+    Cancelled,
+    /// Failed for good
+    Discarded,
+}
+
+/// The order a list can be sorted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum SortKey {
+    /// Job id
+    #[default]
+    Id,
+    /// inserted_at
+    Inserted,
+    /// scheduled_at
+    Scheduled,
+    /// attempted_at
+    Attempted,
+    /// State name
+    State,
+    /// Queue name
+    Queue,
+    /// Worker name
+    Worker,
+    /// Attempt number
+    Attempt,
+}
+
+/// A timestamp that `--older-than` / `--newer-than` can be measured on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeBasis {
+    /// inserted_at
+    Inserted,
+    /// scheduled_at
+    Scheduled,
+    /// attempted_at
+    Attempted,
+}
+
+/// Filters shared by `inspect` and the job actions.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JobFilterArgs {
+    /// Only jobs in these states (repeatable or comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub state: Vec<JobState>,
+    /// Only jobs in this queue (repeatable)
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Vec<String>,
+    /// Only jobs of this worker (repeatable)
+    #[arg(long, value_name = "WORKER")]
+    pub worker: Vec<String>,
+    /// Only jobs carrying this tag (repeatable: any of them)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only jobs whose args contain this JSON object, e.g. '{"user_id": 7}'
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub args: Option<String>,
+    /// Only jobs last attempted by this node (attempted_by[1]; repeatable)
+    #[arg(long, value_name = "NODE")]
+    pub node: Vec<String>,
+    /// Only jobs whose timestamp (see --by) is older than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub older_than: Option<Duration>,
+    /// Only jobs whose timestamp (see --by) is newer than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub newer_than: Option<Duration>,
+    /// Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]
+    #[arg(long, value_enum, value_name = "TIMESTAMP")]
+    pub by: Option<TimeBasis>,
+    /// Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)
+    #[arg(long)]
+    pub stuck: bool,
+}
+
+/// Arguments of `oban inspect`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InspectArgs {
+    /// Show these jobs in full instead of a list
+    #[arg(value_name = "ID", value_parser = job_id)]
+    pub ids: Vec<i64>,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: JobFilterArgs,
+    /// Most jobs listed [default: 20]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Sort the list by this column [default: id]
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub sort: Option<SortKey>,
+    /// Sort in descending order
+    #[arg(long)]
+    pub desc: bool,
+    /// More columns, full worker and args (wider than 80 columns)
+    #[arg(long)]
+    pub wide: bool,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Arguments of `oban retry`, `oban cancel` and `oban delete`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ActionArgs {
+    /// The jobs to act on
+    #[arg(value_name = "ID", value_parser = job_id)]
+    pub ids: Vec<i64>,
+    /// Filters (need --all-matching).
+    #[command(flatten)]
+    pub filter: JobFilterArgs,
+    /// Act on every job the filters match (required when acting by filter)
+    #[arg(long)]
+    pub all_matching: bool,
+    /// Do not ask for confirmation (required with filters when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Show what would change, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most jobs changed in one run [default: 1000]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most jobs changed in one transaction [default: 500]
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+    /// Session timeouts.
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// What happens to an orphan that has used all its attempts.
@@ -323,6 +495,16 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
         return Err("must be longer than 0s".into());
     }
     Ok(d)
+}
+
+/// Parses a job id: a positive whole number.
+pub fn job_id(text: &str) -> Result<i64, String> {
+    match text.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "expected a job id (a positive whole number), got '{text}'"
+        )),
+    }
 }
 
 /// Parses a count that must be at least 1 (at most 100 million).

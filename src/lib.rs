@@ -35,6 +35,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Prune(args) => commands::prune::run(&settings, args, out),
         Command::Rescue(args) => commands::rescue::run(&settings, args, out),
         Command::Stats(args) => commands::stats::run(&settings, args, out),
+        Command::Inspect(args) => commands::inspect::run(&settings, args, out),
+        Command::Retry(args) => commands::actions::run(db::JobAction::Retry, &settings, args, out),
+        Command::Cancel(args) => {
+            commands::actions::run(db::JobAction::Cancel, &settings, args, out)
+        }
+        Command::Delete(args) => {
+            commands::actions::run(db::JobAction::Delete, &settings, args, out)
+        }
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),
         Command::Demo(args) => commands::demo::run(&settings, args, out),

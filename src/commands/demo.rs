@@ -1,13 +1,17 @@
-//! `oban demo`: a fresh SQLite database, migrate, seed, then prune, rescue and stats with
-//! their output, so a new user sees what the tool does in a few seconds without a server.
+//! `oban demo`: a fresh SQLite database, migrate, seed, then prune, rescue, an inspect of the
+//! failing jobs and stats with their output, so a new user sees what the tool does in a few
+//! seconds without a server.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{DemoArgs, Format, PruneArgs, RescueArgs, StatsArgs};
+use crate::cli::{
+    DemoArgs, Format, InspectArgs, JobFilterArgs, JobState, PruneArgs, RescueArgs, StatsArgs,
+};
 use crate::commands::counts::counts;
+use crate::commands::inspect::{self, InspectOpts};
 use crate::commands::prune::{pass, PruneOpts};
 use crate::commands::rescue::{self, RescueOpts};
 use crate::commands::seed::seed;
@@ -77,6 +81,21 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     let rescue = RescueOpts::resolve(&RescueArgs::default(), settings)?;
     write_report(out, style, &rescue::pass(&mut db, &schema, &rescue)?)?;
 
+    step(
+        out,
+        "oban inspect --state discarded,retryable --limit 5   (the failing jobs; `oban inspect ID` shows one in full)",
+    )?;
+    let failing = InspectArgs {
+        filter: JobFilterArgs {
+            state: vec![JobState::Discarded, JobState::Retryable],
+            ..JobFilterArgs::default()
+        },
+        limit: Some(5),
+        ..InspectArgs::default()
+    };
+    let failing = InspectOpts::resolve(&failing, settings)?;
+    write_report(out, style, &inspect::pass(&mut db, &schema, &failing)?)?;
+
     step(out, "oban stats")?;
     let stats = StatsOpts::resolve(&StatsArgs::default(), settings);
     write_report(out, style, &stats::pass(&mut db, &schema, &stats, None)?)?;
@@ -84,7 +103,7 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     if table && !settings.quiet {
         writeln!(
             out,
-            "\nNext: point OBAN_DSN at your database and try `oban prune --dry-run`."
+            "\nNext: point OBAN_DSN at your database and try `oban prune --dry-run` or `oban inspect --stuck`."
         )?;
         if args.keep.is_some() {
             writeln!(out, "The demo database is kept at {}.", dsn.target)?;

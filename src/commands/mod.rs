@@ -1,16 +1,104 @@
 //! One module per subcommand: each resolves its options, talks to the database through `db`,
 //! and returns a report that `output` renders.
 
+pub mod actions;
 pub mod counts;
 pub mod demo;
+pub mod inspect;
 pub mod migrate;
 pub mod prune;
 pub mod rescue;
 pub mod seed;
 pub mod stats;
 
-use crate::db::JobFilter;
+use crate::cli::{JobFilterArgs, JobState};
+use crate::config::Settings;
+use crate::db::{JobFilter, JobQuery};
 use crate::error::usage;
+
+impl JobState {
+    /// The state's name in the database.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobState::Available => "available",
+            JobState::Suspended => "suspended",
+            JobState::Scheduled => "scheduled",
+            JobState::Executing => "executing",
+            JobState::Retryable => "retryable",
+            JobState::Completed => "completed",
+            JobState::Cancelled => "cancelled",
+            JobState::Discarded => "discarded",
+        }
+    }
+}
+
+/// Whether any filter flag was given (ids aside).
+pub fn has_filters(f: &JobFilterArgs) -> bool {
+    !f.state.is_empty()
+        || !f.queue.is_empty()
+        || !f.worker.is_empty()
+        || !f.tag.is_empty()
+        || f.args.is_some()
+        || !f.node.is_empty()
+        || f.older_than.is_some()
+        || f.newer_than.is_some()
+        || f.by.is_some()
+        || f.stuck
+}
+
+/// Checks the filter flags of `inspect` and the job actions and builds the query (without
+/// ids, sort or limit). Every mistake is a usage error, found before any SQL runs.
+pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQuery> {
+    for (flag, values) in [
+        ("--queue", &f.queue),
+        ("--worker", &f.worker),
+        ("--tag", &f.tag),
+        ("--node", &f.node),
+    ] {
+        if values.iter().any(|v| v.trim().is_empty()) {
+            return Err(usage(format!("{flag}: expected a non-empty name")));
+        }
+    }
+    let args = match &f.args {
+        None => None,
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
+            Ok(_) => {
+                return Err(usage(format!(
+                    "--args: expected a JSON object such as '{{\"user_id\": 7}}', got {text}"
+                )))
+            }
+            Err(e) => {
+                return Err(usage(format!(
+                    "--args: not valid JSON ({e}); expected an object such as '{{\"user_id\": 7}}'"
+                )))
+            }
+        },
+    };
+    if f.by.is_some() && f.older_than.is_none() && f.newer_than.is_none() {
+        return Err(usage(
+            "--by: only applies with --older-than or --newer-than",
+        ));
+    }
+    let mut states: Vec<&'static str> = f.state.iter().map(|s| s.name()).collect();
+    states.sort_unstable();
+    states.dedup();
+    Ok(JobQuery {
+        states: states.into_iter().map(String::from).collect(),
+        queues: f.queue.clone(),
+        workers: f.worker.clone(),
+        tags: f.tag.clone(),
+        args,
+        nodes: f.node.clone(),
+        older_than: f.older_than.map(|d| d.as_secs_f64()),
+        newer_than: f.newer_than.map(|d| d.as_secs_f64()),
+        basis: f.by,
+        stuck_after: f
+            .stuck
+            .then_some(settings.lifeline.rescue_after.as_secs_f64()),
+        ..JobQuery::default()
+    })
+}
 
 /// Checks `--queue` and `--worker` values and builds the filter.
 pub fn job_filter(queues: &[String], workers: &[String]) -> anyhow::Result<JobFilter> {

@@ -8,10 +8,10 @@ use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
 use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::{
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, RescueRule,
-    RescuedJob, Schema, SessionLimits, TextValue,
+    quote_ident, ActedJob, BoolValue, DeletedRow, Flavour, JobAction, JobFilter, JobJson, JobQuery,
+    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, TextValue,
 };
-use crate::cli::FinalState;
+use crate::cli::{FinalState, SortKey, TimeBasis};
 
 /// Applies timeouts and a recognisable application name.
 pub fn setup_session(conn: &mut PgConnection, limits: SessionLimits) -> Result<()> {
@@ -479,4 +479,242 @@ pub fn insert_producers(conn: &mut PgConnection, schema: &Schema, json: &str) ->
     .bind::<Text, _>(json)
     .execute(conn)?;
     Ok(())
+}
+
+/// A value bound to a numbered parameter of a statement being built.
+enum Param {
+    Texts(Vec<String>),
+    Ids(Vec<i64>),
+    Text(String),
+    Secs(f64),
+    BigInt(i64),
+}
+
+/// A WHERE clause under construction: conditions joined by AND, each value a parameter.
+struct Where {
+    conditions: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Where {
+    fn new() -> Where {
+        Where {
+            conditions: vec!["true".into()],
+            params: Vec::new(),
+        }
+    }
+
+    /// The number the next parameter gets.
+    fn next(&self) -> usize {
+        self.params.len() + 1
+    }
+
+    /// Adds a condition; `{}` in `sql` becomes the parameter's placeholder.
+    fn add(&mut self, sql: &str, param: Param) {
+        let placeholder = format!("${}", self.next());
+        self.conditions.push(sql.replace("{}", &placeholder));
+        self.params.push(param);
+    }
+
+    fn sql(&self) -> String {
+        self.conditions.join(" AND ")
+    }
+
+    fn bind<'a>(self, sql: String) -> BoxedQuery<'a> {
+        let mut q = sql_query(sql).into_boxed::<Pg>();
+        for p in self.params {
+            q = match p {
+                Param::Texts(v) => q.bind::<Array<Text>, _>(v),
+                Param::Ids(v) => q.bind::<Array<BigInt>, _>(v),
+                Param::Text(v) => q.bind::<Text, _>(v),
+                Param::Secs(v) => q.bind::<Double, _>(v),
+                Param::BigInt(v) => q.bind::<BigInt, _>(v),
+            };
+        }
+        q
+    }
+}
+
+/// The timestamp a job's age is measured on: the one given, or the one that fits its state.
+fn time_expr(basis: Option<TimeBasis>) -> &'static str {
+    match basis {
+        Some(TimeBasis::Inserted) => "j.inserted_at",
+        Some(TimeBasis::Scheduled) => "j.scheduled_at",
+        Some(TimeBasis::Attempted) => "j.attempted_at",
+        None => {
+            "(CASE j.state WHEN 'executing' THEN j.attempted_at \
+               WHEN 'completed' THEN j.completed_at WHEN 'cancelled' THEN j.cancelled_at \
+               WHEN 'discarded' THEN j.discarded_at ELSE j.scheduled_at END)"
+        }
+    }
+}
+
+const NOW: &str = "timezone('UTC', now())";
+
+/// The WHERE clause for a job query (alias `j`).
+fn job_where(schema: &Schema, q: &JobQuery) -> Where {
+    let mut w = Where::new();
+    if !q.ids.is_empty() {
+        w.add("j.id = ANY({}::bigint[])", Param::Ids(q.ids.clone()));
+    }
+    if !q.states.is_empty() {
+        // Cast to the enum so the (state, queue, …) index applies.
+        let states = format!(
+            "j.state = ANY({{}}::text[]::{}[])",
+            table(&schema.prefix, "oban_job_state")
+        );
+        w.add(&states, Param::Texts(q.states.clone()));
+    }
+    if !q.queues.is_empty() {
+        w.add("j.queue = ANY({}::text[])", Param::Texts(q.queues.clone()));
+    }
+    if !q.workers.is_empty() {
+        w.add(
+            "j.worker = ANY({}::text[])",
+            Param::Texts(q.workers.clone()),
+        );
+    }
+    if !q.tags.is_empty() {
+        w.add("j.tags && {}::text[]", Param::Texts(q.tags.clone()));
+    }
+    if !q.nodes.is_empty() {
+        w.add(
+            "j.attempted_by[1] = ANY({}::text[])",
+            Param::Texts(q.nodes.clone()),
+        );
+    }
+    if let Some(args) = &q.args {
+        w.add("j.args @> {}::jsonb", Param::Text(args.clone()));
+    }
+    let ts = time_expr(q.basis);
+    if let Some(secs) = q.older_than {
+        w.add(
+            &format!("{ts} < {NOW} - make_interval(secs => {{}})"),
+            Param::Secs(secs),
+        );
+    }
+    if let Some(secs) = q.newer_than {
+        w.add(
+            &format!("{ts} >= {NOW} - make_interval(secs => {{}})"),
+            Param::Secs(secs),
+        );
+    }
+    if let Some(secs) = q.stuck_after {
+        w.add(
+            &format!(
+                "j.state = 'executing' AND j.attempted_at < {NOW} - make_interval(secs => {{}})"
+            ),
+            Param::Secs(secs),
+        );
+    }
+    w
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Id => "j.id",
+        SortKey::Inserted => "j.inserted_at",
+        SortKey::Scheduled => "j.scheduled_at",
+        SortKey::Attempted => "j.attempted_at",
+        SortKey::State => "j.state::text",
+        SortKey::Queue => "j.queue",
+        SortKey::Worker => "j.worker",
+        SortKey::Attempt => "j.attempt",
+    }
+}
+
+/// Every column as one JSON object: `to_jsonb` turns oban-py's `errors jsonb` and Elixir's
+/// `jsonb[]` alike into a JSON array (and a NULL array into null); times get a `Z`.
+fn job_json() -> String {
+    let ts = |c: &str| format!("'{c}', to_char(j.{c}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    format!(
+        "json_build_object('id', j.id, 'state', j.state::text, 'queue', j.queue, \
+           'worker', j.worker, 'attempt', j.attempt, 'max_attempts', j.max_attempts, \
+           'priority', j.priority, 'args', j.args, 'meta', j.meta, 'tags', to_jsonb(j.tags), \
+           'errors', to_jsonb(j.errors), 'attempted_by', to_jsonb(j.attempted_by), \
+           {}, {}, {}, {}, {}, {})::text",
+        ts("inserted_at"),
+        ts("scheduled_at"),
+        ts("attempted_at"),
+        ts("cancelled_at"),
+        ts("completed_at"),
+        ts("discarded_at"),
+    )
+}
+
+/// Jobs matching `q`, in a read-only transaction: inspect can never write.
+pub fn find_jobs(conn: &mut PgConnection, schema: &Schema, q: &JobQuery) -> Result<Vec<JobJson>> {
+    let mut w = job_where(schema, q);
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    let limit = w.next();
+    let sql = format!(
+        "SELECT {row} AS json, extract(epoch FROM {NOW} - {ts})::float8 AS age \
+         FROM {jobs} j WHERE {cond} ORDER BY {sort} {dir} NULLS LAST, j.id {dir} LIMIT ${limit}",
+        row = job_json(),
+        ts = time_expr(q.basis),
+        jobs = table(&schema.prefix, "oban_jobs"),
+        cond = w.sql(),
+        sort = sort_column(q.sort),
+    );
+    w.params
+        .push(Param::BigInt(q.limit.min(i64::MAX as u64) as i64));
+    let query = w.bind(sql);
+    Ok(conn
+        .build_transaction()
+        .read_only()
+        .run(|c| query.load::<JobJson>(c))?)
+}
+
+/// Applies an action to the eligible rows among `ids` in one transaction. Rows are locked with
+/// SKIP LOCKED first, so a job a worker is updating right now is left alone (and reported as
+/// locked by the caller) rather than waited for.
+pub fn act_batch(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    action: JobAction,
+    ids: &[i64],
+    eligible: &[&str],
+) -> Result<Vec<ActedJob>> {
+    let jobs = table(&schema.prefix, "oban_jobs");
+    let enum_type = table(&schema.prefix, "oban_job_state");
+    let change = match action {
+        JobAction::Retry => format!(
+            "UPDATE {jobs} AS j SET state = 'available', scheduled_at = {NOW}, \
+               max_attempts = GREATEST(j.max_attempts, j.attempt + 1), \
+               completed_at = NULL, cancelled_at = NULL, discarded_at = NULL FROM batch b"
+        ),
+        JobAction::Cancel => {
+            format!("UPDATE {jobs} AS j SET state = 'cancelled', cancelled_at = {NOW} FROM batch b")
+        }
+        JobAction::Delete => format!("DELETE FROM {jobs} AS j USING batch b"),
+    };
+    let sql = format!(
+        "WITH batch AS MATERIALIZED (\
+           SELECT id, state FROM {jobs} WHERE id = ANY($1::bigint[]) \
+             AND state = ANY($2::text[]::{enum_type}[]) FOR UPDATE SKIP LOCKED) \
+         {change} WHERE j.id = b.id \
+         RETURNING j.id, b.state::text AS state, j.queue, j.worker, j.attempt::bigint AS attempt, \
+           j.max_attempts::bigint AS max_attempts"
+    );
+    let eligible: Vec<String> = eligible.iter().map(|s| s.to_string()).collect();
+    conn.transaction(|conn| {
+        Ok(sql_query(sql)
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Array<Text>, _>(&eligible)
+            .load(conn)?)
+    })
+}
+
+/// The state of each existing job among `ids`.
+pub fn job_states(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    ids: &[i64],
+) -> Result<Vec<JobStateRow>> {
+    Ok(sql_query(format!(
+        "SELECT id, state::text AS state FROM {} WHERE id = ANY($1::bigint[]) ORDER BY id",
+        table(&schema.prefix, "oban_jobs")
+    ))
+    .bind::<Array<BigInt>, _>(ids)
+    .load(conn)?)
 }

@@ -7,10 +7,10 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{
-    quote_ident, BoolValue, DeletedRow, Flavour, JobFilter, QueueStateCount, RescueRule,
-    RescuedJob, Schema, SessionLimits, TextValue,
+    quote_ident, ActedJob, BoolValue, DeletedRow, Flavour, JobAction, JobFilter, JobJson, JobQuery,
+    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, TextValue,
 };
-use crate::cli::FinalState;
+use crate::cli::{FinalState, SortKey, TimeBasis};
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
@@ -290,4 +290,252 @@ pub fn rescue_batch(
             .bind::<BigInt, _>(n as i64)
             .load(conn)?)
     })
+}
+
+/// A value bound to a `?` of a statement being built.
+enum Param {
+    Text(String),
+    Real(f64),
+    BigInt(i64),
+}
+
+/// A WHERE clause under construction: conditions joined by AND, each value a parameter (lists
+/// are bound as one JSON array and opened with `json_each`).
+struct Where {
+    conditions: Vec<String>,
+    params: Vec<Param>,
+}
+
+type Boxed = diesel::query_builder::BoxedSqlQuery<'static, Sqlite, diesel::query_builder::SqlQuery>;
+
+impl Where {
+    fn add(&mut self, sql: &str, param: Param) {
+        self.conditions.push(sql.to_string());
+        self.params.push(param);
+    }
+
+    fn list(&mut self, expr: &str, values: &[String]) {
+        if !values.is_empty() {
+            self.add(
+                &format!("{expr} IN (SELECT value FROM json_each(?))"),
+                Param::Text(json_list(values)),
+            );
+        }
+    }
+
+    fn sql(&self) -> String {
+        if self.conditions.is_empty() {
+            "1".into()
+        } else {
+            self.conditions.join(" AND ")
+        }
+    }
+
+    fn bind(self, sql: String) -> Boxed {
+        let mut q = sql_query(sql).into_boxed::<Sqlite>();
+        for p in self.params {
+            q = match p {
+                Param::Text(v) => q.bind::<Text, _>(v),
+                Param::Real(v) => q.bind::<diesel::sql_types::Double, _>(v),
+                Param::BigInt(v) => q.bind::<BigInt, _>(v),
+            };
+        }
+        q
+    }
+}
+
+/// The timestamp a job's age is measured on: the one given, or the one that fits its state.
+fn time_expr(basis: Option<TimeBasis>) -> &'static str {
+    match basis {
+        Some(TimeBasis::Inserted) => "inserted_at",
+        Some(TimeBasis::Scheduled) => "scheduled_at",
+        Some(TimeBasis::Attempted) => "attempted_at",
+        None => {
+            "(CASE state WHEN 'executing' THEN attempted_at WHEN 'completed' THEN completed_at \
+               WHEN 'cancelled' THEN cancelled_at WHEN 'discarded' THEN discarded_at \
+               ELSE scheduled_at END)"
+        }
+    }
+}
+
+/// A JSON column, or an empty value of its kind when the text is not valid JSON.
+fn json_or(column: &str, empty: &str) -> String {
+    format!("CASE WHEN json_valid({column}) THEN {column} ELSE '{empty}' END")
+}
+
+/// The WHERE clause for a job query.
+fn job_where(q: &JobQuery) -> Where {
+    let mut w = Where {
+        conditions: Vec::new(),
+        params: Vec::new(),
+    };
+    if !q.ids.is_empty() {
+        w.add(
+            "id IN (SELECT value FROM json_each(?))",
+            Param::Text(serde_json::Value::from(q.ids.clone()).to_string()),
+        );
+    }
+    w.list("state", &q.states);
+    w.list("queue", &q.queues);
+    w.list("worker", &q.workers);
+    let node = format!("json_extract({}, '$[0]')", json_or("attempted_by", "[]"));
+    w.list(&node, &q.nodes);
+    if !q.tags.is_empty() {
+        w.add(
+            &format!(
+                "EXISTS (SELECT 1 FROM json_each({}) t \
+                   WHERE t.value IN (SELECT value FROM json_each(?)))",
+                json_or("tags", "[]")
+            ),
+            Param::Text(json_list(&q.tags)),
+        );
+    }
+    if let Some(args) = &q.args {
+        // Containment on top-level keys: every key of the filter object is in args with an
+        // equal value. Scalars compare by value (1 and 1.0 are equal, true is not 1); nested
+        // objects and arrays must match exactly, as JSON text with the same key order.
+        w.add(
+            &format!(
+                "NOT EXISTS (SELECT 1 FROM json_each(?) f WHERE NOT EXISTS (\
+                   SELECT 1 FROM json_each({}) a WHERE a.key = f.key AND a.value IS f.value \
+                     AND (a.type = f.type OR (a.type IN ('integer', 'real') \
+                                              AND f.type IN ('integer', 'real')))))",
+                json_or("args", "{}")
+            ),
+            Param::Text(args.clone()),
+        );
+    }
+    let ts = time_expr(q.basis);
+    if let Some(secs) = q.older_than {
+        w.add(
+            &format!("julianday({ts}) < julianday('now') - ? / 86400.0"),
+            Param::Real(secs),
+        );
+    }
+    if let Some(secs) = q.newer_than {
+        w.add(
+            &format!("julianday({ts}) >= julianday('now') - ? / 86400.0"),
+            Param::Real(secs),
+        );
+    }
+    if let Some(secs) = q.stuck_after {
+        w.add(
+            "state = 'executing' AND julianday(attempted_at) < julianday('now') - ? / 86400.0",
+            Param::Real(secs),
+        );
+    }
+    w
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Id => "id",
+        SortKey::Inserted => "julianday(inserted_at)",
+        SortKey::Scheduled => "julianday(scheduled_at)",
+        SortKey::Attempted => "julianday(attempted_at)",
+        SortKey::State => "state",
+        SortKey::Queue => "queue",
+        SortKey::Worker => "worker",
+        SortKey::Attempt => "attempt",
+    }
+}
+
+/// Every column as one JSON object, JSON columns embedded, times normalised to end in `Z`.
+fn job_json() -> String {
+    let json = |c: &str| format!("'{c}', CASE WHEN json_valid({c}) THEN json({c}) ELSE {c} END");
+    let ts = |c: &str| {
+        format!(
+            "'{c}', CASE WHEN {c} IS NULL OR {c} LIKE '%Z' THEN {c} \
+               ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {c}) END"
+        )
+    };
+    format!(
+        "json_object('id', id, 'state', state, 'queue', queue, 'worker', worker, \
+           'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority, \
+           {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        json("args"),
+        json("meta"),
+        json("tags"),
+        json("errors"),
+        json("attempted_by"),
+        ts("inserted_at"),
+        ts("scheduled_at"),
+        ts("attempted_at"),
+        ts("cancelled_at"),
+        ts("completed_at"),
+        ts("discarded_at"),
+    )
+}
+
+/// Jobs matching `q` (a plain read: nothing here writes).
+pub fn find_jobs(conn: &mut SqliteConnection, q: &JobQuery) -> Result<Vec<JobJson>> {
+    let mut w = job_where(q);
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    let sql = format!(
+        "SELECT {row} AS json, (julianday('now') - julianday({ts})) * 86400.0 AS age \
+         FROM oban_jobs WHERE {cond} ORDER BY {sort} {dir} NULLS LAST, id {dir} LIMIT ?",
+        row = job_json(),
+        ts = time_expr(q.basis),
+        cond = w.sql(),
+        sort = sort_column(q.sort),
+    );
+    w.params
+        .push(Param::BigInt(q.limit.min(i64::MAX as u64) as i64));
+    Ok(w.bind(sql).load(conn)?)
+}
+
+/// Applies an action to the eligible rows among `ids` in one immediate transaction (SQLite's
+/// write lock: nothing else can change them between the read and the write).
+pub fn act_batch(
+    conn: &mut SqliteConnection,
+    action: JobAction,
+    ids: &[i64],
+    eligible: &[&str],
+) -> Result<Vec<ActedJob>> {
+    let now = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+    let change = match action {
+        JobAction::Retry => format!(
+            "UPDATE oban_jobs SET state = 'available', scheduled_at = {now}, \
+               max_attempts = max(max_attempts, attempt + 1), \
+               completed_at = NULL, cancelled_at = NULL, discarded_at = NULL"
+        ),
+        JobAction::Cancel => {
+            format!("UPDATE oban_jobs SET state = 'cancelled', cancelled_at = {now}")
+        }
+        JobAction::Delete => "DELETE FROM oban_jobs".to_string(),
+    };
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    let eligible: Vec<String> = eligible.iter().map(|s| s.to_string()).collect();
+    let eligible = json_list(&eligible);
+    conn.immediate_transaction(|conn| {
+        let mut rows: Vec<ActedJob> = sql_query(
+            "SELECT id, state, queue, worker, attempt, max_attempts FROM oban_jobs \
+             WHERE id IN (SELECT value FROM json_each(?)) \
+               AND state IN (SELECT value FROM json_each(?)) ORDER BY id",
+        )
+        .bind::<Text, _>(&ids)
+        .bind::<Text, _>(&eligible)
+        .load(conn)?;
+        let picked = serde_json::Value::from(rows.iter().map(|r| r.id).collect::<Vec<_>>());
+        sql_query(format!(
+            "{change} WHERE id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind::<Text, _>(picked.to_string())
+        .execute(conn)?;
+        if action == JobAction::Retry {
+            for r in &mut rows {
+                r.max_attempts = r.max_attempts.max(r.attempt + 1);
+            }
+        }
+        Ok(rows)
+    })
+}
+
+/// The state of each existing job among `ids`.
+pub fn job_states(conn: &mut SqliteConnection, ids: &[i64]) -> Result<Vec<JobStateRow>> {
+    Ok(sql_query(
+        "SELECT id, state FROM oban_jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+    )
+    .bind::<Text, _>(serde_json::Value::from(ids.to_vec()).to_string())
+    .load(conn)?)
 }

@@ -1,4 +1,6 @@
+mod actions;
 mod cli;
+mod inspect;
 mod migrate;
 mod properties;
 mod prune;

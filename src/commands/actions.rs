@@ -1,0 +1,518 @@
+//! `oban retry`, `oban cancel` and `oban delete`: act on jobs given by id, or on every job the
+//! `inspect` filters match (with `--all-matching`). The rules are oban-py's: retry makes any
+//! job but an available or executing one available now; cancel moves a job that has not
+//! finished and is not running to cancelled; delete removes any job that is not running.
+//!
+//! A run first plans (which jobs would change, which are skipped and why), asks for
+//! confirmation when a person is at the terminal, then changes the planned jobs in bounded
+//! transactions that skip rows another session holds locked.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{anyhow, Context, Result};
+use comfy_table::Cell;
+use serde::Serialize;
+
+use crate::cli::ActionArgs;
+use crate::config::Settings;
+use crate::db::{ActedJob, Db, Job, JobAction, JobQuery, Schema, SessionLimits};
+use crate::error::usage;
+use crate::output::{self, Report, Style};
+use crate::watch;
+
+/// Jobs changed per run unless `--limit` says otherwise.
+pub const DEFAULT_LIMIT: u64 = 1_000;
+/// Jobs changed per transaction unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: u64 = 500;
+/// Rows shown in each table; JSON and CSV list them all.
+const TABLE_ROWS: usize = 50;
+
+/// Resolved options of an action.
+#[derive(Debug, Clone)]
+pub struct ActionOpts {
+    /// What to do.
+    pub action: JobAction,
+    /// The jobs named by id (empty when acting by filter).
+    pub ids: Vec<i64>,
+    /// The filters, when acting by filter.
+    pub query: JobQuery,
+    /// Acting by filter (`--all-matching`).
+    pub by_filter: bool,
+    /// Do not ask.
+    pub yes: bool,
+    /// Plan only.
+    pub dry_run: bool,
+    /// Most jobs changed.
+    pub limit: u64,
+    /// Most jobs per transaction.
+    pub batch_size: u64,
+    /// Session timeouts.
+    pub limits: SessionLimits,
+}
+
+impl ActionOpts {
+    /// Resolves and checks the flags. `stdin_tty` says whether a person could answer a
+    /// prompt: without one, acting by filter needs `--yes`. Every error is a usage error,
+    /// raised before any SQL runs.
+    pub fn resolve(
+        action: JobAction,
+        args: &ActionArgs,
+        settings: &Settings,
+        stdin_tty: bool,
+    ) -> Result<ActionOpts> {
+        let name = action.name();
+        let filtered = super::has_filters(&args.filter);
+        if !args.ids.is_empty() && (filtered || args.all_matching) {
+            return Err(usage(format!(
+                "{name}: give job ids or filters with --all-matching, not both"
+            )));
+        }
+        if args.ids.is_empty() && !filtered {
+            return Err(usage(if args.all_matching {
+                format!("{name}: --all-matching needs at least one filter, e.g. `oban {name} --state discarded --all-matching`")
+            } else {
+                format!("{name}: no jobs given: pass job ids, or filters with --all-matching, e.g. `oban {name} --state discarded --all-matching`")
+            }));
+        }
+        if filtered && !args.all_matching {
+            return Err(usage(format!(
+                "{name}: acting on every job the filters match needs --all-matching \
+                 (so that a forgotten id never means every job); try --dry-run first"
+            )));
+        }
+        if filtered && !stdin_tty && !args.yes && !args.dry_run {
+            return Err(usage(format!(
+                "{name}: stdin is not a terminal, so nobody can confirm: pass --yes to act on \
+                 every job the filters match, or --dry-run to list them"
+            )));
+        }
+        let mut query = super::job_query(&args.filter, settings)?;
+        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+        query.limit = limit;
+        let mut ids = args.ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let defaults = SessionLimits::default();
+        Ok(ActionOpts {
+            action,
+            ids,
+            query,
+            by_filter: filtered,
+            yes: args.yes,
+            dry_run: args.dry_run,
+            limit,
+            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
+            limits: SessionLimits {
+                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
+                statement_timeout: args
+                    .session
+                    .statement_timeout
+                    .unwrap_or(defaults.statement_timeout),
+            },
+        })
+    }
+}
+
+/// A job that changed (or would change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangedJob {
+    /// Job id.
+    pub id: i64,
+    /// Its state before.
+    pub state: String,
+    /// Queue.
+    pub queue: String,
+    /// Worker.
+    pub worker: String,
+    /// Attempts used.
+    pub attempt: i64,
+    /// Attempts allowed, after the change (retry raises it for exhausted jobs).
+    pub max_attempts: i64,
+    /// Where it went: available, cancelled or deleted.
+    pub to: &'static str,
+}
+
+/// A job left alone, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedJob {
+    /// Job id.
+    pub id: i64,
+    /// Its state, when it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Why it was not changed.
+    pub reason: String,
+}
+
+/// The result of an action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ActionReport {
+    /// "retry", "cancel" or "delete".
+    pub command: &'static str,
+    /// Planned only.
+    pub dry_run: bool,
+    /// The jobs changed (or, in a dry run, that would be).
+    pub jobs: Vec<ChangedJob>,
+    /// The jobs left alone, with the reason.
+    pub skipped: Vec<SkippedJob>,
+    /// Number of jobs changed.
+    pub total: u64,
+    /// Stopped by Ctrl-C between batches.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
+    /// More jobs may match than `--limit` allowed (acting by filter).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub limited: bool,
+}
+
+impl ChangedJob {
+    fn planned(job: &Job, action: JobAction) -> ChangedJob {
+        let raise = action == JobAction::Retry && job.attempt >= job.max_attempts;
+        ChangedJob {
+            id: job.id,
+            state: job.state.clone(),
+            queue: job.queue.clone(),
+            worker: job.worker.clone(),
+            attempt: job.attempt,
+            max_attempts: if raise {
+                job.attempt + 1
+            } else {
+                job.max_attempts
+            },
+            to: action.to(),
+        }
+    }
+
+    fn acted(job: ActedJob, action: JobAction) -> ChangedJob {
+        ChangedJob {
+            id: job.id,
+            state: job.state,
+            queue: job.queue,
+            worker: job.worker,
+            attempt: job.attempt,
+            max_attempts: job.max_attempts,
+            to: action.to(),
+        }
+    }
+}
+
+fn skipped(
+    action: JobAction,
+    id: i64,
+    state: Option<&str>,
+    locked_if_eligible: bool,
+) -> SkippedJob {
+    let reason = match state {
+        None => "not found".to_string(),
+        Some(s) => match action.check(s) {
+            Err(why) => why,
+            Ok(()) if locked_if_eligible => "locked by another session; try again".to_string(),
+            Ok(()) => "not changed".to_string(),
+        },
+    };
+    SkippedJob {
+        id,
+        state: state.map(String::from),
+        reason,
+    }
+}
+
+/// Splits `wanted` (or every state, when empty) into the states the action may change and the
+/// rest.
+fn split_states(action: JobAction, wanted: &[String]) -> (Vec<String>, Vec<String>) {
+    let all: Vec<String> = if wanted.is_empty() {
+        super::counts::STATES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    } else {
+        wanted.to_vec()
+    };
+    all.into_iter().partition(|s| action.check(s).is_ok())
+}
+
+/// Works out what an action would do: the jobs it would change, and those it would skip.
+pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionReport> {
+    let action = opts.action;
+    let mut query = opts.query.clone();
+    if !opts.ids.is_empty() {
+        query = JobQuery {
+            ids: opts.ids.clone(),
+            limit: opts.ids.len() as u64,
+            ..JobQuery::default()
+        };
+    }
+    let (eligible, other) = split_states(action, &query.states);
+    let mut select = |states: Vec<String>| -> Result<Vec<Job>> {
+        if states.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = JobQuery {
+            states,
+            ..query.clone()
+        };
+        db.find_jobs(schema, &q)
+    };
+    let changing = select(eligible).context("finding the jobs to change")?;
+    let staying = select(other).context("finding the jobs to skip")?;
+    let mut report = ActionReport {
+        command: action.name(),
+        dry_run: opts.dry_run,
+        limited: opts.by_filter && changing.len() as u64 >= opts.limit,
+        jobs: changing
+            .iter()
+            .map(|j| ChangedJob::planned(j, action))
+            .collect(),
+        skipped: staying
+            .iter()
+            .map(|j| skipped(action, j.id, Some(&j.state), false))
+            .collect(),
+        total: 0,
+        interrupted: false,
+    };
+    for id in &opts.ids {
+        if !changing.iter().chain(&staying).any(|j| j.id == *id) {
+            report.skipped.push(skipped(action, *id, None, false));
+        }
+    }
+    report.skipped.sort_by_key(|s| s.id);
+    report.total = report.jobs.len() as u64;
+    Ok(report)
+}
+
+/// Plans, asks `confirm` (given the plan) when more than one job would change, then changes
+/// the planned jobs in transactions of at most `batch_size`. A job that changed state since
+/// the plan, or that another session holds locked, is skipped with the reason.
+pub fn pass(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &ActionOpts,
+    confirm: &mut dyn FnMut(&ActionReport) -> Result<bool>,
+) -> Result<ActionReport> {
+    let mut report = plan(db, schema, opts)?;
+    if opts.dry_run || report.jobs.is_empty() {
+        return Ok(report);
+    }
+    if report.jobs.len() > 1 && !opts.yes && !confirm(&report)? {
+        return Err(anyhow!(
+            "{}: not confirmed; nothing changed",
+            opts.action.name()
+        ));
+    }
+    let planned: Vec<i64> = report.jobs.iter().map(|j| j.id).collect();
+    let eligible = opts.action.eligible();
+    report.jobs.clear();
+    for (n, chunk) in planned.chunks(opts.batch_size as usize).enumerate() {
+        if watch::interrupted() {
+            report.interrupted = true;
+            break;
+        }
+        let changed = db
+            .act_batch(schema, opts.action, chunk, &eligible)
+            .with_context(|| {
+                format!(
+                    "{} batch {} (after {} jobs changed)",
+                    opts.action.name(),
+                    n + 1,
+                    report.jobs.len()
+                )
+            })?;
+        let left: Vec<i64> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !changed.iter().any(|c| c.id == *id))
+            .collect();
+        report.jobs.extend(
+            changed
+                .into_iter()
+                .map(|j| ChangedJob::acted(j, opts.action)),
+        );
+        if !left.is_empty() {
+            let states = db.job_states(schema, &left)?;
+            for id in left {
+                let state = states.iter().find(|s| s.id == id).map(|s| s.state.as_str());
+                report.skipped.push(skipped(opts.action, id, state, true));
+            }
+        }
+    }
+    report.jobs.sort_by_key(|j| j.id);
+    report.skipped.sort_by_key(|s| s.id);
+    report.total = report.jobs.len() as u64;
+    Ok(report)
+}
+
+fn verb(action: JobAction, dry_run: bool) -> &'static str {
+    match (action, dry_run) {
+        (JobAction::Retry, false) => "made available",
+        (JobAction::Retry, true) => "would make available",
+        (JobAction::Cancel, false) => "cancelled",
+        (JobAction::Cancel, true) => "would cancel",
+        (JobAction::Delete, false) => "deleted",
+        (JobAction::Delete, true) => "would delete",
+    }
+}
+
+impl ActionReport {
+    fn action(&self) -> JobAction {
+        match self.command {
+            "retry" => JobAction::Retry,
+            "cancel" => JobAction::Cancel,
+            _ => JobAction::Delete,
+        }
+    }
+
+    /// The changed jobs as a table (also the confirmation prompt's preview).
+    pub fn jobs_table(&self) -> String {
+        let mut t = output::table(&["id", "state", "queue", "worker", "try", "to"]);
+        for j in self.jobs.iter().take(TABLE_ROWS) {
+            t.add_row(vec![
+                output::num(j.id as u64),
+                Cell::new(&j.state),
+                Cell::new(&j.queue),
+                Cell::new(&j.worker),
+                Cell::new(format!("{}/{}", j.attempt, j.max_attempts)),
+                Cell::new(j.to),
+            ]);
+        }
+        let mut out = format!("{t}\n");
+        if self.jobs.len() > TABLE_ROWS {
+            out.push_str(&format!(
+                "… and {} more (-o json lists them all)\n",
+                self.jobs.len() - TABLE_ROWS
+            ));
+        }
+        out
+    }
+}
+
+impl Report for ActionReport {
+    fn to_table(&self) -> String {
+        let dry = if self.dry_run { " (dry run)" } else { "" };
+        let verb = verb(self.action(), self.dry_run);
+        let mut out = if self.jobs.is_empty() {
+            format!("{}{dry}: no job {verb}\n", self.command)
+        } else {
+            format!(
+                "{}{dry}: {verb}: {} jobs\n{}",
+                self.command,
+                self.total,
+                self.jobs_table()
+            )
+        };
+        if !self.skipped.is_empty() {
+            let mut t = output::table(&["id", "state", "skipped because"]);
+            for s in self.skipped.iter().take(TABLE_ROWS) {
+                t.add_row(vec![
+                    output::num(s.id as u64),
+                    Cell::new(s.state.as_deref().unwrap_or("-")),
+                    Cell::new(&s.reason),
+                ]);
+            }
+            out.push_str(&format!("skipped {} jobs:\n{t}\n", self.skipped.len()));
+            if self.skipped.len() > TABLE_ROWS {
+                out.push_str(&format!(
+                    "… and {} more (-o json lists them all)\n",
+                    self.skipped.len() - TABLE_ROWS
+                ));
+            }
+        }
+        if self.limited {
+            out.push_str("stopped at --limit: more jobs may match; run again to continue\n");
+        }
+        if self.interrupted {
+            out.push_str("interrupted: the jobs listed were changed, the rest were not\n");
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = [
+            "id",
+            "state",
+            "queue",
+            "worker",
+            "attempt",
+            "max_attempts",
+            "result",
+            "reason",
+            "dry_run",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut rows: Vec<Vec<String>> = self
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.to_string(),
+                    j.state.clone(),
+                    j.queue.clone(),
+                    j.worker.clone(),
+                    j.attempt.to_string(),
+                    j.max_attempts.to_string(),
+                    j.to.to_string(),
+                    String::new(),
+                    self.dry_run.to_string(),
+                ]
+            })
+            .collect();
+        rows.extend(self.skipped.iter().map(|s| {
+            vec![
+                s.id.to_string(),
+                s.state.clone().unwrap_or_default(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "skipped".into(),
+                s.reason.clone(),
+                self.dry_run.to_string(),
+            ]
+        }));
+        (header, rows)
+    }
+}
+
+/// Asks on stderr and reads the answer from stdin: only "y" or "yes" go ahead.
+fn ask(report: &ActionReport) -> Result<bool> {
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "{}{} {} jobs? [y/N] ",
+        report.jobs_table(),
+        report.command,
+        report.jobs.len()
+    )?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("reading the answer")?;
+    Ok(matches!(line.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+/// The `oban retry`, `oban cancel` and `oban delete` commands.
+pub fn run(
+    action: JobAction,
+    settings: &Settings,
+    args: &ActionArgs,
+    out: &mut dyn Write,
+) -> Result<i32> {
+    let stdin_tty = std::io::stdin().is_terminal();
+    let opts = ActionOpts::resolve(action, args, settings, stdin_tty)?;
+    let dsn = settings.require_dsn()?.clone();
+    watch::install_handler();
+    let mut db = Db::connect(&dsn, opts.limits, false)?;
+    let schema = db.schema(&settings.prefix)?;
+    // Without a terminal there is nobody to ask; ids name their jobs, and acting by filter
+    // already required --yes.
+    let mut confirm = |r: &ActionReport| if stdin_tty { ask(r) } else { Ok(true) };
+    let report = pass(&mut db, &schema, &opts, &mut confirm)?;
+    output::write_report(out, Style::of(settings, false), &report)?;
+    Ok(if report.interrupted {
+        crate::error::exit::INTERRUPTED
+    } else {
+        0
+    })
+}
