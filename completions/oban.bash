@@ -731,7 +731,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__prune)
-            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --dry-run --archive --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --archive --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +778,10 @@ _oban() {
                     return 0
                     ;;
                 --max-runtime)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -56,9 +56,10 @@ discarded\t'discarded_at decides'"
 complete -c oban -n "__fish_oban_using_subcommand prune" -l queue -d 'Only jobs in this queue (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l worker -d 'Only jobs of this worker (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l limit -d 'Most rows deleted in one pass [default: [pruner] limit, else 20000]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l batch-size -d 'Most rows deleted in one transaction [default: 5000]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l batch-size -d 'Most rows deleted in one transaction [default: 10000]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l pause -d 'Sleep between batches, to spare a busy database [default: 0s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop a pass after this long, once the batch in flight has committed' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l connections -d 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r

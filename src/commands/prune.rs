@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -13,12 +15,13 @@ use serde::Serialize;
 use crate::cli::{FinalState, PruneArgs};
 use crate::config::Settings;
 use crate::db::{Db, DeletedRow, Flavour, JobFilter, Schema, SessionLimits};
+use crate::dsn::Dsn;
 use crate::error::usage;
 use crate::output::{self, Report};
 use crate::watch;
 
 /// Rows per transaction unless `--batch-size` says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 5_000;
+pub const DEFAULT_BATCH_SIZE: u64 = 10_000;
 
 /// Everything a prune pass needs, resolved from flags, environment, file and defaults.
 #[derive(Debug, Clone)]
@@ -41,6 +44,9 @@ pub struct PruneOpts {
     pub archive: Option<PathBuf>,
     /// Session timeouts.
     pub limits: SessionLimits,
+    /// With `--connections 2` on PostgreSQL: the database for the second connection, which
+    /// drains newest-eligible-first while the first drains oldest-first.
+    pub second_connection: Option<Dsn>,
 }
 
 impl PruneOpts {
@@ -84,15 +90,23 @@ impl PruneOpts {
                     .statement_timeout
                     .unwrap_or(defaults.statement_timeout),
             },
+            second_connection: match args.connections {
+                Some(2) => settings
+                    .dsn
+                    .clone()
+                    .filter(|dsn| dsn.backend == crate::dsn::Backend::Postgres),
+                _ => None,
+            },
         })
     }
 }
 
-/// Why a pass stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Why a pass stopped; when two drains stop differently, the later variant wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Nothing eligible is left (apart from rows other sessions hold locked).
+    #[default]
     Done,
     /// `--limit` rows were deleted; more may remain for the next pass.
     Limit,
@@ -158,7 +172,11 @@ impl PruneReport {
         }
     }
 
-    fn add(&mut self, state: FinalState, queue: &str, n: u64) {
+    fn add(&mut self, state: &str, queue: &str, n: u64) {
+        // States come back from the database; only final ones can be deleted.
+        let Some(state) = FinalState::ALL.into_iter().find(|s| s.name() == state) else {
+            return;
+        };
         *self.deleted.entry(state.name()).or_default() += n;
         *self
             .by_queue
@@ -367,25 +385,22 @@ pub fn pass(
 ) -> Result<PruneReport> {
     let started = Instant::now();
     let mut report = PruneReport::new(opts, schema);
-    let mut cutoffs = Vec::new();
-    for (state, age) in &opts.ages {
-        let cutoff = db.cutoff(*age)?;
-        report.cutoffs.insert(state.name(), rfc3339(&cutoff));
-        cutoffs.push((*state, cutoff));
+    let ages: Vec<Duration> = opts.ages.iter().map(|(_, age)| *age).collect();
+    let targets: Vec<(FinalState, String)> = opts
+        .ages
+        .iter()
+        .map(|(state, _)| *state)
+        .zip(db.cutoffs(&ages)?)
+        .collect();
+    for (state, cutoff) in &targets {
+        report.cutoffs.insert(state.name(), rfc3339(cutoff));
     }
     if opts.dry_run {
-        for (state, cutoff) in &cutoffs {
-            let remaining = opts.limit - report.total;
-            if remaining == 0 {
-                report.outcome = Outcome::Limit;
-                break;
-            }
-            let counts = db
-                .count_prunable(schema, *state, cutoff, &opts.filter, remaining)
-                .with_context(|| format!("counting prunable {} jobs", state.name()))?;
-            for (queue, n) in counts {
-                report.add(*state, &queue, n);
-            }
+        let counts = db
+            .count_prunable(schema, &targets, &opts.filter, opts.limit)
+            .context("counting prunable jobs")?;
+        for (state, queue, n) in counts {
+            report.add(&state, &queue, n);
         }
         if report.total >= opts.limit {
             report.outcome = Outcome::Limit;
@@ -400,100 +415,165 @@ pub fn pass(
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    let result = delete_all(
-        db,
-        schema,
-        opts,
-        &cutoffs,
-        archive,
-        progress,
-        &mut report,
-        started,
-    );
+    let result = delete_all(db, schema, opts, &targets, archive, progress, started);
     let unlocked = db.unlock(key);
-    result?;
+    let drained = result?;
     unlocked?;
+    for ((state, queue), n) in &drained.cells {
+        report.add(state, queue, *n);
+    }
+    report.batches = drained.batches;
+    report.outcome = drained.outcome;
+    if report.outcome == Outcome::Done && report.total >= opts.limit {
+        report.outcome = Outcome::Limit;
+    }
     report.elapsed = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one or two drains did.
+#[derive(Debug, Default)]
+struct Drained {
+    cells: BTreeMap<(String, String), u64>,
+    batches: u64,
+    outcome: Outcome,
+}
+
+/// Shared by the drains of one pass.
+struct Drain<'a> {
+    schema: &'a Schema,
+    opts: &'a PruneOpts,
+    targets: &'a [(FinalState, String)],
+    /// Rows the pass may still delete; each batch claims its size up front.
+    budget: AtomicU64,
+    archive: Option<Mutex<&'a mut Archive>>,
+    progress: Option<&'a ProgressBar>,
+    started: Instant,
+    /// Set when a drain fails, so the other stops after its batch in flight.
+    failed: AtomicBool,
+}
+
+/// Deletes in batches until nothing is eligible, the limit, the runtime or Ctrl-C. With a
+/// second connection, two drains work at once from both ends of the eligible range (oldest
+/// first, newest first), so they never compete for the same rows until they meet.
 fn delete_all(
     db: &mut Db,
     schema: &Schema,
     opts: &PruneOpts,
-    cutoffs: &[(FinalState, String)],
-    mut archive: Option<&mut Archive>,
+    targets: &[(FinalState, String)],
+    archive: Option<&mut Archive>,
     progress: Option<&ProgressBar>,
-    report: &mut PruneReport,
     started: Instant,
-) -> Result<()> {
-    let archiving = archive.is_some();
-    for (state, cutoff) in cutoffs {
+) -> Result<Drained> {
+    let drain = Drain {
+        schema,
+        opts,
+        targets,
+        budget: AtomicU64::new(opts.limit),
+        archive: archive.map(Mutex::new),
+        progress,
+        started,
+        failed: AtomicBool::new(false),
+    };
+    let Some(dsn) = &opts.second_connection else {
+        return drain.run(db, false);
+    };
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let result = Db::connect(dsn, opts.limits, false)
+                .context("opening the second connection")
+                .and_then(|mut second| drain.run(&mut second, true));
+            if result.is_err() {
+                drain.failed.store(true, Ordering::SeqCst);
+            }
+            result
+        });
+        let mine = drain.run(db, false);
+        if mine.is_err() {
+            drain.failed.store(true, Ordering::SeqCst);
+        }
+        let theirs = other
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the second connection's drain panicked")));
+        let (mut a, b) = (mine?, theirs?);
+        for (cell, n) in b.cells {
+            *a.cells.entry(cell).or_default() += n;
+        }
+        a.batches += b.batches;
+        a.outcome = a.outcome.max(b.outcome);
+        Ok(a)
+    })
+}
+
+impl Drain<'_> {
+    fn run(&self, db: &mut Db, newest_first: bool) -> Result<Drained> {
+        let opts = self.opts;
+        let mut done = Drained::default();
         loop {
             if watch::interrupted() {
-                report.outcome = Outcome::Interrupted;
-                return Ok(());
+                done.outcome = Outcome::Interrupted;
+                return Ok(done);
             }
-            if opts.max_runtime.is_some_and(|max| started.elapsed() >= max) {
-                report.outcome = Outcome::MaxRuntime;
-                return Ok(());
+            if self.failed.load(Ordering::SeqCst) {
+                return Ok(done);
             }
-            let remaining = opts.limit - report.total;
-            if remaining == 0 {
-                report.outcome = Outcome::Limit;
-                return Ok(());
+            if opts
+                .max_runtime
+                .is_some_and(|max| self.started.elapsed() >= max)
+            {
+                done.outcome = Outcome::MaxRuntime;
+                return Ok(done);
             }
-            let n = remaining.min(opts.batch_size);
-            let mut sink = |rows: &[DeletedRow]| match archive.as_deref_mut() {
-                Some(a) => a.append(rows),
+            let claim = self
+                .budget
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left > 0).then(|| left - left.min(opts.batch_size))
+                });
+            let Ok(left) = claim else {
+                done.outcome = Outcome::Limit;
+                return Ok(done);
+            };
+            let n = left.min(opts.batch_size);
+            let mut sink = |rows: &[DeletedRow]| match &self.archive {
+                Some(archive) => archive
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("archive lock poisoned"))?
+                    .append(rows),
                 None => Ok(()),
             };
             let rows = db
                 .delete_batch(
-                    schema,
-                    *state,
-                    cutoff,
+                    self.schema,
+                    self.targets,
                     &opts.filter,
                     n,
-                    archiving,
+                    newest_first,
+                    self.archive.is_some(),
                     &mut sink,
                 )
-                .with_context(|| {
-                    format!(
-                        "deleting batch {} ({} jobs)",
-                        report.batches + 1,
-                        state.name()
-                    )
-                })?;
-            if !rows.is_empty() {
-                report.batches += 1;
+                .with_context(|| format!("deleting batch {}", done.batches + 1))?;
+            let got = rows.len() as u64;
+            self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
+            if got > 0 {
+                done.batches += 1;
             }
-            let mut per_queue: BTreeMap<&str, u64> = BTreeMap::new();
-            for row in &rows {
-                *per_queue.entry(row.queue.as_str()).or_default() += 1;
+            for row in rows {
+                *done.cells.entry((row.state, row.queue)).or_default() += 1;
             }
-            for (queue, count) in per_queue {
-                report.add(*state, queue, count);
+            if let Some(bar) = self.progress {
+                bar.inc(got);
             }
-            if let Some(bar) = progress {
-                bar.inc(rows.len() as u64);
+            // A short batch means nothing more is eligible from this end, apart from rows
+            // that other sessions hold locked; those wait for the next pass.
+            if got < n {
+                return Ok(done);
             }
-            // A short batch means nothing more is eligible, apart from rows that other
-            // sessions hold locked; those wait for the next pass.
-            if (rows.len() as u64) < n {
-                break;
-            }
-            if report.total < opts.limit && !opts.pause.is_zero() && !watch::sleep(opts.pause) {
-                report.outcome = Outcome::Interrupted;
-                return Ok(());
+            if !opts.pause.is_zero() && !watch::sleep(opts.pause) {
+                done.outcome = Outcome::Interrupted;
+                return Ok(done);
             }
         }
     }
-    if report.total >= opts.limit {
-        report.outcome = Outcome::Limit;
-    }
-    Ok(())
 }
 
 /// `2026-11-25T10:00:00.123456` or `…Z` → RFC 3339 UTC with a `Z`.

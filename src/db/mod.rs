@@ -180,6 +180,15 @@ impl Db {
         .context("reading the database clock")
     }
 
+    /// `cutoff` for several ages at once, from one reading of the clock.
+    pub fn cutoffs(&mut self, ages: &[Duration]) -> Result<Vec<String>> {
+        let secs: Vec<f64> = ages.iter().map(Duration::as_secs_f64).collect();
+        match self {
+            Db::Pg(c) => pg::cutoffs(c, &secs).context("reading the database clock"),
+            Db::Sqlite(_) => ages.iter().map(|age| self.cutoff(*age)).collect(),
+        }
+    }
+
     /// Tries the advisory lock that keeps overlapping runs of one command apart. SQLite has no
     /// such lock and needs none: its writers are serialised by the database file lock.
     pub fn try_lock(&mut self, key: i64) -> Result<bool> {
@@ -197,39 +206,39 @@ impl Db {
         }
     }
 
-    /// How many rows of `state` a prune would take, by queue, up to `limit`.
+    /// What a prune pass of `limit` rows would take, as (state, queue, count).
     pub fn count_prunable(
         &mut self,
         schema: &Schema,
-        state: FinalState,
-        cutoff: &str,
+        targets: &Targets,
         filter: &JobFilter,
         limit: u64,
-    ) -> Result<Vec<(String, u64)>> {
+    ) -> Result<Vec<(String, String, u64)>> {
         match self {
-            Db::Pg(c) => pg::count_eligible(c, schema, state, cutoff, filter, limit),
-            Db::Sqlite(c) => sqlite::count_eligible(c, state, cutoff, filter, limit),
+            Db::Pg(c) => pg::count_eligible(c, schema, targets, filter, limit),
+            Db::Sqlite(c) => sqlite::count_eligible(c, targets, filter, limit),
         }
     }
 
-    /// Deletes one batch of prunable rows in its own transaction; `sink` (the archive) sees
-    /// the rows before commit and can veto it by failing.
+    /// Deletes one batch of prunable rows, oldest first over every target state (or newest
+    /// eligible first, for a second connection on PostgreSQL), in its own transaction; `sink`
+    /// (the archive) sees the rows before commit and can veto it by failing.
     #[allow(clippy::too_many_arguments)]
     pub fn delete_batch(
         &mut self,
         schema: &Schema,
-        state: FinalState,
-        cutoff: &str,
+        targets: &Targets,
         filter: &JobFilter,
         n: u64,
+        newest_first: bool,
         archive: bool,
         sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
     ) -> Result<Vec<DeletedRow>> {
         match self {
-            Db::Pg(c) => pg::delete_batch(c, schema, state, cutoff, filter, n, archive, sink),
-            Db::Sqlite(c) => {
-                sqlite::delete_batch(c, schema, state, cutoff, filter, n, archive, sink)
+            Db::Pg(c) => {
+                pg::delete_batch(c, schema, targets, filter, n, newest_first, archive, sink)
             }
+            Db::Sqlite(c) => sqlite::delete_batch(c, schema, targets, filter, n, archive, sink),
         }
     }
 
@@ -370,6 +379,9 @@ pub struct QueueStateCount {
     pub count: i64,
 }
 
+/// What a prune pass takes: each final state with its cutoff (database clock text).
+pub type Targets = [(FinalState, String)];
+
 /// Filters shared by maintenance commands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {
@@ -382,6 +394,9 @@ pub struct JobFilter {
 /// A row taken out by a prune batch.
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct DeletedRow {
+    /// The job's state, for per-state totals.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub state: String,
     /// The job's queue, for per-queue totals.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,

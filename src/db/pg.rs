@@ -9,7 +9,8 @@ use diesel::{sql_query, Connection, QueryableByName, RunQueryDsl};
 
 use super::{
     quote_ident, ActedJob, BoolValue, DeletedRow, Flavour, JobAction, JobFilter, JobJson, JobQuery,
-    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, TextValue,
+    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, Targets,
+    TextValue,
 };
 use crate::cli::{FinalState, SortKey, TimeBasis};
 
@@ -151,6 +152,18 @@ pub fn cutoff(conn: &mut PgConnection, age_secs: f64) -> Result<String> {
     Ok(rows.into_iter().next().map(|r| r.value).unwrap_or_default())
 }
 
+/// The database clock minus each age, in order, from one statement (one `now()`).
+pub fn cutoffs(conn: &mut PgConnection, ages: &[f64]) -> Result<Vec<String>> {
+    let rows: Vec<TextValue> = sql_query(
+        "SELECT to_char(timezone('UTC', now()) - make_interval(secs => a), \
+                'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS value \
+         FROM unnest($1::float8[]) WITH ORDINALITY AS t(a, i) ORDER BY i",
+    )
+    .bind::<Array<Double>, _>(ages)
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.value).collect())
+}
+
 /// Tries the session advisory lock for `key`; true when this session now holds it.
 pub fn try_lock(conn: &mut PgConnection, key: i64) -> Result<bool> {
     let rows: Vec<BoolValue> = sql_query("SELECT pg_try_advisory_lock($1) AS value")
@@ -195,105 +208,158 @@ fn bind_filter<'a>(mut q: BoxedQuery<'a>, filter: &'a JobFilter) -> BoxedQuery<'
 
 type BoxedQuery<'a> = diesel::query_builder::BoxedSqlQuery<'a, Pg, diesel::query_builder::SqlQuery>;
 
-/// The WHERE clause selecting prunable rows of one state, with `$1` the cutoff and filters
-/// from `$2` on. The state is a literal so the planner can match the partial index predicate.
-fn eligible(state: FinalState, filter: &JobFilter, alias: &str) -> String {
-    format!(
-        "{alias}state = '{}' AND {alias}{} < $1::timestamp{}",
-        state.name(),
-        state.column(),
-        filter_sql(filter, alias, 2)
-    )
-}
-
-fn bind_eligible<'a>(sql: String, cutoff: &'a str, filter: &'a JobFilter) -> BoxedQuery<'a> {
-    bind_filter(
-        sql_query(sql).into_boxed::<Pg>().bind::<Text, _>(cutoff),
-        filter,
-    )
-}
-
-fn next_param(filter: &JobFilter) -> usize {
-    2 + filter_count(filter)
-}
-
 fn filter_count(filter: &JobFilter) -> usize {
     usize::from(!filter.queues.is_empty()) + usize::from(!filter.workers.is_empty())
 }
 
+/// `(state = 'completed' AND completed_at < $1::timestamp) OR …` for every target. States are
+/// literals so the planner can match each partial index predicate.
+fn eligible_any(targets: &Targets, alias: &str) -> String {
+    let parts: Vec<String> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, (state, _))| {
+            format!(
+                "({alias}state = '{}' AND {alias}{} < ${}::timestamp)",
+                state.name(),
+                state.column(),
+                i + 1
+            )
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// The oldest `$limit` prunable rows over all targets, as `(ctid, t, state, queue)`: one branch
+/// per state, each read from that state's timestamp index when there is one (a branch without
+/// an index takes any eligible rows rather than sorting the whole table), merged by age.
+fn candidates(
+    schema: &Schema,
+    targets: &Targets,
+    filter: &JobFilter,
+    limit: usize,
+    newest_first: bool,
+) -> String {
+    let dir = if newest_first { " DESC" } else { "" };
+    let jobs = table(&schema.prefix, "oban_jobs");
+    let filters = filter_sql(filter, "", targets.len() + 1);
+    let branches: Vec<String> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, (state, _))| {
+            let col = state.column();
+            let order = if schema.indexed_final_states.contains(state) {
+                format!("ORDER BY {col}{dir} ")
+            } else {
+                String::new()
+            };
+            format!(
+                "(SELECT ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
+                  WHERE state = '{}' AND {col} < ${}::timestamp{filters} {order}LIMIT ${limit})",
+                state.name(),
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        "SELECT ctid, state, queue FROM ({}) u ORDER BY t{dir} LIMIT ${limit}",
+        branches.join(" UNION ALL ")
+    )
+}
+
+/// Candidates read for a batch of `n`: a margin for rows other sessions hold locked.
+fn candidate_count(n: u64) -> u64 {
+    n + (n / 8).max(16)
+}
+
+/// Binds the cutoffs, the filters and the limit, in the order the builders number them.
+fn bind_targets<'a>(
+    sql: String,
+    targets: &'a Targets,
+    filter: &'a JobFilter,
+    limit: u64,
+) -> BoxedQuery<'a> {
+    let mut q = sql_query(sql).into_boxed::<Pg>();
+    for (_, cutoff) in targets {
+        q = q.bind::<Text, _>(cutoff);
+    }
+    bind_filter(q, filter).bind::<BigInt, _>(limit as i64)
+}
+
 #[derive(QueryableByName)]
-struct QueueCount {
+struct StateQueueCount {
+    #[diesel(sql_type = Text)]
+    state: String,
     #[diesel(sql_type = Text)]
     queue: String,
     #[diesel(sql_type = BigInt)]
     count: i64,
 }
 
-/// How many rows of `state` a prune would take, by queue, up to `limit`.
+/// What a prune pass of `limit` rows would take, by state and queue: the same selection the
+/// delete makes, without locking.
 pub fn count_eligible(
     conn: &mut PgConnection,
     schema: &Schema,
-    state: FinalState,
-    cutoff: &str,
+    targets: &Targets,
     filter: &JobFilter,
     limit: u64,
-) -> Result<Vec<(String, u64)>> {
+) -> Result<Vec<(String, String, u64)>> {
+    let limit_param = targets.len() + filter_count(filter) + 1;
     let sql = format!(
-        "SELECT queue, count(*) AS count FROM (SELECT queue FROM {} WHERE {} LIMIT ${}) s \
-         GROUP BY queue ORDER BY queue",
-        table(&schema.prefix, "oban_jobs"),
-        eligible(state, filter, ""),
-        next_param(filter)
+        "SELECT state, queue, count(*) AS count FROM ({}) c GROUP BY 1, 2 ORDER BY 1, 2",
+        candidates(schema, targets, filter, limit_param, false)
     );
-    let rows: Vec<QueueCount> = bind_eligible(sql, cutoff, filter)
-        .bind::<BigInt, _>(limit as i64)
-        .load(conn)?;
+    let rows: Vec<StateQueueCount> = bind_targets(sql, targets, filter, limit).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.queue, r.count as u64))
+        .map(|r| (r.state, r.queue, r.count as u64))
         .collect())
 }
 
-/// Deletes up to `n` prunable rows of `state` in one transaction and returns them. `sink` sees
-/// the rows before the transaction commits; if it fails, the batch rolls back.
+/// Deletes up to `n` prunable rows, oldest first over all targets (newest eligible first with
+/// `newest_first`, for a second connection), in one transaction, and
+/// returns them. `sink` sees the rows before the transaction commits; if it fails, the batch
+/// rolls back.
 #[allow(clippy::too_many_arguments)]
 pub fn delete_batch(
     conn: &mut PgConnection,
     schema: &Schema,
-    state: FinalState,
-    cutoff: &str,
+    targets: &Targets,
     filter: &JobFilter,
     n: u64,
+    newest_first: bool,
     archive: bool,
     sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
 ) -> Result<Vec<DeletedRow>> {
     let jobs = table(&schema.prefix, "oban_jobs");
-    // Rows are picked with SKIP LOCKED, so this never waits on a row that a running Oban (or
-    // another pruner) holds, and two deleters can never deadlock: the DELETE only touches rows
-    // this transaction already locked. Locked rows cannot move, so their ctid is a stable and
-    // cheap address for the delete. With an index on the state's timestamp, rows are taken in
-    // that order, read straight from the (partial) index.
-    let order = if schema.indexed_final_states.contains(&state) {
-        format!("ORDER BY {} ", state.column())
-    } else {
-        String::new()
-    };
+    // Oldest first across the states, so rows that sit together on disk (ids follow time) go
+    // in the same batch and each page is rewritten once. A few more candidates than the batch
+    // are read, so some rows held by other sessions do not stall the pass. The candidates are then
+    // locked with SKIP LOCKED, re-checking that each is still prunable: this never waits on a
+    // row that a running Oban (or another pruner) holds, and two deleters cannot deadlock
+    // because the DELETE only touches rows this transaction has locked. Locked rows cannot
+    // move, so their ctid is a stable, cheap address for the delete (a Tid Scan).
+    let limit_param = targets.len() + filter_count(filter) + 1;
     let returning = if archive {
         "row_to_json(j)::text"
     } else {
         "NULL::text"
     };
     let sql = format!(
-        "WITH batch AS MATERIALIZED (\
-           SELECT ctid FROM {jobs} WHERE {} {order}LIMIT ${} FOR UPDATE SKIP LOCKED) \
-         DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch)) AND {} \
-         RETURNING j.queue AS queue, {returning} AS row",
-        eligible(state, filter, ""),
-        next_param(filter),
-        eligible(state, filter, "j."),
+        "WITH candidates AS MATERIALIZED ({cands}), \
+         locked AS MATERIALIZED ( \
+           SELECT j.ctid FROM {jobs} j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates)) \
+             AND {recheck}{filters} LIMIT ${lock_param} FOR UPDATE OF j SKIP LOCKED) \
+         DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
+         RETURNING j.state::text AS state, j.queue AS queue, {returning} AS row",
+        cands = candidates(schema, targets, filter, limit_param, newest_first),
+        recheck = eligible_any(targets, "j."),
+        filters = filter_sql(filter, "j.", targets.len() + 1),
+        lock_param = limit_param + 1,
     );
     conn.transaction(|conn| {
-        let rows: Vec<DeletedRow> = bind_eligible(sql, cutoff, filter)
+        let rows: Vec<DeletedRow> = bind_targets(sql, targets, filter, candidate_count(n))
             .bind::<BigInt, _>(n as i64)
             .load(conn)?;
         sink(&rows)?;

@@ -8,9 +8,10 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{
     quote_ident, ActedJob, BoolValue, DeletedRow, Flavour, JobAction, JobFilter, JobJson, JobQuery,
-    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, TextValue,
+    JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, Targets,
+    TextValue,
 };
-use crate::cli::{FinalState, SortKey, TimeBasis};
+use crate::cli::{SortKey, TimeBasis};
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
@@ -70,15 +71,33 @@ pub fn cutoff(conn: &mut SqliteConnection, age_secs: f64) -> Result<String> {
     Ok(rows.into_iter().next().map(|r| r.value).unwrap_or_default())
 }
 
-/// Prunable rows of one state: bind the cutoff, then the queue and worker lists (as JSON
-/// arrays, so any number of values is one parameter).
-fn eligible(state: FinalState, filter: &JobFilter) -> String {
-    older_than(state.name(), state.column(), filter)
+/// Prunable rows over all targets: bind each cutoff in order, then the filters.
+fn eligible_any(targets: &Targets, filter: &JobFilter) -> String {
+    let parts: Vec<String> = targets
+        .iter()
+        .map(|(state, _)| {
+            format!(
+                "(state = '{}' AND julianday({}) < julianday(?))",
+                state.name(),
+                state.column()
+            )
+        })
+        .collect();
+    format!("({}){}", parts.join(" OR "), filter_sql(filter))
 }
 
-/// Rows in `state` whose `column` is older than the bound cutoff, filtered.
+/// Rows in `state` whose `column` is older than the bound cutoff, filtered: bind the cutoff,
+/// then the filters.
 fn older_than(state: &str, column: &str, filter: &JobFilter) -> String {
-    let mut sql = format!("state = '{state}' AND julianday({column}) < julianday(?)");
+    format!(
+        "state = '{state}' AND julianday({column}) < julianday(?){}",
+        filter_sql(filter)
+    )
+}
+
+/// The queue and worker filters, bound as JSON arrays so any number of values is one parameter.
+fn filter_sql(filter: &JobFilter) -> String {
+    let mut sql = String::new();
     if !filter.queues.is_empty() {
         sql.push_str(" AND queue IN (SELECT value FROM json_each(?))");
     }
@@ -88,14 +107,25 @@ fn older_than(state: &str, column: &str, filter: &JobFilter) -> String {
     sql
 }
 
-fn bind_eligible(
-    sql: String,
-    cutoff: &str,
-    filter: &JobFilter,
-) -> diesel::query_builder::BoxedSqlQuery<'static, Sqlite, diesel::query_builder::SqlQuery> {
-    let mut q = sql_query(sql)
+type BoxedQuery =
+    diesel::query_builder::BoxedSqlQuery<'static, Sqlite, diesel::query_builder::SqlQuery>;
+
+fn bind_eligible(sql: String, cutoff: &str, filter: &JobFilter) -> BoxedQuery {
+    let q = sql_query(sql)
         .into_boxed::<Sqlite>()
         .bind::<Text, _>(cutoff.to_string());
+    bind_filter(q, filter)
+}
+
+fn bind_targets(sql: String, targets: &Targets, filter: &JobFilter, limit: u64) -> BoxedQuery {
+    let mut q = sql_query(sql).into_boxed::<Sqlite>();
+    for (_, cutoff) in targets {
+        q = q.bind::<Text, _>(cutoff.clone());
+    }
+    bind_filter(q, filter).bind::<BigInt, _>(limit as i64)
+}
+
+fn bind_filter(mut q: BoxedQuery, filter: &JobFilter) -> BoxedQuery {
     if !filter.queues.is_empty() {
         q = q.bind::<Text, _>(json_list(&filter.queues));
     }
@@ -110,32 +140,33 @@ fn json_list(values: &[String]) -> String {
 }
 
 #[derive(QueryableByName)]
-struct QueueCount {
+struct StateQueueCount {
+    #[diesel(sql_type = Text)]
+    state: String,
     #[diesel(sql_type = Text)]
     queue: String,
     #[diesel(sql_type = BigInt)]
     count: i64,
 }
 
-/// How many rows of `state` a prune would take, by queue, up to `limit`.
+/// What a prune pass of `limit` rows would take, by state and queue (lowest ids first, as the
+/// delete takes them).
 pub fn count_eligible(
     conn: &mut SqliteConnection,
-    state: FinalState,
-    cutoff: &str,
+    targets: &Targets,
     filter: &JobFilter,
     limit: u64,
-) -> Result<Vec<(String, u64)>> {
+) -> Result<Vec<(String, String, u64)>> {
     let sql = format!(
-        "SELECT queue, count(*) AS count FROM (SELECT queue FROM oban_jobs WHERE {} LIMIT ?) \
-         GROUP BY queue ORDER BY queue",
-        eligible(state, filter)
+        "SELECT state, queue, count(*) AS count FROM \
+           (SELECT state, queue FROM oban_jobs WHERE {} ORDER BY id LIMIT ?) \
+         GROUP BY 1, 2 ORDER BY 1, 2",
+        eligible_any(targets, filter)
     );
-    let rows: Vec<QueueCount> = bind_eligible(sql, cutoff, filter)
-        .bind::<BigInt, _>(limit as i64)
-        .load(conn)?;
+    let rows: Vec<StateQueueCount> = bind_targets(sql, targets, filter, limit).load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|r| (r.queue, r.count as u64))
+        .map(|r| (r.state, r.queue, r.count as u64))
         .collect())
 }
 
@@ -156,13 +187,11 @@ fn row_json(columns: &[String]) -> String {
     format!("json_object({})", parts.join(", "))
 }
 
-/// Deletes up to `n` prunable rows of `state`, lowest ids first, in one immediate transaction.
-#[allow(clippy::too_many_arguments)]
+/// Deletes up to `n` prunable rows, lowest ids (oldest) first, in one immediate transaction.
 pub fn delete_batch(
     conn: &mut SqliteConnection,
     schema: &Schema,
-    state: FinalState,
-    cutoff: &str,
+    targets: &Targets,
     filter: &JobFilter,
     n: u64,
     archive: bool,
@@ -176,13 +205,11 @@ pub fn delete_batch(
     let sql = format!(
         "DELETE FROM oban_jobs WHERE id IN \
            (SELECT id FROM oban_jobs WHERE {} ORDER BY id LIMIT ?) \
-         RETURNING queue, {returning} AS row",
-        eligible(state, filter)
+         RETURNING state, queue, {returning} AS row",
+        eligible_any(targets, filter)
     );
     conn.immediate_transaction(|conn| {
-        let rows: Vec<DeletedRow> = bind_eligible(sql, cutoff, filter)
-            .bind::<BigInt, _>(n as i64)
-            .load(conn)?;
+        let rows: Vec<DeletedRow> = bind_targets(sql, targets, filter, n).load(conn)?;
         sink(&rows)?;
         Ok(rows)
     })

@@ -53,6 +53,7 @@ fn check(
     limit: u64,
     batch: u64,
     states: Vec<FinalState>,
+    two: bool,
 ) -> Result<(), TestCaseError> {
     insert(target, "public", jobs);
     let before = snapshot();
@@ -72,7 +73,11 @@ fn check(
         state: states,
         ..PruneArgs::default()
     };
-    let opts = PruneOpts::resolve(&args, &settings).expect("opts");
+    let mut opts = PruneOpts::resolve(&args, &settings).expect("opts");
+    if two {
+        // Two connections draining from both ends at once.
+        opts.second_connection = Some(oban::dsn::Dsn::parse(&target.dsn()).expect("dsn"));
+    }
     let mut db = target.db();
     let schema = db.schema("public").expect("schema");
     let report = pass(&mut db, &schema, &opts, None, None).expect("prune");
@@ -102,14 +107,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
-    fn prune_takes_exactly_the_eligible_rows_postgres(jobs in prop::collection::vec(job(), 1..60), limit in 1u64..50, batch in 1u64..20, states in states()) {
+    fn prune_takes_exactly_the_eligible_rows_postgres(jobs in prop::collection::vec(job(), 1..60), limit in 1u64..50, batch in 1u64..20, states in states(), two in prop::bool::ANY) {
         let db = PgDb::migrated("prop_prune", "public");
-        check(&db, &|| db.snapshot("public"), &jobs, limit, batch, states)?;
+        check(&db, &|| db.snapshot("public"), &jobs, limit, batch, states, two)?;
     }
 
     #[test]
     fn prune_takes_exactly_the_eligible_rows_sqlite(jobs in prop::collection::vec(job(), 1..60), limit in 1u64..50, batch in 1u64..20, states in states()) {
         let db = LiteDb::migrated();
-        check(&db, &|| db.snapshot(), &jobs, limit, batch, states)?;
+        check(&db, &|| db.snapshot(), &jobs, limit, batch, states, false)?;
     }
 }

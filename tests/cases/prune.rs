@@ -568,3 +568,33 @@ fn a_failed_archive_write_rolls_the_batch_back() {
         "nothing deleted that the archive lacks"
     );
 }
+
+#[test]
+fn two_connections_respect_the_limit_and_take_everything() {
+    let db = PgDb::migrated("prune_two", "public");
+    let jobs: Vec<JobSpec> = (0..40)
+        .map(|i| {
+            JobSpec::new(
+                ["completed", "cancelled", "discarded"][i % 3],
+                DAY + 60.0 * i as f64,
+            )
+        })
+        .collect();
+    insert(&db, "public", &jobs);
+    let r = prune_json(
+        &db,
+        &["--connections", "2", "--batch-size", "3", "--limit", "17"],
+    );
+    assert_eq!(r["total"], 17);
+    assert_eq!(r["outcome"], "limit");
+    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 23);
+    let r = prune_json(&db, &["--connections", "2", "--batch-size", "4"]);
+    assert_eq!(r["total"], 23);
+    assert_eq!(r["outcome"], "done");
+    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 0);
+    let out = oban()
+        .args(["-d", &db.url, "prune", "--connections", "3"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/ops.sh: what the read and repair commands cost on a large oban-py table: a rescue pass
+# (timeout and accurate), stats exact against estimated, the first page of inspect per filter,
+# and start-up. Progress goes to stderr; a Markdown summary goes to stdout.
+#
+#   bench/ops.sh > /tmp/ops.md
+#   BENCH_JOBS=200000 bench/ops.sh            # a quick run while developing
+#
+# Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_JOBS (jobs seeded), BENCH_RUNS
+# (repetitions; the median is reported). Needs psql and jq. Creates and drops databases named
+# oban_ops_*; uses target/release/oban, building it when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
+JOBS=${BENCH_JOBS:-2000000}
+RUNS=${BENCH_RUNS:-5}
+OBAN=target/release/oban
+DB=oban_ops_big SMALL=oban_ops_small
+
+for tool in psql jq; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
+[[ -x $OBAN ]] || cargo build --release >&2
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+q() { PGOPTIONS='-c client_min_messages=warning' psql -X -At -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$1" -c "$2"; }
+drop_db() { q postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
+cleanup() { drop_db "$DB" >/dev/null 2>&1 || true; drop_db "$SMALL" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
+# wall DB ARGS...: median wall-clock seconds of RUNS runs of oban, output discarded.
+wall() {
+  local db=$1; shift
+  for _ in $(seq "$RUNS"); do
+    local t0 t1; t0=$(date +%s.%N); oban "$db" "$@" >/dev/null; t1=$(date +%s.%N)
+    awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }'
+  done | median
+}
+# inner DB ARGS...: median of the pass's own "elapsed" (JSON), which excludes start and connect.
+inner() {
+  local db=$1; shift
+  for _ in $(seq "$RUNS"); do oban "$db" "$@" -o json | jq -r '.elapsed'; done | median
+}
+
+cleanup
+log "seeding $JOBS jobs"
+q postgres "CREATE DATABASE $DB"
+oban "$DB" migrate -q
+t0=$(date +%s.%N); oban "$DB" seed --jobs "$JOBS" --seed 1 -q; t1=$(date +%s.%N)
+SEED=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.1f", a - b }')
+q "$DB" "VACUUM ANALYZE oban_jobs"
+SIZE=$(q "$DB" "SELECT pg_size_pretty(pg_total_relation_size('oban_jobs'))")
+
+declare -a ROWS
+row() { ROWS+=("| $1 | $2 |"); log "$1: $2"; }
+
+log "stats"
+row "stats, estimated (default), pass" "$(ms "$(inner "$DB" stats)") ms"
+row "stats, estimated (default), wall" "$(ms "$(wall "$DB" stats -o json)") ms"
+row "stats --exact, pass" "$(ms "$(inner "$DB" stats --exact)") ms"
+row "stats --exact, wall" "$(ms "$(wall "$DB" stats --exact -o json)") ms"
+EST=$(oban "$DB" stats -o json | jq -r '.estimated | length')
+row "cells estimated by default" "$EST"
+
+log "inspect first page (wall)"
+for filter in "--state discarded" "--state executing" "--queue mailers" \
+  "--worker app.workers.TrackEvent" "--stuck" "--tag media" "--node web-1" \
+  "--args {\"account_id\":7}" "--state completed --older-than 3d" \
+  "--state retryable --sort attempted --desc"; do
+  # shellcheck disable=SC2086
+  row "inspect $filter" "$(ms "$(wall "$DB" inspect $filter)") ms"
+done
+row "inspect ID (detail)" "$(ms "$(wall "$DB" inspect 1000)") ms"
+
+log "rescue"
+ORPHANS=$(q "$DB" "SELECT count(*) FROM oban_jobs WHERE state = 'executing' AND attempted_at < timezone('UTC', now()) - interval '300 seconds'")
+row "rescue --dry-run (${ORPHANS} orphans), pass" "$(ms "$(inner "$DB" rescue --dry-run)") ms"
+row "rescue --accurate --dry-run, pass" "$(ms "$(inner "$DB" rescue --accurate --dry-run)") ms"
+t_rescue=$(oban "$DB" rescue -o json | jq -r '"\(.elapsed) \(.rescued + .discarded)"')
+row "rescue (timeout mode), pass moving $(cut -d' ' -f2 <<<"$t_rescue") jobs" "$(ms "$(cut -d' ' -f1 <<<"$t_rescue")") ms"
+row "rescue with nothing to do, pass" "$(ms "$(inner "$DB" rescue)") ms"
+
+log "start-up"
+q postgres "CREATE DATABASE $SMALL"
+oban "$SMALL" migrate -q
+oban "$SMALL" seed --jobs 1000 -q
+row "oban --version, wall" "$(ms "$(for _ in $(seq "$RUNS"); do t0=$(date +%s.%N); "$OBAN" --version >/dev/null; t1=$(date +%s.%N); awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }'; done | median)") ms"
+row "stats on 1,000 jobs, wall (start, connect, query, exit)" "$(ms "$(wall "$SMALL" stats)") ms"
+
+cat <<MD
+### Read and repair commands — $(date -u +%Y-%m-%d)
+
+Command: \`BENCH_JOBS=$JOBS bench/ops.sh\` on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB,
+$(q postgres "SHOW server_version" | cut -d' ' -f1) PostgreSQL. $JOBS jobs seeded in $SEED s (table with indexes: $SIZE),
+vacuumed and analyzed. Medians of $RUNS runs; "pass" is the command's own \`elapsed\`
+(no process start or connect), "wall" the whole process.
+
+| measurement | result |
+| --- | --- |
+$(printf '%s\n' "${ROWS[@]}")
+MD
