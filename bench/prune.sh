@@ -9,7 +9,8 @@
 #
 # Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_JOBS (jobs seeded),
 # BENCH_LIMIT (rows per pass/batch of the oban-py statement), BENCH_BATCH_SIZES (oban prune
-# --batch-size values; the first is the one timed when idle), BENCH_RSS_FROM_PROC=1 (read peak
+# --batch-size values, each timed with one connection and with --connections 2; the first is
+# the one timed when idle), BENCH_RSS_FROM_PROC=1 (read peak
 # memory from /proc even when /usr/bin/time exists). Needs psql and jq. Creates and drops
 # databases named oban_bench_*; uses target/release/oban, building it only when missing.
 set -euo pipefail
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/.."
 DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
 JOBS=${BENCH_JOBS:-2000000}
 LIMIT=${BENCH_LIMIT:-20000}
-BATCH_SIZES=(${BENCH_BATCH_SIZES:-5000 10000 20000})
+BATCH_SIZES=(${BENCH_BATCH_SIZES:-10000 20000})
 OBAN=target/release/oban
 TPL=oban_bench_template RUN=oban_bench_run SMALL=oban_bench_small
 ARCHIVE=/tmp/oban-bench-archive.jsonl
@@ -67,7 +68,8 @@ fresh_copy() {
   q "$RUN" "CHECKPOINT"
 }
 
-declare -A ROWS SECS WAL TOTAL
+declare -A ROWS SECS WAL
+TOTAL=0
 LABELS=()
 lsn() { q postgres "SELECT pg_current_wal_insert_lsn()"; }
 # drain LABEL CMD...: times CMD on a fresh copy, checks that no row eligible at the start is
@@ -100,9 +102,9 @@ oban_py_loop() {
 # (b) the ceiling: every eligible row in one statement.
 unbatched() { q "$RUN" "DELETE FROM oban_jobs WHERE $(eligible "($NOW_CUT)")"; }
 # (c) oban prune, one pass that drains everything; checks its own count against the table's.
-oban_prune() {
-  oban "$RUN" prune --limit "$HUGE" --batch-size "$1" -o json > "$TMP/prune.json"
-  TOTAL[$1]=$(jq .total "$TMP/prune.json")
+oban_prune() { # $1: batch size, $2: connections
+  oban "$RUN" prune --limit "$HUGE" --batch-size "$1" --connections "$2" -o json > "$TMP/prune.json"
+  TOTAL="$(jq .total "$TMP/prune.json")"
 }
 
 # idle_runs: median pass "elapsed" and wall time (ms) of 5 passes that find nothing. The seeded
@@ -152,42 +154,26 @@ ELIGIBLE=$(q "$TPL" "SELECT count(*) FROM oban_jobs WHERE $(eligible "($NOW_CUT)
 TABLE_SIZE=$(q "$TPL" "SELECT pg_size_pretty(pg_total_relation_size('oban_jobs'))")
 log "  $SEED_SECS s; $ELIGIBLE eligible; table with indexes $TABLE_SIZE"
 
-# The statement oban prune runs for one batch of each state (shape copied from src/db/pg.rs),
-# rolled back. Both scans should be cheap: the partial index picks the rows, a Tid Scan deletes.
-CUT=$(q "$TPL" "SELECT to_char($NOW_CUT, 'YYYY-MM-DD\"T\"HH24:MI:SS.US')")
-PLANS="" BAD=()
-for st in completed cancelled discarded; do
-  plan=$(psql -X -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$TPL" -c "BEGIN" -c "EXPLAIN (ANALYZE, BUFFERS)
-    WITH batch AS MATERIALIZED (SELECT ctid FROM \"public\".\"oban_jobs\"
-      WHERE state = '$st' AND ${st}_at < '$CUT'::timestamp
-      ORDER BY ${st}_at LIMIT ${BATCH_SIZES[0]} FOR UPDATE SKIP LOCKED)
-    DELETE FROM \"public\".\"oban_jobs\" AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch))
-      AND j.state = '$st' AND j.${st}_at < '$CUT'::timestamp
-    RETURNING j.queue AS queue, NULL::text AS row" -c "ROLLBACK")
-  grep -q "Index Scan using oban_jobs_${st}_at_index" <<<"$plan" && grep -q 'Tid Scan' <<<"$plan" \
-    || { BAD+=("$st"); log "WARNING: the $st batch does not use oban_jobs_${st}_at_index then a Tid Scan"; }
-  PLANS+="-- $st"$'\n'"$plan"$'\n'
-done
-PLAN_NOTE="each uses its partial index, then a Tid Scan"
-((${#BAD[@]} == 0)) || PLAN_NOTE="WARNING: not index then Tid Scan for ${BAD[*]}"
-
 # --- 2. drains ------------------------------------------------------------------------
 drain "(a) oban-py statement, LIMIT $LIMIT" oban_py_loop
 drain "(b) one unbatched DELETE" unbatched
 for bs in "${BATCH_SIZES[@]}"; do
-  drain "(c) oban prune --batch-size $bs" oban_prune "$bs"
-  label="(c) oban prune --batch-size $bs"
-  [[ ${TOTAL[$bs]} == "${ROWS[$label]}" ]] \
-    || { echo "bench: oban reported ${TOTAL[$bs]}, table lost ${ROWS[$label]}" >&2; exit 1; }
-  if [[ $bs == "${BATCH_SIZES[0]}" ]]; then
-    # --- 3. idle passes, right after the drain and after VACUUM --------------------------
-    log "idle passes after the drain"
-    DEAD=$(q "$RUN" "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'oban_jobs'")
-    IDLE=$(idle_runs); read -r IDLE_EL IDLE_WALL <<<"$IDLE"
-    q "$RUN" "VACUUM oban_jobs"
-    IDLE=$(idle_runs); read -r VAC_EL VAC_WALL <<<"$IDLE"
-    log "  after drain ${IDLE_EL} ms (wall ${IDLE_WALL}); after VACUUM ${VAC_EL} ms (wall ${VAC_WALL})"
-  fi
+  for conns in 1 2; do
+    label="(c) oban prune --batch-size $bs"
+    ((conns == 1)) || label="(d) oban prune --batch-size $bs --connections 2"
+    drain "$label" oban_prune "$bs" "$conns"
+    [[ $TOTAL == "${ROWS[$label]}" ]] \
+      || { echo "bench: oban reported $TOTAL, table lost ${ROWS[$label]}" >&2; exit 1; }
+    if [[ $bs == "${BATCH_SIZES[0]}" && $conns == 1 ]]; then
+      # --- 3. idle passes, right after the drain and after VACUUM ------------------------
+      log "idle passes after the drain"
+      DEAD=$(q "$RUN" "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = 'oban_jobs'")
+      IDLE=$(idle_runs); read -r IDLE_EL IDLE_WALL <<<"$IDLE"
+      q "$RUN" "VACUUM oban_jobs"
+      IDLE=$(idle_runs); read -r VAC_EL VAC_WALL <<<"$IDLE"
+      log "  after drain ${IDLE_EL} ms (wall ${IDLE_WALL}); after VACUUM ${VAC_EL} ms (wall ${VAC_WALL})"
+    fi
+  done
 done
 drop_db "$RUN"
 
@@ -223,11 +209,11 @@ for label in "${LABELS[@]}"; do
   echo "| $label | ${ROWS[$label]} | ${SECS[$label]} | $(div "${ROWS[$label]}" "${SECS[$label]}" | cut -d. -f1) | ${WAL[$label]} |"
 done
 echo
-for bs in "${BATCH_SIZES[@]}"; do
-  c="(c) oban prune --batch-size $bs"
+for c in "${LABELS[@]}"; do
+  [[ $c == "(c)"* || $c == "(d)"* ]] || continue
   rate_c=$(div "${ROWS[$c]}" "${SECS[$c]}")
-  echo "- --batch-size $bs: (c)/(a) = $(div "$rate_c" "$(div "${ROWS[$A]}" "${SECS[$A]}")")×" \
-       "(target ≥ 3), (c)/(b) = $(div "$rate_c" "$(div "${ROWS[$B]}" "${SECS[$B]}")")× (target ≥ 0.6)"
+  echo "- ${c#* }: /(a) = $(div "$rate_c" "$(div "${ROWS[$A]}" "${SECS[$A]}")")×" \
+       "(target ≥ 3), /(b) = $(div "$rate_c" "$(div "${ROWS[$B]}" "${SECS[$B]}")")× (target ≥ 0.6)"
 done
 cat <<EOF
 
@@ -241,9 +227,4 @@ cat <<EOF
 | $JOBS jobs | $DEL_FULL | $((RSS_FULL / 1024)) MiB ($RSS_FULL kB) |
 | $((JOBS / 10)) jobs | $DEL_SMALL | $((RSS_SMALL / 1024)) MiB ($RSS_SMALL kB) |
 
-Plans of one \`oban prune\` batch per state (LIMIT ${BATCH_SIZES[0]}) on the seeded table, rolled back
-($PLAN_NOTE):
-
-\`\`\`
-$PLANS\`\`\`
 EOF
