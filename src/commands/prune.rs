@@ -551,7 +551,13 @@ impl Drain<'_> {
                     self.archive.is_some(),
                     &mut sink,
                 )
-                .with_context(|| format!("deleting batch {}", done.batches + 1))?;
+                .with_context(|| {
+                    let deleted: u64 = done.cells.values().sum();
+                    format!(
+                        "deleting batch {} (after {deleted} jobs deleted and committed in this pass)",
+                        done.batches + 1
+                    )
+                })?;
             let got = rows.len() as u64;
             self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
             if got > 0 {

@@ -1,5 +1,6 @@
 mod actions;
 mod cli;
+mod faults;
 mod inspect;
 mod migrate;
 mod properties;
