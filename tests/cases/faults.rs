@@ -225,3 +225,148 @@ fn no_command_shows_the_password() {
         }
     }
 }
+
+/// A test-side Oban: fetches available jobs with SKIP LOCKED, holds them executing for a moment,
+/// acks them, inserts new ones and heartbeats its producer. Returns the ids it inserted and the
+/// acks that found their job no longer executing (must be none).
+fn worker(url: String, producer: &'static str, until: Instant) -> (Vec<i64>, u64) {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel::{sql_query, Connection, PgConnection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let mut conn = PgConnection::establish(&url).expect("worker connects");
+    let mut inserted = Vec::new();
+    let mut lost = 0;
+    let mut round = 0;
+    while Instant::now() < until {
+        round += 1;
+        sql_query(
+            "INSERT INTO oban_producers (uuid, node, queue) VALUES ($1::uuid, 'test-node', 'default') \
+             ON CONFLICT (uuid) DO UPDATE SET updated_at = timezone('UTC', now())",
+        )
+        .bind::<Text, _>(producer)
+        .execute(&mut conn)
+        .expect("heartbeat");
+        let fetched: Vec<Id> = sql_query(
+            "UPDATE oban_jobs SET state = 'executing', attempt = attempt + 1, \
+               attempted_at = timezone('UTC', now()), attempted_by = ARRAY['test-node', $1] \
+             WHERE id IN (SELECT id FROM oban_jobs WHERE state = 'available' \
+                          ORDER BY priority, scheduled_at, id LIMIT 5 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind::<Text, _>(producer)
+        .load(&mut conn)
+        .expect("fetch");
+        // Every third batch runs longer than rescue's --rescue-after below: only the producer
+        // heartbeat says these jobs are still alive.
+        std::thread::sleep(Duration::from_millis(if round % 3 == 0 {
+            1300
+        } else {
+            30
+        }));
+        for (i, job) in fetched.iter().enumerate() {
+            let (state, stamp) = match i % 5 {
+                0 => ("retryable", "scheduled_at"),
+                1 => ("discarded", "discarded_at"),
+                _ => ("completed", "completed_at"),
+            };
+            let n = sql_query(format!(
+                "UPDATE oban_jobs SET state = '{state}', {stamp} = timezone('UTC', now()) \
+                 WHERE id = $1 AND state = 'executing'"
+            ))
+            .bind::<BigInt, _>(job.id)
+            .execute(&mut conn)
+            .expect("ack");
+            lost += 1 - n as u64;
+        }
+        let new: Vec<Id> = sql_query(
+            "INSERT INTO oban_jobs (worker, queue, args) SELECT 'app.workers.Live', 'default', \
+             jsonb_build_object('n', g) FROM generate_series(1, 5) g RETURNING id",
+        )
+        .load(&mut conn)
+        .expect("insert");
+        inserted.extend(new.into_iter().map(|r| r.id));
+    }
+    (inserted, lost)
+}
+
+#[test]
+fn live_workload_loses_nothing_and_never_steals_a_running_job() {
+    let db = PgDb::migrated("fault_live", "public");
+    let old: Vec<JobSpec> = (0..2000)
+        .map(|_| JobSpec::new("completed", 2.0 * DAY))
+        .collect();
+    insert(&db, "public", &old);
+    let old_ids = ids(&db);
+    let fresh: Vec<JobSpec> = (0..100).map(|_| JobSpec::new("available", 0.0)).collect();
+    insert(&db, "public", &fresh);
+    let start_ids = ids(&db);
+    let until = Instant::now() + Duration::from_secs(4);
+    let producers: [&'static str; 3] = [
+        "aaaaaaaa-0000-4000-8000-000000000001",
+        "aaaaaaaa-0000-4000-8000-000000000002",
+        "aaaaaaaa-0000-4000-8000-000000000003",
+    ];
+    let handles: Vec<_> = producers
+        .into_iter()
+        .map(|p| {
+            let url = db.url.clone();
+            std::thread::spawn(move || worker(url, p, until))
+        })
+        .collect();
+    let mut pruned = 0u64;
+    while Instant::now() < until {
+        for args in [
+            vec![
+                "prune",
+                "--max-age",
+                "1h",
+                "--batch-size",
+                "100",
+                "-o",
+                "json",
+            ],
+            vec!["rescue", "--accurate", "--rescue-after", "1s", "-o", "json"],
+            vec!["stats", "-o", "json"],
+            vec!["inspect", "--state", "executing", "-o", "json"],
+        ] {
+            let out = oban()
+                .arg("-d")
+                .arg(&db.url)
+                .args(&args)
+                .output()
+                .expect("run");
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
+            if args[0] == "prune" {
+                pruned += doc["total"].as_u64().expect("total");
+            }
+            if args[0] == "rescue" {
+                assert_eq!(
+                    doc["rescued"], 0,
+                    "live producers' jobs are never rescued: {doc}"
+                );
+            }
+        }
+    }
+    let mut inserted = BTreeSet::new();
+    for handle in handles {
+        let (ids, lost) = handle.join().expect("worker");
+        assert_eq!(lost, 0, "a worker found its running job moved");
+        inserted.extend(ids);
+    }
+    let now = ids(&db);
+    let expected: BTreeSet<i64> = start_ids.union(&inserted).copied().collect();
+    let gone: BTreeSet<i64> = expected.difference(&now).copied().collect();
+    assert_eq!(gone, old_ids, "exactly the old final jobs were deleted");
+    assert_eq!(gone.len() as u64, pruned, "the counts reconcile");
+    assert_eq!(now.len() + gone.len(), expected.len());
+    assert!(!inserted.is_empty());
+}
