@@ -381,3 +381,49 @@ rescue_after = "10m"
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text is either a configuration or a usage error (exit 2), never a panic.
+        #[test]
+        fn any_text_parses_or_is_a_usage_error(text in "\\PC{0,200}") {
+            if let Err(e) = FileConfig::parse(&text, "oban.toml") {
+                prop_assert_eq!(crate::error::exit_code(&e), 2);
+            }
+        }
+
+        /// Known keys with arbitrary values: accepted only when valid, otherwise the error names
+        /// the key.
+        #[test]
+        fn known_keys_are_checked(
+            key in prop::sample::select(vec!["max_age", "limit", "interval"]),
+            value in prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                "[a-z0-9_ -]{0,12}".prop_map(|s| format!("{s:?}")),
+                Just("1.5".to_string()),
+                Just("true".to_string()),
+            ],
+        ) {
+            let text = format!("[pruner]\n{key} = {value}\n");
+            match FileConfig::parse(&text, "oban.toml") {
+                Ok(cfg) => {
+                    let set = cfg.prune_max_age.is_some() || cfg.prune_limit.is_some() || cfg.prune_interval.is_some();
+                    prop_assert!(set, "{text} was accepted but set nothing");
+                }
+                Err(e) => prop_assert!(format!("{e:#}").contains(&format!("[pruner] {key}")), "{e:#}"),
+            }
+        }
+
+        /// Prefixes are accepted only as plain identifiers, so nothing else reaches SQL.
+        #[test]
+        fn prefixes_are_plain_identifiers(text in "\\PC{0,70}") {
+            if let Ok(p) = validate_prefix(&text, "--prefix") {
+                prop_assert!(p.len() <= 63 && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            }
+        }
+    }
+}

@@ -128,3 +128,35 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the input, parsing returns a value or an error; it never panics, and what
+        /// it accepts is bounded.
+        #[test]
+        fn never_panics(text in ".{0,40}") {
+            if let Ok(d) = parse(&text) {
+                prop_assert!(d.as_secs() <= MAX_SECS);
+            }
+        }
+
+        /// Every duration formats and parses back to itself.
+        #[test]
+        fn human_round_trips(secs in 0u64..=MAX_SECS) {
+            let d = Duration::from_secs(secs);
+            prop_assert_eq!(parse(&human(d)), Ok(d));
+            prop_assert_eq!(parse(&secs.to_string()), Ok(d));
+        }
+
+        /// Unit sequences add up.
+        #[test]
+        fn parts_add_up(d in 0u64..1000, h in 0u64..1000, m in 0u64..1000, s in 0u64..1000) {
+            let text = format!("{d}d{h}h{m}m{s}s");
+            prop_assert_eq!(parse(&text).map(|x| x.as_secs()), Ok(d * 86_400 + h * 3_600 + m * 60 + s));
+        }
+    }
+}

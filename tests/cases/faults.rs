@@ -370,3 +370,102 @@ fn live_workload_loses_nothing_and_never_steals_a_running_job() {
     assert_eq!(now.len() + gone.len(), expected.len());
     assert!(!inserted.is_empty());
 }
+
+#[test]
+fn hostile_input_is_data_or_refused_and_changes_nothing() {
+    let db = PgDb::migrated("fault_hostile", "public");
+    let mut jobs: Vec<JobSpec> = (0..5)
+        .map(|_| JobSpec::new("completed", 2.0 * DAY))
+        .collect();
+    jobs.push(JobSpec::new("executing", DAY));
+    jobs.push(JobSpec::new("discarded", 10.0));
+    insert(&db, "public", &jobs);
+    let before = db.snapshot("public");
+    let relations = || db.count("SELECT count(*) AS n FROM pg_class");
+    let rel_before = relations();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["--prefix", "public; drop table x", "prune"],
+            2,
+            "--prefix",
+        ),
+        (
+            &["--prefix", "public\"; drop table oban_jobs; --", "stats"],
+            2,
+            "--prefix",
+        ),
+        (&["prune", "--queue", "'"], 0, ""),
+        (
+            &[
+                "prune",
+                "--queue",
+                "x'); DELETE FROM oban_jobs; --",
+                "--worker",
+                "\\",
+            ],
+            0,
+            "",
+        ),
+        (
+            &[
+                "inspect",
+                "--args",
+                r#"{"a": "x\"; DROP TABLE oban_jobs; --", "b": {"c": "'"}}"#,
+            ],
+            0,
+            "",
+        ),
+        (&["inspect", "--args", "not json"], 2, "--args"),
+        (&["inspect", "--args", "[1, 2]"], 2, "--args"),
+        (&["inspect", "--tag", "' OR '1'='1"], 0, ""),
+        (&["inspect", "--state", "nope"], 2, "--state"),
+        (&["prune", "--max-age", "-1s"], 2, "--max-age"),
+        (&["prune", "--max-age", "1e9d"], 2, "--max-age"),
+        (&["prune", "--limit", "0"], 2, "--limit"),
+        (&["prune", "--state", "available"], 2, "--state"),
+        (&["rescue", "--rescue-after", "0"], 2, "--rescue-after"),
+        (
+            &["rescue", "--on-exhausted", "explode"],
+            2,
+            "--on-exhausted",
+        ),
+        (&["stats", "--max-stuck", "-1"], 2, "--max-stuck"),
+        (&["stats", "--estimate-above", "0"], 2, "--estimate-above"),
+        (&["retry", "--all-matching"], 2, ""),
+        (&["delete", "--queue", "default"], 2, "--all-matching"),
+        (
+            &["cancel", "--state", "available", "--all-matching"],
+            2,
+            "--yes",
+        ),
+        (&["seed", "--jobs", "10"], 1, "--force"),
+    ];
+    for (args, code, mention) in cases {
+        let out = oban()
+            .arg("-d")
+            .arg(&db.url)
+            .args(*args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(*code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(mention),
+            "{args:?} should mention {mention}: {stderr}"
+        );
+        assert_eq!(db.snapshot("public"), before, "{args:?} changed the table");
+        assert_eq!(relations(), rel_before, "{args:?} changed the schema");
+    }
+    // An empty database: a clear runtime error, nothing created.
+    let empty = PgDb::new("fault_empty");
+    let out = oban()
+        .args(["-d", &empty.url, "prune"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no oban_jobs table"));
+    assert_eq!(
+        empty.count("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'"),
+        0
+    );
+}
