@@ -164,14 +164,16 @@ impl Generator {
         let now = self.now;
         let rng = &mut self.rng;
         let inserted = -WINDOW * (1.0 - (i as f64 + rng.f64()) / n as f64);
-        let state = match rng.u32(0..1000) {
-            0..=699 => "completed",
-            700..=739 => "cancelled",
-            740..=799 => "discarded",
-            800..=879 => "available",
-            880..=939 => "scheduled",
-            940..=969 => "retryable",
-            970..=984 => "executing",
+        // In ten-thousandths: mostly finished work, a backlog, and only a few jobs running
+        // (a real table's executing set is bounded by queue concurrency, not by its size).
+        let state = match rng.u32(0..10_000) {
+            0..=6_999 => "completed",
+            7_000..=7_399 => "cancelled",
+            7_400..=7_999 => "discarded",
+            8_000..=9_079 => "available",
+            9_080..=9_679 => "scheduled",
+            9_680..=9_829 => "retryable",
+            9_830..=9_849 => "executing",
             _ => "suspended",
         };
         let total: u32 = QUEUES.iter().map(|q| q.1).sum();
