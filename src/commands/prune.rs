@@ -509,6 +509,7 @@ impl Drain<'_> {
     fn run(&self, db: &mut Db, newest_first: bool) -> Result<Drained> {
         let opts = self.opts;
         let mut done = Drained::default();
+        let mut after_id = 0;
         loop {
             if watch::interrupted() {
                 done.outcome = Outcome::Interrupted;
@@ -548,6 +549,7 @@ impl Drain<'_> {
                     &opts.filter,
                     n,
                     newest_first,
+                    after_id,
                     self.archive.is_some(),
                     &mut sink,
                 )
@@ -564,6 +566,7 @@ impl Drain<'_> {
                 done.batches += 1;
             }
             for row in rows {
+                after_id = after_id.max(row.id);
                 *done.cells.entry((row.state, row.queue)).or_default() += 1;
             }
             if let Some(bar) = self.progress {

@@ -222,7 +222,10 @@ impl Db {
 
     /// Deletes one batch of prunable rows, oldest first over every target state (or newest
     /// eligible first, for a second connection on PostgreSQL), in its own transaction; `sink`
-    /// (the archive) sees the rows before commit and can veto it by failing.
+    /// (the archive) sees the rows before commit and can veto it by failing. On SQLite, where
+    /// batches go by id, `after_id` is the highest id an earlier batch of the pass deleted: a
+    /// row below it was not eligible then and cannot have become so (the cutoff is fixed for the
+    /// pass), so the scan resumes there instead of walking the table from the start each time.
     #[allow(clippy::too_many_arguments)]
     pub fn delete_batch(
         &mut self,
@@ -231,6 +234,7 @@ impl Db {
         filter: &JobFilter,
         n: u64,
         newest_first: bool,
+        after_id: i64,
         archive: bool,
         sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
     ) -> Result<Vec<DeletedRow>> {
@@ -238,7 +242,9 @@ impl Db {
             Db::Pg(c) => {
                 pg::delete_batch(c, schema, targets, filter, n, newest_first, archive, sink)
             }
-            Db::Sqlite(c) => sqlite::delete_batch(c, schema, targets, filter, n, archive, sink),
+            Db::Sqlite(c) => {
+                sqlite::delete_batch(c, schema, targets, filter, n, after_id, archive, sink)
+            }
         }
     }
 
@@ -394,6 +400,9 @@ pub struct JobFilter {
 /// A row taken out by a prune batch.
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct DeletedRow {
+    /// The job's id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
     /// The job's state, for per-state totals.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub state: String,

@@ -352,7 +352,7 @@ pub fn delete_batch(
            SELECT j.ctid FROM {jobs} j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates)) \
              AND {recheck}{filters} LIMIT ${lock_param} FOR UPDATE OF j SKIP LOCKED) \
          DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
-         RETURNING j.state::text AS state, j.queue AS queue, {returning} AS row",
+         RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
         cands = candidates(schema, targets, filter, limit_param, newest_first),
         recheck = eligible_any(targets, "j."),
         filters = filter_sql(filter, "j.", targets.len() + 1),

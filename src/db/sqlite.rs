@@ -71,13 +71,15 @@ pub fn cutoff(conn: &mut SqliteConnection, age_secs: f64) -> Result<String> {
     Ok(rows.into_iter().next().map(|r| r.value).unwrap_or_default())
 }
 
-/// Prunable rows over all targets: bind each cutoff in order, then the filters.
+/// Prunable rows over all targets: bind each cutoff in order, then the filters. `+state` keeps
+/// SQLite from answering the OR through the state index and sorting every eligible row by id
+/// for each batch: batches walk the table by id instead, resuming where the last one stopped.
 fn eligible_any(targets: &Targets, filter: &JobFilter) -> String {
     let parts: Vec<String> = targets
         .iter()
         .map(|(state, _)| {
             format!(
-                "(state = '{}' AND julianday({}) < julianday(?))",
+                "(+state = '{}' AND julianday({}) < julianday(?))",
                 state.name(),
                 state.column()
             )
@@ -187,13 +189,16 @@ fn row_json(columns: &[String]) -> String {
     format!("json_object({})", parts.join(", "))
 }
 
-/// Deletes up to `n` prunable rows, lowest ids (oldest) first, in one immediate transaction.
+/// Deletes up to `n` prunable rows with ids above `after_id`, lowest ids (oldest) first, in one
+/// immediate transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn delete_batch(
     conn: &mut SqliteConnection,
     schema: &Schema,
     targets: &Targets,
     filter: &JobFilter,
     n: u64,
+    after_id: i64,
     archive: bool,
     sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
 ) -> Result<Vec<DeletedRow>> {
@@ -204,12 +209,20 @@ pub fn delete_batch(
     };
     let sql = format!(
         "DELETE FROM oban_jobs WHERE id IN \
-           (SELECT id FROM oban_jobs WHERE {} ORDER BY id LIMIT ?) \
-         RETURNING state, queue, {returning} AS row",
+           (SELECT id FROM oban_jobs WHERE id > ? AND {} ORDER BY id LIMIT ?) \
+         RETURNING id, state, queue, {returning} AS row",
         eligible_any(targets, filter)
     );
     conn.immediate_transaction(|conn| {
-        let rows: Vec<DeletedRow> = bind_targets(sql, targets, filter, n).load(conn)?;
+        let mut q = sql_query(sql)
+            .into_boxed::<Sqlite>()
+            .bind::<BigInt, _>(after_id);
+        for (_, cutoff) in targets {
+            q = q.bind::<Text, _>(cutoff.clone());
+        }
+        let rows: Vec<DeletedRow> = bind_filter(q, filter)
+            .bind::<BigInt, _>(n as i64)
+            .load(conn)?;
         sink(&rows)?;
         Ok(rows)
     })
