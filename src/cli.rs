@@ -174,6 +174,17 @@ pub enum FinalState {
     Discarded,
 }
 
+/// `--queue` and `--worker`, shared by every command that selects jobs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct QueueWorkerArgs {
+    /// Only jobs in this queue (repeatable)
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Vec<String>,
+    /// Only jobs of this worker (repeatable)
+    #[arg(long, value_name = "WORKER")]
+    pub worker: Vec<String>,
+}
+
 /// Arguments of `oban prune`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PruneArgs {
@@ -192,12 +203,9 @@ pub struct PruneArgs {
     /// Only these final states (repeatable or comma-separated) [default: all three]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub state: Vec<FinalState>,
-    /// Only jobs in this queue (repeatable)
-    #[arg(long, value_name = "QUEUE")]
-    pub queue: Vec<String>,
-    /// Only jobs of this worker (repeatable)
-    #[arg(long, value_name = "WORKER")]
-    pub worker: Vec<String>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
     /// Most rows deleted in one pass [default: [pruner] limit, else 20000]
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
@@ -287,12 +295,9 @@ pub struct JobFilterArgs {
     /// Only jobs in these states (repeatable or comma-separated)
     #[arg(long, value_enum, value_delimiter = ',')]
     pub state: Vec<JobState>,
-    /// Only jobs in this queue (repeatable)
-    #[arg(long, value_name = "QUEUE")]
-    pub queue: Vec<String>,
-    /// Only jobs of this worker (repeatable)
-    #[arg(long, value_name = "WORKER")]
-    pub worker: Vec<String>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
     /// Only jobs carrying this tag (repeatable: any of them)
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
@@ -396,12 +401,9 @@ pub struct RescueArgs {
     /// What to do with an orphan that has no attempts left
     #[arg(long, value_enum, value_name = "ACTION")]
     pub on_exhausted: Option<OnExhausted>,
-    /// Only jobs in this queue (repeatable)
-    #[arg(long, value_name = "QUEUE")]
-    pub queue: Vec<String>,
-    /// Only jobs of this worker (repeatable)
-    #[arg(long, value_name = "WORKER")]
-    pub worker: Vec<String>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
     /// Most jobs moved in one pass [default: 20000]
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,

@@ -11,7 +11,7 @@ pub mod rescue;
 pub mod seed;
 pub mod stats;
 
-use crate::cli::{JobFilterArgs, JobState};
+use crate::cli::{JobFilterArgs, JobState, QueueWorkerArgs};
 use crate::config::Settings;
 use crate::db::{JobFilter, JobQuery};
 use crate::error::usage;
@@ -35,8 +35,8 @@ impl JobState {
 /// Whether any filter flag was given (ids aside).
 pub fn has_filters(f: &JobFilterArgs) -> bool {
     !f.state.is_empty()
-        || !f.queue.is_empty()
-        || !f.worker.is_empty()
+        || !f.scope.queue.is_empty()
+        || !f.scope.worker.is_empty()
         || !f.tag.is_empty()
         || f.args.is_some()
         || !f.node.is_empty()
@@ -49,16 +49,12 @@ pub fn has_filters(f: &JobFilterArgs) -> bool {
 /// Checks the filter flags of `inspect` and the job actions and builds the query (without
 /// ids, sort or limit). Every mistake is a usage error, found before any SQL runs.
 pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQuery> {
-    for (flag, values) in [
-        ("--queue", &f.queue),
-        ("--worker", &f.worker),
+    require_names(&[
+        ("--queue", &f.scope.queue),
+        ("--worker", &f.scope.worker),
         ("--tag", &f.tag),
         ("--node", &f.node),
-    ] {
-        if values.iter().any(|v| v.trim().is_empty()) {
-            return Err(usage(format!("{flag}: expected a non-empty name")));
-        }
-    }
+    ])?;
     let args = match &f.args {
         None => None,
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
@@ -85,8 +81,8 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
     states.dedup();
     Ok(JobQuery {
         states: states.into_iter().map(String::from).collect(),
-        queues: f.queue.clone(),
-        workers: f.worker.clone(),
+        queues: f.scope.queue.clone(),
+        workers: f.scope.worker.clone(),
         tags: f.tag.clone(),
         args,
         nodes: f.node.clone(),
@@ -101,14 +97,20 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
 }
 
 /// Checks `--queue` and `--worker` values and builds the filter.
-pub fn job_filter(queues: &[String], workers: &[String]) -> anyhow::Result<JobFilter> {
-    for (flag, values) in [("--queue", queues), ("--worker", workers)] {
+pub fn job_filter(scope: &QueueWorkerArgs) -> anyhow::Result<JobFilter> {
+    require_names(&[("--queue", &scope.queue), ("--worker", &scope.worker)])?;
+    Ok(JobFilter {
+        queues: scope.queue.clone(),
+        workers: scope.worker.clone(),
+    })
+}
+
+/// Refuses an empty or blank name given to any of these flags (usage error).
+fn require_names(flags: &[(&str, &Vec<String>)]) -> anyhow::Result<()> {
+    for (flag, values) in flags {
         if values.iter().any(|v| v.trim().is_empty()) {
             return Err(usage(format!("{flag}: expected a non-empty name")));
         }
     }
-    Ok(JobFilter {
-        queues: queues.to_vec(),
-        workers: workers.to_vec(),
-    })
+    Ok(())
 }

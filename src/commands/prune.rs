@@ -76,7 +76,7 @@ impl PruneOpts {
         let defaults = SessionLimits::default();
         Ok(PruneOpts {
             ages,
-            filter: super::job_filter(&args.queue, &args.worker)?,
+            filter: super::job_filter(&args.scope)?,
             limit,
             batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
             pause: args.pause.unwrap_or_default(),

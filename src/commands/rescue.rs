@@ -63,7 +63,7 @@ impl RescueOpts {
             accurate: args.accurate,
             producer_ttl: args.producer_ttl.unwrap_or(DEFAULT_PRODUCER_TTL),
             on_exhausted: args.on_exhausted.unwrap_or_default(),
-            filter: super::job_filter(&args.queue, &args.worker)?,
+            filter: super::job_filter(&args.scope)?,
             limit,
             batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
             dry_run: args.dry_run,
