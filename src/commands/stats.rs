@@ -89,6 +89,9 @@ pub struct StatsReport {
     pub counts: BTreeMap<String, BTreeMap<String, u64>>,
     /// The `queue/state` cells that are planner estimates.
     pub estimated: Vec<String>,
+    /// The `queue/figure` per-queue figures (`completed_last_hour`, …) that are estimates:
+    /// sampled, or the planner's.
+    pub estimated_figures: Vec<String>,
     /// Jobs per state over all queues.
     pub states: BTreeMap<String, u64>,
     /// All jobs.
@@ -118,6 +121,18 @@ impl StatsReport {
             .iter()
             .any(|c| c == &format!("{queue}/{state}"))
     }
+
+    /// A per-queue count as the table shows it: `~` when any figure in it is an estimate.
+    fn figure(&self, queue: &str, figures: &[&str], n: u64) -> comfy_table::Cell {
+        let estimated = figures.iter().any(|f| {
+            self.estimated_figures
+                .iter()
+                .any(|e| e == &format!("{queue}/{f}"))
+        });
+        let mark = if estimated { "~" } else { "" };
+        comfy_table::Cell::new(format!("{mark}{n}"))
+            .set_alignment(comfy_table::CellAlignment::Right)
+    }
 }
 
 /// Runs one read-only pass. `previous` is the last tick's `taken_at`, for rates.
@@ -141,6 +156,7 @@ pub fn pass(
             },
             counts: BTreeMap::new(),
             estimated: Vec::new(),
+            estimated_figures: Vec::new(),
             states: BTreeMap::new(),
             total: 0,
             queues: BTreeMap::new(),
@@ -171,12 +187,20 @@ pub fn pass(
             (Some(s), Flavour::Lite) => Some(format!("{s}Z")),
             (s, _) => s.clone(),
         };
+        let queues: Vec<String> = report.queues.keys().cloned().collect();
         let metrics = db.queue_metrics(
             schema,
             opts.rescue_after.as_secs_f64(),
             since_text.as_deref(),
+            &queues,
+            opts.estimate_above,
         )?;
         for m in metrics {
+            if m.estimated {
+                report
+                    .estimated_figures
+                    .push(format!("{}/{}", m.queue, m.metric));
+            }
             let q = report.queues.entry(m.queue).or_default();
             let v = m.value.unwrap_or(0.0);
             let n = v.max(0.0).round() as u64;
@@ -266,10 +290,10 @@ impl Report for StatsReport {
             self.prefix,
             self.flavour.label(),
             self.taken_at,
-            if self.estimated.is_empty() {
+            if self.estimated.is_empty() && self.estimated_figures.is_empty() {
                 ""
             } else {
-                "  (~ planner estimate)"
+                "  (~ estimate)"
             }
         );
         let mut header = vec!["queue"];
@@ -325,9 +349,13 @@ impl Report for StatsReport {
                     .unwrap_or_else(|| "-".into())
                     .into(),
                 output::num(q.stuck),
-                output::num(q.completed_last_minute),
-                output::num(q.completed_last_hour),
-                output::num(q.discarded_last_hour + q.retryable_last_hour),
+                self.figure(queue, &["completed_last_minute"], q.completed_last_minute),
+                self.figure(queue, &["completed_last_hour"], q.completed_last_hour),
+                self.figure(
+                    queue,
+                    &["discarded_last_hour", "retryable_last_hour"],
+                    q.discarded_last_hour + q.retryable_last_hour,
+                ),
             ];
             if rates {
                 row.push(format!("{:.1}", q.completed_per_second.unwrap_or(0.0)).into());
@@ -457,6 +485,22 @@ fn prometheus(r: &StatsReport) -> String {
         "1 when the oban_jobs sample is a planner estimate.",
         estimated,
     );
+    if !r.estimated_figures.is_empty() {
+        let samples = r
+            .estimated_figures
+            .iter()
+            .filter_map(|e| e.rsplit_once('/'))
+            .map(|(q, f)| {
+                let labels = format!("{{queue=\"{}\",figure=\"{}\"}}", label(q), label(f));
+                (labels, 1.0)
+            })
+            .collect();
+        family(
+            "oban_figure_estimated",
+            "1 for each per-queue figure that is an estimate (sampled or the planner's).",
+            samples,
+        );
+    }
     family(
         "oban_queue_latency_seconds",
         "Age of the oldest available job.",

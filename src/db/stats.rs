@@ -25,17 +25,26 @@ pub struct Cell {
 }
 
 /// One per-queue figure: `metric` names it (latency, executing, …).
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct QueueMetric {
     /// Queue.
-    #[diesel(sql_type = Text)]
     pub queue: String,
     /// Which figure.
-    #[diesel(sql_type = Text)]
     pub metric: String,
     /// Its value (seconds or a count).
-    #[diesel(sql_type = Nullable<Double>)]
     pub value: Option<f64>,
+    /// Whether `value` is an estimate (sampled, or the planner's).
+    pub estimated: bool,
+}
+
+#[derive(QueryableByName)]
+struct MetricRow {
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Text)]
+    metric: String,
+    #[diesel(sql_type = Nullable<Double>)]
+    value: Option<f64>,
 }
 
 /// Size and maintenance state of the jobs table (PostgreSQL).
@@ -172,54 +181,44 @@ impl Db {
     }
 
     /// Per-queue latency, executing, stuck, throughput and failure figures. `since` (database
-    /// clock text) adds `completed_since`, for rates between watch ticks.
+    /// clock text) adds `completed_since`, for rates between watch ticks. On PostgreSQL,
+    /// figures that would read more than `estimate_above` rows are estimated (see
+    /// [`super::figures`]); `queues` are the queues the counts found.
     pub fn queue_metrics(
         &mut self,
         schema: &Schema,
         rescue_after: f64,
         since: Option<&str>,
+        queues: &[String],
+        estimate_above: Option<u64>,
     ) -> Result<Vec<QueueMetric>> {
         match self {
-            Db::Pg(c) => {
-                let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
-                let now = "timezone('UTC', now())";
-                let age = |col: &str| format!("extract(epoch FROM {now} - min({col}))::float8");
-                let recent =
-                    |col: &str, secs: u32| format!("{col} > {now} - interval '{secs} seconds'");
-                let stuck = format!("attempted_at < {now} - make_interval(secs => $1)");
-                let since_cond = "completed_at > $2::timestamp";
-                let sql = metrics_sql(&jobs, &age, &recent, &stuck, since_cond, since.is_some());
-                let mut q = sql_query(sql)
-                    .into_boxed::<diesel::pg::Pg>()
-                    .bind::<Double, _>(rescue_after);
-                if let Some(since) = since {
-                    q = q.bind::<Text, _>(since.to_string());
-                }
-                Ok(q.load(c)?)
-            }
+            Db::Pg(c) => super::figures::queue_metrics(
+                c,
+                schema,
+                rescue_after,
+                since,
+                queues,
+                estimate_above,
+            ),
             Db::Sqlite(c) => {
-                let age =
-                    |col: &str| format!("(julianday('now') - julianday(min({col}))) * 86400.0");
-                let recent = |col: &str, secs: u32| {
-                    format!("julianday({col}) > julianday('now', '-{secs} seconds')")
-                };
-                let stuck = "julianday(attempted_at) < julianday('now', '-' || ?1 || ' seconds')";
-                let since_cond = "julianday(completed_at) > julianday(?2)";
-                let sql = metrics_sql(
-                    "oban_jobs",
-                    &age,
-                    &recent,
-                    stuck,
-                    since_cond,
-                    since.is_some(),
-                );
+                let sql = sqlite_metrics_sql(since.is_some());
                 let mut q = sql_query(sql)
                     .into_boxed::<diesel::sqlite::Sqlite>()
                     .bind::<Double, _>(rescue_after);
                 if let Some(since) = since {
                     q = q.bind::<Text, _>(since.to_string());
                 }
-                Ok(q.load(c)?)
+                let rows: Vec<MetricRow> = q.load(c)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|r| QueueMetric {
+                        queue: r.queue,
+                        metric: r.metric,
+                        value: r.value,
+                        estimated: false,
+                    })
+                    .collect())
             }
         }
     }
@@ -280,15 +279,13 @@ impl Db {
     }
 }
 
-/// One query for every per-queue figure, as (queue, metric, value) rows.
-fn metrics_sql(
-    jobs: &str,
-    age: &dyn Fn(&str) -> String,
-    recent: &dyn Fn(&str, u32) -> String,
-    stuck: &str,
-    since: &str,
-    with_since: bool,
-) -> String {
+/// One query for every per-queue figure on SQLite, as (queue, metric, value) rows.
+fn sqlite_metrics_sql(with_since: bool) -> String {
+    let jobs = "oban_jobs";
+    let age = |col: &str| format!("(julianday('now') - julianday(min({col}))) * 86400.0");
+    let recent =
+        |col: &str, secs: u32| format!("julianday({col}) > julianday('now', '-{secs} seconds')");
+    let stuck = "julianday(attempted_at) < julianday('now', '-' || ?1 || ' seconds')";
     let mut parts = vec![
         format!("SELECT queue, 'latency' AS metric, {} AS value FROM {jobs} WHERE state = 'available' GROUP BY queue", age("scheduled_at")),
         format!("SELECT queue, 'executing', count(*) * 1.0 FROM {jobs} WHERE state = 'executing' GROUP BY queue"),
@@ -301,7 +298,7 @@ fn metrics_sql(
     ];
     if with_since {
         parts.push(format!(
-            "SELECT queue, 'completed_since', count(*) * 1.0 FROM {jobs} WHERE state = 'completed' AND {since} GROUP BY queue"
+            "SELECT queue, 'completed_since', count(*) * 1.0 FROM {jobs} WHERE state = 'completed' AND julianday(completed_at) > julianday(?2) GROUP BY queue"
         ));
     }
     parts.join(" UNION ALL ")

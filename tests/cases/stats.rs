@@ -166,6 +166,117 @@ fn large_cells_are_estimated_and_flagged() {
     assert_eq!(r["total"], 60000);
 }
 
+/// Many recent completions and failures: 6,000 completed in the last hour (queue "a" five
+/// times "b"), 3,000 retryable (2,000 attempted within the hour), and available jobs at two
+/// priorities, the older one at the lower priority.
+fn busy(db: &PgDb, prefix: &str) {
+    db.exec(&format!(
+        "INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, attempt, scheduled_at, attempted_at, completed_at) \
+         SELECT 'completed', CASE WHEN g % 6 = 0 THEN 'b' ELSE 'a' END, 'W', '{{}}', 1, \
+                timezone('UTC', now()) - interval '2 hours', timezone('UTC', now()) - interval '2 hours', \
+                timezone('UTC', now()) - (g % 3500) * interval '1 second' \
+         FROM generate_series(1, 6000) g; \
+         INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, attempt, scheduled_at, attempted_at) \
+         SELECT 'retryable', CASE WHEN g % 4 = 0 THEN 'b' ELSE 'a' END, 'W', '{{}}', 1, \
+                timezone('UTC', now()) + interval '1 hour', \
+                timezone('UTC', now()) - CASE WHEN g % 3 = 0 THEN interval '2 hours' ELSE interval '10 minutes' END \
+         FROM generate_series(1, 3000) g; \
+         INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, priority, scheduled_at) VALUES \
+           ('available', 'a', 'W', '{{}}', 0, timezone('UTC', now()) - interval '100 seconds'), \
+           ('available', 'a', 'W', '{{}}', 3, timezone('UTC', now()) - interval '900 seconds'); \
+         ANALYZE \"{prefix}\".oban_jobs"
+    ));
+}
+
+#[test]
+fn large_figures_are_sampled_and_flagged() {
+    let py = PgDb::migrated("stats_sampled", "public");
+    busy(&py, "public");
+    let ex = elixir_db("stats_sampled_ex", "public");
+    busy(&ex, "public");
+    for db in [&py, &ex] {
+        let truth = |sql: &str| db.count(sql) as f64;
+        let exact = stats_json(db, "public", &["--exact"]);
+        let r = stats_json(db, "public", &["--estimate-above", "500"]);
+        for (queue, figure, filter) in [
+            (
+                "a",
+                "completed_last_hour",
+                "state = 'completed' AND completed_at > timezone('UTC', now()) - interval '1 hour'",
+            ),
+            (
+                "b",
+                "completed_last_hour",
+                "state = 'completed' AND completed_at > timezone('UTC', now()) - interval '1 hour'",
+            ),
+            (
+                "a",
+                "retryable_last_hour",
+                "state = 'retryable' AND attempted_at > timezone('UTC', now()) - interval '1 hour'",
+            ),
+            (
+                "b",
+                "retryable_last_hour",
+                "state = 'retryable' AND attempted_at > timezone('UTC', now()) - interval '1 hour'",
+            ),
+        ] {
+            let want = truth(&format!(
+                "SELECT count(*) AS n FROM oban_jobs WHERE queue = '{queue}' AND {filter}"
+            ));
+            assert_eq!(
+                exact["queues"][queue][figure].as_f64(),
+                Some(want),
+                "{queue}/{figure} exact"
+            );
+            let guess = r["queues"][queue][figure].as_f64().expect("figure");
+            assert!(
+                (guess - want).abs() <= want * 0.25,
+                "{queue}/{figure}: estimate {guess} vs {want}"
+            );
+        }
+        let flagged: BTreeSet<&str> = r["estimated_figures"]
+            .as_array()
+            .expect("estimated_figures")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for f in [
+            "a/completed_last_hour",
+            "b/completed_last_hour",
+            "a/retryable_last_hour",
+        ] {
+            assert!(flagged.contains(f), "{f} not flagged: {flagged:?}");
+        }
+        assert!(
+            !flagged.contains("a/discarded_last_hour") && !flagged.contains("a/latency"),
+            "{flagged:?}"
+        );
+        assert_eq!(exact["estimated_figures"].as_array().map(Vec::len), Some(0));
+        // Latency is the oldest available job over every priority, and always exact.
+        for report in [&r, &exact] {
+            let latency = report["queues"]["a"]["latency"].as_f64().expect("latency");
+            assert!((895.0..960.0).contains(&latency), "latency {latency}");
+        }
+        let text =
+            String::from_utf8_lossy(&stats(db, "public", &["--estimate-above", "500"]).stdout)
+                .to_string();
+        assert!(text.contains("(~ estimate)"), "{text}");
+        let prom = String::from_utf8_lossy(
+            &stats(
+                db,
+                "public",
+                &["--estimate-above", "500", "-o", "prometheus"],
+            )
+            .stdout,
+        )
+        .to_string();
+        assert!(
+            prom.contains("oban_figure_estimated{queue=\"a\",figure=\"completed_last_hour\"} 1"),
+            "{prom}"
+        );
+    }
+}
+
 #[test]
 fn thresholds_set_the_exit_code() {
     let db = PgDb::migrated("stats_thresholds", "public");

@@ -1,0 +1,298 @@
+//! Per-queue figures of `oban stats` on PostgreSQL, at a cost that does not grow with the
+//! table. A figure is counted exactly when the rows it must read are few (by the planner's
+//! estimate, at most `--estimate-above`); above that it is estimated:
+//!
+//! - from a systematic sample of about [`SAMPLE`] rows when an index lists the rows to read
+//!   (every k-th entry of an index-only walk, then one probe per sampled entry for its queue);
+//! - from the planner's statistics otherwise (Elixir's tables, with no index on `completed_at`).
+//!
+//! Queue latency (a skip scan over the available jobs' `(queue, priority)` pairs) and the
+//! executing figures (executing jobs are bounded by queue concurrency) are always exact.
+
+use anyhow::{Context, Result};
+use diesel::pg::{Pg, PgConnection};
+use diesel::sql_types::{Double, Nullable, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use super::stats::QueueMetric;
+use super::{quote_ident, Schema};
+use crate::cli::FinalState;
+
+/// Rows a sampled figure probes, about.
+pub const SAMPLE: u64 = 1_000;
+
+const NOW: &str = "timezone('UTC', now())";
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Nullable<Double>)]
+    value: Option<f64>,
+}
+
+#[derive(QueryableByName)]
+struct Plan {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// The values every figure's SQL may use: `$1` rescue_after in seconds, `$2` the previous
+/// watch tick (database clock text), `$3` a queue.
+struct Binds<'a> {
+    rescue_after: f64,
+    since: Option<&'a str>,
+}
+
+impl Binds<'_> {
+    fn query(
+        &self,
+        sql: String,
+        queue: &str,
+    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        sql_query(sql)
+            .into_boxed::<Pg>()
+            .bind::<Double, _>(self.rescue_after)
+            .bind::<Text, _>(self.since.unwrap_or("-infinity").to_string())
+            .bind::<Text, _>(queue.to_string())
+    }
+
+    fn load(&self, conn: &mut PgConnection, sql: String) -> Result<Vec<Row>> {
+        Ok(self.query(sql, "").load(conn)?)
+    }
+
+    /// The planner's row estimate for `sql`, with `queue` as `$3`.
+    fn estimate(&self, conn: &mut PgConnection, sql: &str, queue: &str) -> Result<f64> {
+        let plan: Vec<Plan> = self
+            .query(format!("EXPLAIN (FORMAT JSON) {sql}"), queue)
+            .load(conn)?;
+        Ok(plan
+            .first()
+            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.plan).ok())
+            .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
+            .unwrap_or(0.0))
+    }
+}
+
+fn metric(metric: &str, rows: Vec<Row>, estimated: bool) -> impl Iterator<Item = QueueMetric> + '_ {
+    rows.into_iter().map(move |r| QueueMetric {
+        queue: r.queue,
+        metric: metric.to_string(),
+        value: r.value,
+        estimated,
+    })
+}
+
+/// A count per queue of the rows matching `filter`.
+struct Figure {
+    metric: &'static str,
+    /// Whole WHERE clause of the exact count.
+    filter: String,
+    /// The rows an exact count has to read (what the decision is made on).
+    reads: String,
+    /// How to sample it: an index-only key of the rows `reads` lists, and the probe that finds
+    /// a sampled row by that key (`s.v`) and checks the rest of `filter`.
+    sample: Option<(&'static str, String)>,
+    /// The condition the planner estimates per queue when there is no way to sample.
+    estimate: String,
+}
+
+/// Every per-queue figure, as (queue, metric, value) rows. `queues` are the queues the counts
+/// found, for planner estimates; `estimate_above` None counts everything exactly.
+pub fn queue_metrics(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    rescue_after: f64,
+    since: Option<&str>,
+    queues: &[String],
+    estimate_above: Option<u64>,
+) -> Result<Vec<QueueMetric>> {
+    let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
+    let binds = Binds {
+        rescue_after,
+        since,
+    };
+    let mut out = Vec::new();
+
+    // Oldest available job per queue: the first entry of each (queue, priority) run of the
+    // (state, queue, priority, scheduled_at, id) index, found by skipping through it.
+    let latency = sql_query(format!(
+        "WITH RECURSIVE qp AS ( \
+           (SELECT queue, priority FROM {jobs} WHERE state = 'available' \
+            ORDER BY state, queue, priority LIMIT 1) \
+           UNION ALL \
+           SELECT n.queue, n.priority FROM qp, LATERAL ( \
+             SELECT queue, priority FROM {jobs} \
+             WHERE state = 'available' AND (state, queue, priority) > ('available', qp.queue, qp.priority) \
+             ORDER BY state, queue, priority LIMIT 1) n) \
+         SELECT qp.queue, extract(epoch FROM {NOW} - min(f.scheduled_at))::float8 AS value \
+         FROM qp, LATERAL ( \
+           SELECT scheduled_at FROM {jobs} \
+           WHERE state = 'available' AND queue = qp.queue AND priority = qp.priority \
+           ORDER BY state, queue, priority, scheduled_at LIMIT 1) f \
+         GROUP BY qp.queue"
+    ))
+    .load::<Row>(conn)
+    .context("reading queue latency")?;
+    out.extend(metric("latency", latency, false));
+
+    // Executing jobs: one read gives the count, the longest run and the stuck ones.
+    let executing: Vec<Executing> = sql_query(format!(
+        "SELECT queue, count(*)::float8 AS executing, \
+                extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
+                (count(*) FILTER (WHERE attempted_at < {NOW} - make_interval(secs => $1)))::float8 AS stuck \
+         FROM {jobs} WHERE state = 'executing' GROUP BY queue"
+    ))
+    .bind::<Double, _>(rescue_after)
+    .load(conn)
+    .context("reading executing jobs")?;
+    for e in executing {
+        for (name, value) in [
+            ("executing", Some(e.executing)),
+            ("longest_running", e.longest),
+            ("stuck", Some(e.stuck)),
+        ] {
+            out.push(QueueMetric {
+                queue: e.queue.clone(),
+                metric: name.to_string(),
+                value,
+                estimated: false,
+            });
+        }
+    }
+
+    for figure in figures(schema, since.is_some()) {
+        let rows = match estimate_above {
+            None => None,
+            Some(t) => {
+                let sql = format!("SELECT 1 FROM {jobs} WHERE {}", figure.reads);
+                let reads = binds.estimate(conn, &sql, "")?;
+                (reads > t as f64).then_some(reads)
+            }
+        };
+        let (rows, estimated) = match (rows, &figure.sample) {
+            (None, _) => (binds.load(conn, exact_sql(&jobs, &figure))?, false),
+            (Some(reads), Some((key, probe))) => {
+                let k = (reads / SAMPLE as f64).max(1.0);
+                // Same sample for the same table: estimates do not jitter between passes.
+                sql_query("SELECT setseed(0.5)").execute(conn)?;
+                (
+                    binds.load(conn, sampled_sql(&jobs, &figure, key, probe, k))?,
+                    true,
+                )
+            }
+            (Some(_), None) => (planner(conn, &jobs, &figure, queues, &binds)?, true),
+        };
+        out.extend(metric(figure.metric, rows, estimated));
+    }
+    Ok(out)
+}
+
+#[derive(QueryableByName)]
+struct Executing {
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Double)]
+    executing: f64,
+    #[diesel(sql_type = Nullable<Double>)]
+    longest: Option<f64>,
+    #[diesel(sql_type = Double)]
+    stuck: f64,
+}
+
+/// The windowed figures: completions, discards and failed attempts, and the completions since
+/// the previous watch tick.
+fn figures(schema: &Schema, with_since: bool) -> Vec<Figure> {
+    let indexed = |s: FinalState| schema.indexed_final_states.contains(&s);
+    let recent = |secs: u32| format!("{NOW} - interval '{secs} seconds'");
+    let window = |metric, state: FinalState, after: String| {
+        let (name, column) = (state.name(), state.column());
+        let filter = format!("state = '{name}' AND {column} > {after}");
+        // Only jobs in this state carry its timestamp: the state condition would count twice.
+        let estimate = format!("{column} > {after}");
+        let (reads, sample) = if indexed(state) {
+            let probe = format!("state = '{name}' AND {column} = s.v");
+            (filter.clone(), Some((column, probe)))
+        } else {
+            (format!("state = '{name}'"), None)
+        };
+        Figure {
+            metric,
+            filter,
+            reads,
+            sample,
+            estimate,
+        }
+    };
+    let mut out = vec![
+        window("completed_last_minute", FinalState::Completed, recent(60)),
+        window("completed_last_hour", FinalState::Completed, recent(3600)),
+        window("discarded_last_hour", FinalState::Discarded, recent(3600)),
+        // No index holds attempted_at: the retryable jobs are read, or sampled by id.
+        Figure {
+            metric: "retryable_last_hour",
+            filter: format!("state = 'retryable' AND attempted_at > {}", recent(3600)),
+            reads: "state = 'retryable'".into(),
+            sample: Some((
+                "id",
+                format!(
+                    "id = s.v AND state = 'retryable' AND attempted_at > {}",
+                    recent(3600)
+                ),
+            )),
+            estimate: format!("state = 'retryable' AND attempted_at > {}", recent(3600)),
+        },
+    ];
+    if with_since {
+        out.push(window(
+            "completed_since",
+            FinalState::Completed,
+            "$2::timestamp".into(),
+        ));
+    }
+    out
+}
+
+fn exact_sql(jobs: &str, f: &Figure) -> String {
+    format!(
+        "SELECT queue, count(*)::float8 AS value FROM {jobs} WHERE {} GROUP BY queue",
+        f.filter
+    )
+}
+
+/// Walks the index-only `key` of the rows to read and keeps each entry with probability 1/k
+/// (pseudo-random, seeded per pass by the caller, so periodic data cannot alias the sample).
+/// Each kept key is probed once for the rows it names (up to 64, enough to weigh ties such as
+/// jobs acked in one statement): a key kept `hits` times among `m` matching rows gives each of
+/// them `hits / m`. The per-queue sums times k estimate the figure without bias.
+fn sampled_sql(jobs: &str, f: &Figure, key: &str, probe: &str, k: f64) -> String {
+    format!(
+        "SELECT p.queue, (sum(s.hits::float8 / p.m) * {k})::float8 AS value \
+         FROM (SELECT w.v, count(*) AS hits \
+               FROM (SELECT {key} AS v FROM {jobs} WHERE {reads}) w \
+               WHERE random() * {k} < 1.0 GROUP BY w.v) s \
+         CROSS JOIN LATERAL (SELECT g.queue, count(*) OVER () AS m \
+                             FROM (SELECT queue FROM {jobs} WHERE {probe} LIMIT 64) g) p \
+         GROUP BY p.queue",
+        reads = f.reads
+    )
+}
+
+/// The planner's estimate of the figure for each queue.
+fn planner(
+    conn: &mut PgConnection,
+    jobs: &str,
+    f: &Figure,
+    queues: &[String],
+    binds: &Binds,
+) -> Result<Vec<Row>> {
+    let mut rows = Vec::with_capacity(queues.len());
+    for queue in queues {
+        let sql = format!("SELECT 1 FROM {jobs} WHERE {} AND queue = $3", f.estimate);
+        rows.push(Row {
+            queue: queue.clone(),
+            value: Some(binds.estimate(conn, &sql, queue)?.round()),
+        });
+    }
+    Ok(rows)
+}
