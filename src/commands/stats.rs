@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::cli::{Format, StatsArgs};
 use crate::commands::counts::STATES;
 use crate::config::Settings;
+use crate::db::figures::FigureOpts;
 use crate::db::stats::{Leader, Producer, TableHealth};
 use crate::db::{Db, Flavour, Schema, SessionLimits};
 use crate::output::{self, Report, Style};
@@ -188,12 +189,22 @@ pub fn pass(
             (s, _) => s.clone(),
         };
         let queues: Vec<String> = report.queues.keys().cloned().collect();
+        let mut exact = Vec::new();
+        if opts.max_stuck.is_some() {
+            exact.push("stuck");
+        }
+        if opts.max_discarded_rate.is_some() {
+            exact.push("discarded_last_hour");
+        }
         let metrics = db.queue_metrics(
             schema,
-            opts.rescue_after.as_secs_f64(),
-            since_text.as_deref(),
-            &queues,
-            opts.estimate_above,
+            &FigureOpts {
+                rescue_after: opts.rescue_after.as_secs_f64(),
+                since: since_text.as_deref(),
+                queues: &queues,
+                estimate_above: opts.estimate_above,
+                exact: &exact,
+            },
         )?;
         for m in metrics {
             if m.estimated {

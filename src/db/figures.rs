@@ -6,8 +6,10 @@
 //!   (every k-th entry of an index-only walk, then one probe per sampled entry for its queue);
 //! - from the planner's statistics otherwise (Elixir's tables, with no index on `completed_at`).
 //!
-//! Queue latency (a skip scan over the available jobs' `(queue, priority)` pairs) and the
-//! executing figures (executing jobs are bounded by queue concurrency) are always exact.
+//! A figure reads table rows, not just index entries, so its budget is a tenth of
+//! `--estimate-above` ([`FIGURE_SHARE`]). Queue latency (a skip scan over the available jobs'
+//! `(queue, priority)` pairs) and the executing count are always exact, and so is every figure
+//! a threshold is set on.
 
 use anyhow::{Context, Result};
 use diesel::pg::{Pg, PgConnection};
@@ -97,34 +99,69 @@ struct Figure {
     estimate: String,
 }
 
-/// Every per-queue figure, as (queue, metric, value) rows. `queues` are the queues the counts
-/// found, for planner estimates; `estimate_above` None counts everything exactly.
+/// What the figures are computed from.
+pub struct FigureOpts<'a> {
+    /// Executing longer than this many seconds is stuck.
+    pub rescue_after: f64,
+    /// The previous watch tick (database clock text), for `completed_since`.
+    pub since: Option<&'a str>,
+    /// The queues the counts found, for planner estimates.
+    pub queues: &'a [String],
+    /// `--estimate-above`; None makes every figure exact.
+    pub estimate_above: Option<u64>,
+    /// Figures a threshold is set on: always exact.
+    pub exact: &'a [&'a str],
+}
+
+/// A figure reads table rows, each about ten times the cost of an index entry a count reads:
+/// figures are estimated above this share of `--estimate-above`.
+pub const FIGURE_SHARE: u64 = 10;
+
+/// Every per-queue figure, as (queue, metric, value) rows.
 pub fn queue_metrics(
     conn: &mut PgConnection,
     schema: &Schema,
-    rescue_after: f64,
-    since: Option<&str>,
-    queues: &[String],
-    estimate_above: Option<u64>,
+    opts: &FigureOpts,
 ) -> Result<Vec<QueueMetric>> {
     let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
     let binds = Binds {
-        rescue_after,
-        since,
+        rescue_after: opts.rescue_after,
+        since: opts.since,
+    };
+    // None: exact; Some(k): sample one row in k of the `reads` rows.
+    let sampling = |conn: &mut PgConnection, names: &[&str], reads: &str| -> Result<Option<f64>> {
+        let Some(t) = opts.estimate_above else {
+            return Ok(None);
+        };
+        if names.iter().any(|n| opts.exact.contains(n)) {
+            return Ok(None);
+        }
+        let sql = format!("SELECT 1 FROM {jobs} WHERE {reads}");
+        let rows = binds.estimate(conn, &sql, "")?;
+        let budget = (t / FIGURE_SHARE).max(1) as f64;
+        if rows <= budget {
+            return Ok(None);
+        }
+        // Same sample for the same table: estimates do not jitter between passes.
+        sql_query("SELECT setseed(0.5)").execute(conn)?;
+        Ok(Some((rows / SAMPLE as f64).max(1.0)))
     };
     let mut out = Vec::new();
 
     // Oldest available job per queue: the first entry of each (queue, priority) run of the
-    // (state, queue, priority, scheduled_at, id) index, found by skipping through it.
+    // (state, queue, priority, scheduled_at, id) index, found by skipping through it. The row
+    // comparison alone positions each probe; adding `state = 'available'` inside it would make
+    // that equality the start key and every probe walk the available jobs from the first.
     let latency = sql_query(format!(
         "WITH RECURSIVE qp AS ( \
            (SELECT queue, priority FROM {jobs} WHERE state = 'available' \
             ORDER BY state, queue, priority LIMIT 1) \
            UNION ALL \
            SELECT n.queue, n.priority FROM qp, LATERAL ( \
-             SELECT queue, priority FROM {jobs} \
-             WHERE state = 'available' AND (state, queue, priority) > ('available', qp.queue, qp.priority) \
-             ORDER BY state, queue, priority LIMIT 1) n) \
+             SELECT state, queue, priority FROM {jobs} \
+             WHERE (state, queue, priority) > ('available', qp.queue, qp.priority) \
+             ORDER BY state, queue, priority LIMIT 1) n \
+           WHERE n.state = 'available') \
          SELECT qp.queue, extract(epoch FROM {NOW} - min(f.scheduled_at))::float8 AS value \
          FROM qp, LATERAL ( \
            SELECT scheduled_at FROM {jobs} \
@@ -136,52 +173,59 @@ pub fn queue_metrics(
     .context("reading queue latency")?;
     out.extend(metric("latency", latency, false));
 
-    // Executing jobs: one read gives the count, the longest run and the stuck ones.
-    let executing: Vec<Executing> = sql_query(format!(
-        "SELECT queue, count(*)::float8 AS executing, \
-                extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
-                (count(*) FILTER (WHERE attempted_at < {NOW} - make_interval(secs => $1)))::float8 AS stuck \
-         FROM {jobs} WHERE state = 'executing' GROUP BY queue"
-    ))
-    .bind::<Double, _>(rescue_after)
-    .load(conn)
-    .context("reading executing jobs")?;
+    // Executing jobs: one read gives the count, the longest run and the stuck ones. When there
+    // are too many to read, the count still is exact (index entries), and the longest run and
+    // stuck jobs come from a sample (the longest run in the sample, a lower bound).
+    let k = sampling(conn, &["stuck", "longest_running"], "state = 'executing'")?;
+    let stuck = format!("attempted_at < {NOW} - make_interval(secs => $1)");
+    let sql = match k {
+        None => format!(
+            "SELECT queue, count(*)::float8 AS executing, \
+                    extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
+                    (count(*) FILTER (WHERE {stuck}))::float8 AS stuck \
+             FROM {jobs} WHERE state = 'executing' GROUP BY queue"
+        ),
+        Some(k) => format!(
+            "SELECT w.queue, count(*)::float8 AS executing, \
+                    extract(epoch FROM {NOW} - min(j.attempted_at))::float8 AS longest, \
+                    (count(*) FILTER (WHERE j.{stuck}))::float8 * count(*) \
+                      / greatest(count(j.attempted_at), 1) AS stuck \
+             FROM (SELECT queue, id, random() * {k} < 1.0 AS picked \
+                   FROM {jobs} WHERE state = 'executing') w \
+             CROSS JOIN LATERAL (SELECT CASE WHEN w.picked THEN \
+                                   (SELECT attempted_at FROM {jobs} \
+                                    WHERE id = w.id AND state = 'executing') END AS attempted_at) j \
+             GROUP BY w.queue"
+        ),
+    };
+    let executing: Vec<Executing> = sql_query(sql)
+        .bind::<Double, _>(opts.rescue_after)
+        .load(conn)
+        .context("reading executing jobs")?;
     for e in executing {
-        for (name, value) in [
-            ("executing", Some(e.executing)),
-            ("longest_running", e.longest),
-            ("stuck", Some(e.stuck)),
+        for (name, value, estimated) in [
+            ("executing", Some(e.executing), false),
+            ("longest_running", e.longest, k.is_some()),
+            ("stuck", Some(e.stuck.round()), k.is_some()),
         ] {
             out.push(QueueMetric {
                 queue: e.queue.clone(),
                 metric: name.to_string(),
                 value,
-                estimated: false,
+                estimated,
             });
         }
     }
 
-    for figure in figures(schema, since.is_some()) {
-        let rows = match estimate_above {
-            None => None,
-            Some(t) => {
-                let sql = format!("SELECT 1 FROM {jobs} WHERE {}", figure.reads);
-                let reads = binds.estimate(conn, &sql, "")?;
-                (reads > t as f64).then_some(reads)
-            }
-        };
-        let (rows, estimated) = match (rows, &figure.sample) {
+    for figure in figures(schema, opts.since.is_some()) {
+        let k = sampling(conn, &[figure.metric], &figure.reads)?;
+        let (rows, estimated) = match (k, &figure.sample) {
             (None, _) => (binds.load(conn, exact_sql(&jobs, &figure))?, false),
-            (Some(reads), Some((key, probe))) => {
-                let k = (reads / SAMPLE as f64).max(1.0);
-                // Same sample for the same table: estimates do not jitter between passes.
-                sql_query("SELECT setseed(0.5)").execute(conn)?;
-                (
-                    binds.load(conn, sampled_sql(&jobs, &figure, key, probe, k))?,
-                    true,
-                )
-            }
-            (Some(_), None) => (planner(conn, &jobs, &figure, queues, &binds)?, true),
+            (Some(k), Some((key, probe))) => (
+                binds.load(conn, sampled_sql(&jobs, &figure, key, probe, k))?,
+                true,
+            ),
+            (Some(_), None) => (planner(conn, &jobs, &figure, opts.queues, &binds)?, true),
         };
         out.extend(metric(figure.metric, rows, estimated));
     }

@@ -139,7 +139,11 @@ impl Db {
     /// Runs `work` in a read-only transaction (PostgreSQL) or with `query_only` (SQLite).
     pub fn read_only<T>(&mut self, work: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
         let (begin, end) = match self {
-            Db::Pg(_) => ("BEGIN TRANSACTION READ ONLY", "ROLLBACK"),
+            // JIT compiles for longer than these queries run.
+            Db::Pg(_) => (
+                "BEGIN TRANSACTION READ ONLY; SET LOCAL jit = off",
+                "ROLLBACK",
+            ),
             Db::Sqlite(_) => ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
         };
         self.batch(begin)
@@ -180,27 +184,17 @@ impl Db {
         }
     }
 
-    /// Per-queue latency, executing, stuck, throughput and failure figures. `since` (database
-    /// clock text) adds `completed_since`, for rates between watch ticks. On PostgreSQL,
-    /// figures that would read more than `estimate_above` rows are estimated (see
-    /// [`super::figures`]); `queues` are the queues the counts found.
+    /// Per-queue latency, executing, stuck, throughput and failure figures. `opts.since`
+    /// (database clock text) adds `completed_since`, for rates between watch ticks. On
+    /// PostgreSQL, figures that would read many rows are estimated (see [`super::figures`]).
     pub fn queue_metrics(
         &mut self,
         schema: &Schema,
-        rescue_after: f64,
-        since: Option<&str>,
-        queues: &[String],
-        estimate_above: Option<u64>,
+        opts: &super::figures::FigureOpts,
     ) -> Result<Vec<QueueMetric>> {
+        let (rescue_after, since) = (opts.rescue_after, opts.since);
         match self {
-            Db::Pg(c) => super::figures::queue_metrics(
-                c,
-                schema,
-                rescue_after,
-                since,
-                queues,
-                estimate_above,
-            ),
+            Db::Pg(c) => super::figures::queue_metrics(c, schema, opts),
             Db::Sqlite(c) => {
                 let sql = sqlite_metrics_sql(since.is_some());
                 let mut q = sql_query(sql)

@@ -167,8 +167,9 @@ fn large_cells_are_estimated_and_flagged() {
 }
 
 /// Many recent completions and failures: 6,000 completed in the last hour (queue "a" five
-/// times "b"), 3,000 retryable (2,000 attempted within the hour), and available jobs at two
-/// priorities, the older one at the lower priority.
+/// times "b"), 3,000 retryable (2,000 attempted within the hour), 3,000 executing in "a"
+/// (1,000 for two hours), and available jobs at two priorities, the older one at the lower
+/// priority.
 fn busy(db: &PgDb, prefix: &str) {
     db.exec(&format!(
         "INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, attempt, scheduled_at, attempted_at, completed_at) \
@@ -180,6 +181,10 @@ fn busy(db: &PgDb, prefix: &str) {
          SELECT 'retryable', CASE WHEN g % 4 = 0 THEN 'b' ELSE 'a' END, 'W', '{{}}', 1, \
                 timezone('UTC', now()) + interval '1 hour', \
                 timezone('UTC', now()) - CASE WHEN g % 3 = 0 THEN interval '2 hours' ELSE interval '10 minutes' END \
+         FROM generate_series(1, 3000) g; \
+         INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, attempt, scheduled_at, attempted_at) \
+         SELECT 'executing', 'a', 'W', '{{}}', 1, timezone('UTC', now()) - interval '3 hours', \
+                timezone('UTC', now()) - CASE WHEN g % 3 = 0 THEN interval '2 hours' ELSE interval '1 minute' END \
          FROM generate_series(1, 3000) g; \
          INSERT INTO \"{prefix}\".oban_jobs (state, queue, worker, args, priority, scheduled_at) VALUES \
            ('available', 'a', 'W', '{{}}', 0, timezone('UTC', now()) - interval '100 seconds'), \
@@ -252,6 +257,37 @@ fn large_figures_are_sampled_and_flagged() {
             "{flagged:?}"
         );
         assert_eq!(exact["estimated_figures"].as_array().map(Vec::len), Some(0));
+        // Executing: the count stays exact, stuck jobs and the longest run are sampled.
+        assert_eq!(r["queues"]["a"]["executing"], 3000);
+        assert_eq!(exact["queues"]["a"]["stuck"], 1000);
+        let stuck = r["queues"]["a"]["stuck"].as_f64().expect("stuck");
+        assert!((750.0..1250.0).contains(&stuck), "stuck estimate {stuck}");
+        assert!(flagged.contains("a/stuck") && !flagged.contains("a/executing"));
+        let longest = r["queues"]["a"]["longest_running"]
+            .as_f64()
+            .expect("longest");
+        assert!((7195.0..7300.0).contains(&longest), "longest {longest}");
+        // A threshold on a figure makes it exact.
+        let out = stats(
+            db,
+            "public",
+            &[
+                "--estimate-above",
+                "500",
+                "--max-stuck",
+                "999",
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(3));
+        let t = json_out(&out);
+        assert_eq!(t["queues"]["a"]["stuck"], 1000);
+        assert!(!t["estimated_figures"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|f| f == "a/stuck"));
         // Latency is the oldest available job over every priority, and always exact.
         for report in [&r, &exact] {
             let latency = report["queues"]["a"]["latency"].as_f64().expect("latency");
