@@ -72,7 +72,7 @@ row "stats, estimated (default), pass" "$(ms "$(inner "$DB" stats)") ms"
 row "stats, estimated (default), wall" "$(ms "$(wall "$DB" stats -o json)") ms"
 row "stats --exact, pass" "$(ms "$(inner "$DB" stats --exact)") ms"
 row "stats --exact, wall" "$(ms "$(wall "$DB" stats --exact -o json)") ms"
-EST=$(oban "$DB" stats -o json | jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells, \(.estimated_figures | length) of \(.queues | length * 4) windowed figures"')
+EST=$(oban "$DB" stats -o json | jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells, \(.estimated_figures | length) of \(.queues | length * 8) per-queue figures"')
 row "estimated by default" "$EST"
 
 log "inspect first page (wall)"

@@ -99,12 +99,15 @@ drain() {
 }
 
 # (a) oban-py's prune statement, one transaction per batch, until a batch deletes nothing or
-# A_CAP seconds have gone by.
+# A_CAP seconds have gone by. The cutoff is fixed when the loop starts, as it is for one pass of
+# oban prune: each COMMIT starts a new transaction with a new now(), and with a moving cutoff
+# the loop would keep finding the few jobs that have just aged past it and never end.
 oban_py_loop() {
   q "$RUN" "DO \$\$ DECLARE n bigint; stop timestamptz := clock_timestamp() + interval '$A_CAP seconds';
+    cut timestamp := $NOW_CUT;
     BEGIN LOOP
       DELETE FROM oban_jobs WHERE id IN (SELECT id FROM oban_jobs
-        WHERE $(eligible "($NOW_CUT)") ORDER BY id LIMIT $LIMIT);
+        WHERE $(eligible "cut") ORDER BY id LIMIT $LIMIT);
       GET DIAGNOSTICS n = ROW_COUNT; COMMIT; EXIT WHEN n = 0 OR clock_timestamp() > stop;
     END LOOP; END \$\$"
 }
