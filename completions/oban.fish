@@ -63,7 +63,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l connections -d 'Conn
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -85,7 +85,7 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -l limit -d 'Most jobs
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l batch-size -d 'Most jobs moved in one transaction [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -103,7 +103,7 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Exe
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Breach (exit 3) when any queue\'s oldest available job waited longer than this' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -142,7 +142,7 @@ state\t'State name'
 queue\t'Queue name'
 worker\t'Worker name'
 attempt\t'Attempt number'"
-complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r

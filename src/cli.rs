@@ -147,8 +147,8 @@ pub struct WatchArgs {
     /// Run a pass every interval until Ctrl-C
     #[arg(long)]
     pub watch: bool,
-    /// Time between passes with --watch [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]
-    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    /// Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]
+    #[arg(long, value_name = "DURATION", value_parser = interval, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 }
 
@@ -498,6 +498,18 @@ pub fn positive_duration(text: &str) -> Result<Duration, String> {
     let d = crate::duration::parse(text)?;
     if d.is_zero() {
         return Err("must be longer than 0s".into());
+    }
+    Ok(d)
+}
+
+/// The shortest `--interval`: a watch loop faster than this would only load the database.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Parses a watch interval: at least [`MIN_INTERVAL`].
+pub fn interval(text: &str) -> Result<Duration, String> {
+    let d = crate::duration::parse(text)?;
+    if d < MIN_INTERVAL {
+        return Err("must be at least 100ms".into());
     }
     Ok(d)
 }

@@ -147,11 +147,15 @@ impl FileConfig {
         for (key, value) in [
             ("[pruner] interval", cfg.prune_interval),
             ("[lifeline] interval", cfg.lifeline_interval),
-            ("[lifeline] rescue_after", cfg.rescue_after),
         ] {
-            if value == Some(Duration::ZERO) {
-                return Err(usage(format!("{origin}: {key}: must be longer than 0s")));
+            if value.is_some_and(|v| v < crate::cli::MIN_INTERVAL) {
+                return Err(usage(format!("{origin}: {key}: must be at least 100ms")));
             }
+        }
+        if cfg.rescue_after == Some(Duration::ZERO) {
+            return Err(usage(format!(
+                "{origin}: [lifeline] rescue_after: must be longer than 0s"
+            )));
         }
         Ok(cfg)
     }

@@ -1,5 +1,6 @@
 //! Durations as operators write them: integer seconds (`3600`, `3_600` in TOML) or a
-//! sequence of `<integer><unit>` parts with units `s`, `m`, `h`, `d` (`90s`, `1h30m`, `7d`).
+//! sequence of `<integer><unit>` parts with units `ms`, `s`, `m`, `h`, `d` (`90s`, `1h30m`,
+//! `7d`, `250ms` — milliseconds for `--pause` and `--interval`).
 //!
 //! Hand-written because the accepted language is deliberately tiny: no fractions, no signs, no
 //! exponents, and an upper bound so that a typo like `1e9d` can never turn into an interval
@@ -11,7 +12,7 @@ use std::time::Duration;
 pub const MAX_SECS: u64 = 100 * 365 * 86_400;
 
 /// The form every duration error names.
-pub const EXPECTED: &str = "seconds (3600) or a duration like 90s, 15m, 1h, 7d, 1h30m";
+pub const EXPECTED: &str = "seconds (3600) or a duration like 90s, 15m, 1h, 7d, 1h30m, 250ms";
 
 /// Parses a duration written on the command line or in an environment variable.
 pub fn parse(input: &str) -> Result<Duration, String> {
@@ -20,10 +21,11 @@ pub fn parse(input: &str) -> Result<Duration, String> {
         return Err(format!("empty duration; expected {EXPECTED}"));
     }
     let bad = || format!("invalid duration '{input}'; expected {EXPECTED}");
-    let mut total: u64 = 0;
+    let mut total_ms: u64 = 0;
     let mut digits = String::new();
     let mut saw_unit_part = false;
-    for ch in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
         match ch {
             '0'..='9' => digits.push(ch),
             '_' if !digits.is_empty() => {}
@@ -31,16 +33,20 @@ pub fn parse(input: &str) -> Result<Duration, String> {
                 if digits.is_empty() {
                     return Err(bad());
                 }
-                let unit = match ch {
-                    's' => 1,
-                    'm' => 60,
-                    'h' => 3_600,
-                    _ => 86_400,
+                let unit_ms: u64 = match ch {
+                    'm' if chars.peek() == Some(&'s') => {
+                        chars.next();
+                        1
+                    }
+                    's' => 1_000,
+                    'm' => 60_000,
+                    'h' => 3_600_000,
+                    _ => 86_400_000,
                 };
-                let n: u64 = digits.parse().map_err(|_| bad())?;
-                total = n
-                    .checked_mul(unit)
-                    .and_then(|secs| total.checked_add(secs))
+                let n: u64 = digits.parse().map_err(|_| too_long())?;
+                total_ms = n
+                    .checked_mul(unit_ms)
+                    .and_then(|ms| total_ms.checked_add(ms))
                     .ok_or_else(too_long)?;
                 digits.clear();
                 saw_unit_part = true;
@@ -53,22 +59,24 @@ pub fn parse(input: &str) -> Result<Duration, String> {
             // "1h30" is ambiguous: minutes or seconds? Refuse rather than guess.
             return Err(bad());
         }
-        total = digits.parse().map_err(|_| too_long())?;
+        let secs: u64 = digits.parse().map_err(|_| too_long())?;
+        total_ms = secs.checked_mul(1_000).ok_or_else(too_long)?;
     }
-    if total > MAX_SECS {
+    if total_ms > MAX_SECS * 1_000 {
         return Err(too_long());
     }
-    Ok(Duration::from_secs(total))
+    Ok(Duration::from_millis(total_ms))
 }
 
 fn too_long() -> String {
     format!("duration too long; the maximum is {MAX_SECS} seconds (100 years)")
 }
 
-/// Formats a duration compactly for people: `1d`, `1h30m`, `45s`, `0s`.
+/// Formats a duration compactly for people: `1d`, `1h30m`, `45s`, `250ms`, `0s`.
 pub fn human(duration: Duration) -> String {
     let mut secs = duration.as_secs();
-    if secs == 0 {
+    let millis = duration.subsec_millis();
+    if secs == 0 && millis == 0 {
         return "0s".into();
     }
     let mut out = String::new();
@@ -77,6 +85,9 @@ pub fn human(duration: Duration) -> String {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
         }
+    }
+    if millis > 0 {
+        out.push_str(&format!("{millis}ms"));
     }
     out
 }
@@ -101,12 +112,16 @@ mod tests {
         assert_eq!(secs("1d2h3m4s"), 93_784);
         assert_eq!(secs("0"), 0);
         assert_eq!(secs(" 5m "), 300);
+        assert_eq!(parse("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse("1m5ms"), Ok(Duration::from_millis(60_005)));
+        assert_eq!(parse("1s500ms"), Ok(Duration::from_millis(1_500)));
     }
 
     #[test]
     fn rejects_everything_else() {
         for bad in [
-            "", "-1s", "1e9d", "1.5h", "h", "1w", "1h30", "abc", "1 h", "+5s", "_1", "5ms",
+            "", "-1s", "1e9d", "1.5h", "h", "1w", "1h30", "abc", "1 h", "+5s", "_1", "5mss", "ms",
+            "5sm", "0.5s",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -122,7 +137,7 @@ mod tests {
 
     #[test]
     fn human_round_trips() {
-        for text in ["0s", "45s", "1h30m", "7d", "1d2h3m4s"] {
+        for text in ["0s", "45s", "1h30m", "7d", "1d2h3m4s", "250ms", "1m5s20ms"] {
             let d = parse(text).expect("valid");
             assert_eq!(human(d), text);
         }
@@ -146,10 +161,14 @@ mod properties {
 
         /// Every duration formats and parses back to itself.
         #[test]
-        fn human_round_trips(secs in 0u64..=MAX_SECS) {
+        fn human_round_trips(secs in 0u64..=MAX_SECS, millis in 0u64..1000) {
             let d = Duration::from_secs(secs);
             prop_assert_eq!(parse(&human(d)), Ok(d));
             prop_assert_eq!(parse(&secs.to_string()), Ok(d));
+            if secs < MAX_SECS {
+                let d = Duration::from_millis(secs * 1_000 + millis);
+                prop_assert_eq!(parse(&human(d)), Ok(d));
+            }
         }
 
         /// Unit sequences add up.

@@ -123,15 +123,23 @@ impl StatsReport {
             .any(|c| c == &format!("{queue}/{state}"))
     }
 
-    /// A per-queue count as the table shows it: `~` when any figure in it is an estimate.
-    fn figure(&self, queue: &str, figures: &[&str], n: u64) -> comfy_table::Cell {
+    /// `~` when any of these figures of the queue is an estimate.
+    fn mark(&self, queue: &str, figures: &[&str]) -> &'static str {
         let estimated = figures.iter().any(|f| {
             self.estimated_figures
                 .iter()
                 .any(|e| e == &format!("{queue}/{f}"))
         });
-        let mark = if estimated { "~" } else { "" };
-        comfy_table::Cell::new(format!("{mark}{n}"))
+        if estimated {
+            "~"
+        } else {
+            ""
+        }
+    }
+
+    /// A per-queue count as the table shows it, marked when an estimate.
+    fn figure(&self, queue: &str, figures: &[&str], n: u64) -> comfy_table::Cell {
+        comfy_table::Cell::new(format!("{}{n}", self.mark(queue, figures)))
             .set_alignment(comfy_table::CellAlignment::Right)
     }
 }
@@ -356,10 +364,10 @@ impl Report for StatsReport {
                 q.latency.map(human).unwrap_or_else(|| "-".into()).into(),
                 output::num(q.executing),
                 q.longest_running
-                    .map(human)
+                    .map(|l| format!("{}{}", self.mark(queue, &["longest_running"]), human(l)))
                     .unwrap_or_else(|| "-".into())
                     .into(),
-                output::num(q.stuck),
+                self.figure(queue, &["stuck"], q.stuck),
                 self.figure(queue, &["completed_last_minute"], q.completed_last_minute),
                 self.figure(queue, &["completed_last_hour"], q.completed_last_hour),
                 self.figure(

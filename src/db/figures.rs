@@ -1,15 +1,15 @@
 //! Per-queue figures of `oban stats` on PostgreSQL, at a cost that does not grow with the
-//! table. A figure is counted exactly when the rows it must read are few (by the planner's
-//! estimate, at most `--estimate-above`); above that it is estimated:
+//! table. A figure reads table rows, not just index entries, so it is computed exactly only
+//! when the rows it must read are few: by the planner's estimate, at most a tenth of
+//! `--estimate-above` ([`FIGURE_SHARE`]). Above that it is estimated:
 //!
-//! - from a systematic sample of about [`SAMPLE`] rows when an index lists the rows to read
-//!   (every k-th entry of an index-only walk, then one probe per sampled entry for its queue);
+//! - from a pseudo-random sample of about [`SAMPLE`] rows when an index lists the rows to read
+//!   (an index-only walk keeps each entry with probability 1/k, then one probe per kept entry
+//!   reads its row);
 //! - from the planner's statistics otherwise (Elixir's tables, with no index on `completed_at`).
 //!
-//! A figure reads table rows, not just index entries, so its budget is a tenth of
-//! `--estimate-above` ([`FIGURE_SHARE`]). Queue latency (a skip scan over the available jobs'
-//! `(queue, priority)` pairs) and the executing count are always exact, and so is every figure
-//! a threshold is set on.
+//! Queue latency (a skip scan over the available jobs' `(queue, priority)` pairs) and the
+//! executing count are always exact, and so is every figure a threshold is set on.
 
 use anyhow::{Context, Result};
 use diesel::pg::{Pg, PgConnection};

@@ -24,6 +24,8 @@ fn bad_flags_exit_2_naming_the_flag_before_any_sql() {
         (&["prune", "--state", "executing"], "--state"),
         (&["prune", "--state", "nope"], "--state"),
         (&["prune", "--interval", "0"], "--interval"),
+        (&["stats", "--interval", "50ms"], "--interval"),
+        (&["prune", "--pause", "5mss"], "--pause"),
         (&["prune", "--pause", "x"], "--pause"),
         (&["prune", "--max-runtime", "0s"], "--max-runtime"),
         (&["prune", "--lock-timeout", "0"], "--lock-timeout"),
@@ -83,6 +85,7 @@ fn bad_config_values_exit_2_naming_the_key() {
         ("[pruner]\nmax_age = \"soon\"\n", "[pruner] max_age"),
         ("[pruner]\nlimit = 0\n", "[pruner] limit"),
         ("[pruner]\ninterval = -3\n", "[pruner] interval"),
+        ("[lifeline]\ninterval = \"10ms\"\n", "[lifeline] interval"),
         (
             "[lifeline]\nrescue_after = \"x\"\n",
             "[lifeline] rescue_after",

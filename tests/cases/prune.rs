@@ -408,6 +408,35 @@ pub fn elixir_db(label: &str, prefix: &str) -> PgDb {
 }
 
 #[test]
+fn pause_between_batches_takes_milliseconds() {
+    let db = PgDb::migrated("prune_pause_ms", "public");
+    insert(&db, "public", &population());
+    let out = oban()
+        .args([
+            "-d",
+            &db.url,
+            "prune",
+            "--batch-size",
+            "1",
+            "--pause",
+            "20ms",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = json_out(&out);
+    assert_eq!(r["total"], 3);
+    // Three one-row batches, two pauses between them.
+    assert!(r["batches"].as_u64().is_some_and(|b| b >= 3), "{r}");
+}
+
+#[test]
 fn elixir_flavour_is_pruned_correctly_with_an_index_hint() {
     let db = elixir_db("prune_elixir", "public");
     insert(&db, "public", &population());
