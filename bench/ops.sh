@@ -75,6 +75,15 @@ row "stats --exact, wall" "$(ms "$(wall "$DB" stats --exact -o json)") ms"
 EST=$(oban "$DB" stats -o json | jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells, \(.estimated_figures | length) of \(.queues | length * 8) per-queue figures"')
 row "estimated by default" "$EST"
 
+log "stats accuracy"
+# Largest relative error of each kind of estimate against --exact, from one run of each.
+ACC=$(jq -rn --argjson e "$(oban "$DB" stats -o json)" --argjson x "$(oban "$DB" stats --exact -o json)" '
+  def err(a; b): (a - b) as $d | (if $d < 0 then -$d else $d end) / (if b == 0 then 1 else b end);
+  def part: capture("^(?<q>.*)/(?<f>[^/]*)$");
+  ([$e.estimated[] | part | {k: "cell counts", err: err($e.counts[.q][.f]; $x.counts[.q][.f])}]
+   + [$e.estimated_figures[] | part | {k: .f, err: err($e.queues[.q][.f]; $x.queues[.q][.f])}])
+  | group_by(.k)[] | "| \(.[0].k) | \(length) | \((map(.err) | max) * 1000 | round / 10)% |"')
+
 log "inspect first page (wall)"
 for filter in "--state discarded" "--state executing" "--queue mailers" \
   "--worker app.workers.TrackEvent" "--stuck" "--tag media" "--node web-1" \
@@ -111,4 +120,10 @@ vacuumed and analyzed. Medians of $RUNS runs; "pass" is the command's own \`elap
 | measurement | result |
 | --- | --- |
 $(printf '%s\n' "${ROWS[@]}")
+
+Estimates against \`stats --exact\` (one run of each; largest error over the queues):
+
+| estimate | how many | largest error |
+| --- | ---: | ---: |
+$ACC
 MD
