@@ -268,23 +268,18 @@ fn figures(schema: &Schema, with_since: bool) -> Vec<Figure> {
             estimate,
         }
     };
+    // No index holds attempted_at: the retryable jobs are read, or sampled by id.
+    let failed = format!("state = 'retryable' AND attempted_at > {}", recent(3600));
     let mut out = vec![
         window("completed_last_minute", FinalState::Completed, recent(60)),
         window("completed_last_hour", FinalState::Completed, recent(3600)),
         window("discarded_last_hour", FinalState::Discarded, recent(3600)),
-        // No index holds attempted_at: the retryable jobs are read, or sampled by id.
         Figure {
             metric: "retryable_last_hour",
-            filter: format!("state = 'retryable' AND attempted_at > {}", recent(3600)),
             reads: "state = 'retryable'".into(),
-            sample: Some((
-                "id",
-                format!(
-                    "id = s.v AND state = 'retryable' AND attempted_at > {}",
-                    recent(3600)
-                ),
-            )),
-            estimate: format!("state = 'retryable' AND attempted_at > {}", recent(3600)),
+            sample: Some(("id", format!("id = s.v AND {failed}"))),
+            estimate: failed.clone(),
+            filter: failed,
         },
     ];
     if with_since {
