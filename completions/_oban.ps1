@@ -113,6 +113,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--max-latency', '--max-latency', [CompletionResultType]::ParameterName, 'Breach (exit 3) when any queue''s oldest available job waited longer than this')
             [CompletionResult]::new('--max-stuck', '--max-stuck', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs are stuck in executing')
             [CompletionResult]::new('--max-discarded-rate', '--max-discarded-rate', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs were discarded in the last hour')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 60s]')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')

@@ -1063,7 +1063,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__stats)
-            opts="-d -c -o -q -h --exact --estimate-above --rescue-after --max-latency --max-stuck --max-discarded-rate --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --exact --estimate-above --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1086,6 +1086,10 @@ _oban() {
                     return 0
                     ;;
                 --max-discarded-rate)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

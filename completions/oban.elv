@@ -107,6 +107,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --max-latency 'Breach (exit 3) when any queue''s oldest available job waited longer than this'
             cand --max-stuck 'Breach (exit 3) when more than N jobs are stuck in executing'
             cand --max-discarded-rate 'Breach (exit 3) when more than N jobs were discarded in the last hour'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 60s]'
             cand --interval 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'

@@ -442,6 +442,9 @@ pub struct StatsArgs {
     /// Breach (exit 3) when more than N jobs were discarded in the last hour
     #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub max_discarded_rate: Option<u64>,
+    /// Cancel any single statement running longer than this [default: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub statement_timeout: Option<Duration>,
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,

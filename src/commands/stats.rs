@@ -605,6 +605,19 @@ fn prometheus(r: &StatsReport) -> String {
     out
 }
 
+/// Says which flag to raise when a statement ran out of time.
+fn timeout_hint(e: anyhow::Error, timeout: Duration, exact: bool) -> anyhow::Error {
+    let text = format!("{e:#}");
+    if !text.contains("statement timeout") {
+        return e;
+    }
+    let drop_exact = if exact { ", or drop --exact" } else { "" };
+    anyhow::anyhow!(
+        "{text} (after {}; raise --statement-timeout{drop_exact})",
+        crate::duration::human(timeout)
+    )
+}
+
 /// The `oban stats` command.
 pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = StatsOpts::resolve(args, settings);
@@ -621,6 +634,12 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
         // A watch piped somewhere is read by a program: one JSON document per tick.
         style.format = Format::Json;
     }
+    let limits = SessionLimits {
+        statement_timeout: args
+            .statement_timeout
+            .unwrap_or(SessionLimits::default().statement_timeout),
+        ..SessionLimits::default()
+    };
     let secrets: Vec<String> = dsn.password().into_iter().collect();
     watch::install_handler();
     let mut previous: Option<(String, Instant)> = None;
@@ -629,10 +648,11 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
         watching,
         interval,
         || {
-            let mut db = Db::connect(&dsn, SessionLimits::default(), false)?;
-            let schema = db.schema(&settings.prefix)?;
+            let mut db = Db::connect(&dsn, limits, false)?;
+            let hint = |e| timeout_hint(e, limits.statement_timeout, args.exact);
+            let schema = db.schema(&settings.prefix).map_err(hint)?;
             let prev = previous.as_ref().map(|(t, at)| (t.as_str(), *at));
-            let report = pass(&mut db, &schema, &opts, prev)?;
+            let report = pass(&mut db, &schema, &opts, prev).map_err(hint)?;
             previous = Some((report.taken_at.clone(), Instant::now()));
             breached = !report.breaches.is_empty();
             if live_view {

@@ -182,6 +182,26 @@ fn a_held_table_lock_fails_within_lock_timeout() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("lock timeout"), "{args:?}: {stderr}");
     }
+    // stats waits on the lock too, and gives up at its statement timeout, saying which flag
+    // to raise.
+    let out = oban()
+        .args([
+            "-d",
+            &db.url,
+            "stats",
+            "--exact",
+            "--statement-timeout",
+            "300ms",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("statement timeout")
+            && stderr.contains("raise --statement-timeout, or drop --exact"),
+        "{stderr}"
+    );
     holder.batch_execute("ROLLBACK").expect("rollback");
     assert_eq!(
         db.count("SELECT count(*) AS n FROM oban_jobs"),
