@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::cases::prune::elixir_db;
-use crate::support::{json_out, oban, JobSpec, LiteDb, PgDb, Target};
+use crate::support::{json_out, oban, JobSpec, LiteDb, PgDb, Target, JOB_COLUMNS};
 
 const MIN: f64 = 60.0;
 const HOUR: f64 = 3600.0;
@@ -393,27 +393,6 @@ fn detail_shows_errors_sqlite() {
     check_detail(&LiteDb::migrated(), "public");
 }
 
-const COLUMNS: [&str; 18] = [
-    "id",
-    "state",
-    "queue",
-    "worker",
-    "attempt",
-    "max_attempts",
-    "priority",
-    "args",
-    "meta",
-    "tags",
-    "errors",
-    "attempted_by",
-    "inserted_at",
-    "scheduled_at",
-    "attempted_at",
-    "cancelled_at",
-    "completed_at",
-    "discarded_at",
-];
-
 /// A timestamp as a civil time, whatever its precision and whether it ends in `Z`.
 fn civil(v: &Value) -> Option<jiff::civil::DateTime> {
     v.as_str().map(|s| {
@@ -444,8 +423,8 @@ fn check_round_trip(target: &dyn Target, prefix: &str, snapshot: &dyn Fn() -> Ve
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, COLUMNS.into_iter().collect(), "job keys");
-        for column in COLUMNS {
+        assert_eq!(keys, JOB_COLUMNS.into_iter().collect(), "job keys");
+        for column in JOB_COLUMNS {
             if row.get(column).is_none() {
                 continue; // the SQLite snapshot leaves out priority
             }
@@ -482,7 +461,7 @@ fn check_round_trip(target: &dyn Target, prefix: &str, snapshot: &dyn Fn() -> Ve
         .iter()
         .map(String::from)
         .collect();
-    assert_eq!(header, COLUMNS.map(String::from).to_vec());
+    assert_eq!(header, JOB_COLUMNS.map(String::from).to_vec());
     let records: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("record")).collect();
     assert_eq!(records.len(), rows.len());
     let args: Value = serde_json::from_str(&records[4][7]).expect("args json");

@@ -6,7 +6,7 @@ use diesel::connection::SimpleConnection;
 use oban::commands::counts::STATES;
 use serde_json::Value;
 
-use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
+use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target, JOB_COLUMNS};
 
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
@@ -292,26 +292,7 @@ fn archive_holds_exactly_the_deleted_rows() {
         for line in &lines[1..] {
             assert_eq!(line["state"], "discarded");
             assert_eq!(line["args"]["note"], "it's \"quoted\"", "args kept as JSON");
-            for column in [
-                "id",
-                "state",
-                "queue",
-                "worker",
-                "attempt",
-                "max_attempts",
-                "priority",
-                "args",
-                "meta",
-                "tags",
-                "errors",
-                "attempted_by",
-                "inserted_at",
-                "scheduled_at",
-                "attempted_at",
-                "completed_at",
-                "cancelled_at",
-                "discarded_at",
-            ] {
+            for column in JOB_COLUMNS {
                 assert!(
                     line.get(column).is_some(),
                     "archive line lacks {column}: {line}"

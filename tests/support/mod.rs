@@ -351,3 +351,25 @@ impl LiteDb {
         self.dsn()
     }
 }
+
+/// Every column of a job as the tool shows it (JSON keys, CSV header order, archive lines).
+pub const JOB_COLUMNS: [&str; 18] = [
+    "id",
+    "state",
+    "queue",
+    "worker",
+    "attempt",
+    "max_attempts",
+    "priority",
+    "args",
+    "meta",
+    "tags",
+    "errors",
+    "attempted_by",
+    "inserted_at",
+    "scheduled_at",
+    "attempted_at",
+    "cancelled_at",
+    "completed_at",
+    "discarded_at",
+];
