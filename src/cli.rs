@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::model::{FinalState, JobState, SortKey, TimeBasis};
+
 /// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
 #[derive(Debug, Parser)]
 #[command(
@@ -163,17 +165,6 @@ pub struct SessionArgs {
     pub statement_timeout: Option<Duration>,
 }
 
-/// A final job state, the only states prune may touch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
-pub enum FinalState {
-    /// completed_at decides
-    Completed,
-    /// cancelled_at decides
-    Cancelled,
-    /// discarded_at decides
-    Discarded,
-}
-
 /// `--queue` and `--worker`, shared by every command that selects jobs.
 #[derive(Debug, Clone, Default, Args)]
 pub struct QueueWorkerArgs {
@@ -233,60 +224,6 @@ pub struct PruneArgs {
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,
-}
-
-/// Any job state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
-pub enum JobState {
-    /// Ready to run
-    Available,
-    /// Held back until resumed
-    Suspended,
-    /// Waiting for its scheduled_at
-    Scheduled,
-    /// Running (or orphaned)
-    Executing,
-    /// Failed, will run again
-    Retryable,
-    /// Finished successfully
-    Completed,
-    /// Cancelled
-    Cancelled,
-    /// Failed for good
-    Discarded,
-}
-
-/// The order a list can be sorted in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum SortKey {
-    /// Job id
-    #[default]
-    Id,
-    /// inserted_at
-    Inserted,
-    /// scheduled_at
-    Scheduled,
-    /// attempted_at
-    Attempted,
-    /// State name
-    State,
-    /// Queue name
-    Queue,
-    /// Worker name
-    Worker,
-    /// Attempt number
-    Attempt,
-}
-
-/// A timestamp that `--older-than` / `--newer-than` can be measured on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TimeBasis {
-    /// inserted_at
-    Inserted,
-    /// scheduled_at
-    Scheduled,
-    /// attempted_at
-    Attempted,
 }
 
 /// Filters shared by `inspect` and the job actions.

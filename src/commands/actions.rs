@@ -170,7 +170,7 @@ impl ChangedJob {
         let raise = action == JobAction::Retry && job.attempt >= job.max_attempts;
         ChangedJob {
             id: job.id,
-            state: job.state.clone(),
+            state: job.state.to_string(),
             queue: job.queue.clone(),
             worker: job.worker.clone(),
             attempt: job.attempt,
@@ -186,7 +186,7 @@ impl ChangedJob {
     fn acted(job: ActedJob, action: JobAction) -> ChangedJob {
         ChangedJob {
             id: job.id,
-            state: job.state,
+            state: job.state.to_string(),
             queue: job.queue,
             worker: job.worker,
             attempt: job.attempt,
@@ -221,7 +221,8 @@ fn skipped(
 /// rest.
 fn split_states(action: JobAction, wanted: &[String]) -> (Vec<String>, Vec<String>) {
     let all: Vec<String> = if wanted.is_empty() {
-        super::counts::STATES
+        crate::model::JobState::ALL
+            .map(crate::model::JobState::name)
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -265,7 +266,7 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
             .collect(),
         skipped: staying
             .iter()
-            .map(|j| skipped(action, j.id, Some(&j.state), false))
+            .map(|j| skipped(action, j.id, Some(j.state.name()), false))
             .collect(),
         total: 0,
         interrupted: false,
@@ -330,7 +331,7 @@ pub fn pass(
         if !left.is_empty() {
             let states = db.job_states(schema, &left)?;
             for id in left {
-                let state = states.iter().find(|s| s.id == id).map(|s| s.state.as_str());
+                let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
                 report.skipped.push(skipped(opts.action, id, state, true));
             }
         }

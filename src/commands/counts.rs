@@ -6,19 +6,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::db::{Db, Schema};
+use crate::model::JobState;
 use crate::output::{self, Report};
-
-/// The order states are listed in: the life of a job.
-pub const STATES: [&str; 8] = [
-    "available",
-    "suspended",
-    "scheduled",
-    "executing",
-    "retryable",
-    "completed",
-    "cancelled",
-    "discarded",
-];
 
 /// Exact counts, `{queue: {state: n}}`.
 #[derive(Debug, Clone, Serialize)]
@@ -50,8 +39,8 @@ pub fn counts(db: &mut Db, schema: &Schema, label: &str) -> Result<CountsReport>
             .counts
             .entry(cell.queue)
             .or_default()
-            .insert(cell.state.clone(), n);
-        *report.states.entry(cell.state).or_default() += n;
+            .insert(cell.state.to_string(), n);
+        *report.states.entry(cell.state.to_string()).or_default() += n;
         report.total += n;
     }
     Ok(report)
@@ -60,7 +49,7 @@ pub fn counts(db: &mut Db, schema: &Schema, label: &str) -> Result<CountsReport>
 impl Report for CountsReport {
     fn to_table(&self) -> String {
         let mut t = output::table(&["state", "jobs"]);
-        for state in STATES {
+        for state in JobState::ALL.map(JobState::name) {
             if let Some(n) = self.states.get(state) {
                 t.add_row(vec![state.into(), output::num(*n)]);
             }

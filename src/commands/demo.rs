@@ -7,9 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::cli::{
-    DemoArgs, Format, InspectArgs, JobFilterArgs, JobState, PruneArgs, RescueArgs, StatsArgs,
-};
+use crate::cli::{DemoArgs, Format, InspectArgs, JobFilterArgs, PruneArgs, RescueArgs, StatsArgs};
 use crate::commands::counts::counts;
 use crate::commands::inspect::{self, InspectOpts};
 use crate::commands::prune::{pass, PruneOpts};
@@ -21,6 +19,7 @@ use crate::db::migrations::migrate;
 use crate::db::{Db, SessionLimits};
 use crate::dsn::{Backend, Dsn};
 use crate::error::usage;
+use crate::model::JobState;
 use crate::output::{write_report, Style};
 
 /// The fixed seed, so every demo shows the same population.

@@ -9,10 +9,11 @@ use comfy_table::{Cell, ContentArrangement};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{Format, InspectArgs, SortKey};
+use crate::cli::{Format, InspectArgs};
 use crate::config::Settings;
 use crate::db::{Db, Job, JobQuery, Schema, SessionLimits};
 use crate::error::usage;
+use crate::model::SortKey;
 use crate::output::{self, Report, Style};
 use crate::watch;
 
@@ -240,19 +241,6 @@ fn compact(value: &Value) -> String {
     }
 }
 
-fn sort_name(key: SortKey) -> &'static str {
-    match key {
-        SortKey::Id => "id",
-        SortKey::Inserted => "inserted",
-        SortKey::Scheduled => "scheduled",
-        SortKey::Attempted => "attempted",
-        SortKey::State => "state",
-        SortKey::Queue => "queue",
-        SortKey::Worker => "worker",
-        SortKey::Attempt => "attempt",
-    }
-}
-
 impl InspectReport {
     fn list(&self) -> String {
         if self.jobs.is_empty() {
@@ -324,7 +312,7 @@ impl InspectReport {
             out.push_str(&format!(
                 "first {} jobs by {}; --limit for more, an id for the full job\n",
                 self.limit,
-                sort_name(self.sort)
+                self.sort.label()
             ));
         } else {
             out.push_str(&format!("{} jobs\n", self.jobs.len()));
@@ -375,7 +363,7 @@ impl Report for InspectReport {
             .map(|j| {
                 vec![
                     j.id.to_string(),
-                    j.state.clone(),
+                    j.state.to_string(),
                     j.queue.clone(),
                     j.worker.clone(),
                     j.attempt.to_string(),

@@ -11,26 +11,10 @@ pub mod rescue;
 pub mod seed;
 pub mod stats;
 
-use crate::cli::{JobFilterArgs, JobState, QueueWorkerArgs};
+use crate::cli::{JobFilterArgs, QueueWorkerArgs};
 use crate::config::Settings;
 use crate::db::{JobFilter, JobQuery};
 use crate::error::usage;
-
-impl JobState {
-    /// The state's name in the database.
-    pub fn name(self) -> &'static str {
-        match self {
-            JobState::Available => "available",
-            JobState::Suspended => "suspended",
-            JobState::Scheduled => "scheduled",
-            JobState::Executing => "executing",
-            JobState::Retryable => "retryable",
-            JobState::Completed => "completed",
-            JobState::Cancelled => "cancelled",
-            JobState::Discarded => "discarded",
-        }
-    }
-}
 
 /// Whether any filter flag was given (ids aside).
 pub fn has_filters(f: &JobFilterArgs) -> bool {

@@ -12,11 +12,12 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::{FinalState, PruneArgs};
+use crate::cli::PruneArgs;
 use crate::config::Settings;
 use crate::db::{Db, DeletedRow, Flavour, JobFilter, Schema, SessionLimits};
 use crate::dsn::Dsn;
 use crate::error::usage;
+use crate::model::{DbTime, FinalState};
 use crate::output::{self, Report};
 use crate::watch;
 
@@ -140,7 +141,7 @@ pub struct PruneReport {
     /// Why the pass ended.
     pub outcome: Outcome,
     /// The cutoff per pruned state (RFC 3339, database clock): older jobs go.
-    pub cutoffs: BTreeMap<&'static str, String>,
+    pub cutoffs: BTreeMap<&'static str, DbTime>,
     /// Rows per pass.
     pub limit: u64,
     /// Rows per transaction.
@@ -393,7 +394,7 @@ pub fn pass(
         .zip(db.cutoffs(&ages)?)
         .collect();
     for (state, cutoff) in &targets {
-        report.cutoffs.insert(state.name(), rfc3339(cutoff));
+        report.cutoffs.insert(state.name(), DbTime::from_db(cutoff));
     }
     if opts.dry_run {
         let counts = db
@@ -567,7 +568,10 @@ impl Drain<'_> {
             }
             for row in rows {
                 after_id = after_id.max(row.id);
-                *done.cells.entry((row.state, row.queue)).or_default() += 1;
+                *done
+                    .cells
+                    .entry((row.state.to_string(), row.queue))
+                    .or_default() += 1;
             }
             if let Some(bar) = self.progress {
                 bar.inc(got);
@@ -582,15 +586,6 @@ impl Drain<'_> {
                 return Ok(done);
             }
         }
-    }
-}
-
-/// `2026-11-25T10:00:00.123456` or `…Z` → RFC 3339 UTC with a `Z`.
-fn rfc3339(text: &str) -> String {
-    if text.ends_with('Z') {
-        text.to_string()
-    } else {
-        format!("{text}Z")
     }
 }
 
@@ -651,11 +646,5 @@ mod tests {
         assert_ne!(lock_key("prune", "public"), lock_key("prune", "other"));
         assert_ne!(lock_key("prune", "public"), lock_key("rescue", "public"));
         assert_eq!(lock_key("prune", "public"), lock_key("prune", "public"));
-    }
-
-    #[test]
-    fn rfc3339_adds_zone() {
-        assert_eq!(rfc3339("2026-01-01T00:00:00.5"), "2026-01-01T00:00:00.5Z");
-        assert_eq!(rfc3339("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z");
     }
 }

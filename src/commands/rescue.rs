@@ -12,6 +12,7 @@ use crate::cli::{OnExhausted, RescueArgs};
 use crate::config::Settings;
 use crate::db::{Db, Flavour, JobFilter, RescueRule, RescuedJob, Schema, SessionLimits};
 use crate::error::usage;
+use crate::model::{DbTime, JobState};
 use crate::output::{self, Report};
 use crate::watch;
 
@@ -121,7 +122,7 @@ pub struct RescueReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub producer_ttl: Option<u64>,
     /// Jobs attempted before this time (RFC 3339, database clock) count as old.
-    pub cutoff: String,
+    pub cutoff: DbTime,
     /// Why the pass ended.
     pub outcome: Outcome,
     /// Seconds the pass took.
@@ -131,7 +132,7 @@ pub struct RescueReport {
 impl RescueReport {
     fn add(&mut self, jobs: Vec<RescuedJob>) {
         for job in jobs {
-            if job.state == "discarded" {
+            if job.state == JobState::Discarded {
                 self.discarded += 1;
             } else {
                 self.rescued += 1;
@@ -242,7 +243,7 @@ impl Report for RescueReport {
                     j.max_attempts.to_string(),
                     j.executing.map(|s| format!("{s:.3}")).unwrap_or_default(),
                     j.node.clone().unwrap_or_default(),
-                    j.state.clone(),
+                    j.state.to_string(),
                     self.dry_run.to_string(),
                 ]
             })
@@ -292,11 +293,7 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &RescueOpts) -> Result<RescueRep
         long_running: None,
         rescue_after: opts.rescue_after.as_secs(),
         producer_ttl: opts.accurate.then_some(opts.producer_ttl.as_secs()),
-        cutoff: if cutoff.ends_with('Z') {
-            cutoff.clone()
-        } else {
-            format!("{cutoff}Z")
-        },
+        cutoff: DbTime::from_db(&cutoff),
         outcome: Outcome::Done,
         elapsed: 0.0,
     };

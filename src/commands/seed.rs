@@ -39,7 +39,7 @@ pub struct SeedReport {
 impl Report for SeedReport {
     fn to_table(&self) -> String {
         let mut t = output::table(&["state", "jobs"]);
-        for state in crate::commands::counts::STATES {
+        for state in crate::model::JobState::ALL.map(crate::model::JobState::name) {
             if let Some(n) = self.states.get(state) {
                 t.add_row(vec![state.into(), output::num(*n)]);
             }

@@ -11,11 +11,11 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{Format, StatsArgs};
-use crate::commands::counts::STATES;
 use crate::config::Settings;
 use crate::db::figures::FigureOpts;
 use crate::db::stats::{Leader, Producer, TableHealth};
 use crate::db::{Db, Flavour, Schema, SessionLimits};
+use crate::model::JobState;
 use crate::output::{self, Report, Style};
 use crate::watch;
 
@@ -324,7 +324,7 @@ impl Report for StatsReport {
         rows.push(("total".into(), self.states.clone()));
         for (queue, states) in &rows {
             let mut row = vec![comfy_table::Cell::new(queue)];
-            for state in STATES {
+            for state in JobState::ALL.map(JobState::name) {
                 let n = states.get(state).copied().unwrap_or(0);
                 let mark = if queue != "total" && self.is_estimated(queue, state) {
                     "~"

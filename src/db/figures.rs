@@ -18,7 +18,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::stats::QueueMetric;
 use super::{quote_ident, Schema};
-use crate::cli::FinalState;
+use crate::model::FinalState;
 
 /// Rows a sampled figure probes, about.
 pub const SAMPLE: u64 = 1_000;

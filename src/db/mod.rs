@@ -14,35 +14,9 @@ use diesel::pg::PgConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 
-use crate::cli::{FinalState, SortKey, TimeBasis};
 use crate::dsn::{Backend, Dsn};
-
-impl FinalState {
-    /// The three final states, in the order prune visits them.
-    pub const ALL: [FinalState; 3] = [
-        FinalState::Completed,
-        FinalState::Cancelled,
-        FinalState::Discarded,
-    ];
-
-    /// The state's name in the database.
-    pub fn name(self) -> &'static str {
-        match self {
-            FinalState::Completed => "completed",
-            FinalState::Cancelled => "cancelled",
-            FinalState::Discarded => "discarded",
-        }
-    }
-
-    /// The timestamp that says when the job reached this state.
-    pub fn column(self) -> &'static str {
-        match self {
-            FinalState::Completed => "completed_at",
-            FinalState::Cancelled => "cancelled_at",
-            FinalState::Discarded => "discarded_at",
-        }
-    }
-}
+pub use crate::model::Flavour;
+use crate::model::{FinalState, JobState, SortKey, TimeBasis};
 
 /// A live connection to one of the supported engines.
 pub enum Db {
@@ -50,29 +24,6 @@ pub enum Db {
     Pg(PgConnection),
     /// SQLite (Oban Lite).
     Sqlite(SqliteConnection),
-}
-
-/// Which of the known table shapes a database holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flavour {
-    /// oban-py: `errors jsonb`, smallint counters, producers table.
-    ObanPy,
-    /// Elixir Oban: `errors jsonb[]`, integer counters, `oban_peers`.
-    Elixir,
-    /// Oban Lite on SQLite.
-    Lite,
-}
-
-impl Flavour {
-    /// A short name for messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            Flavour::ObanPy => "oban-py",
-            Flavour::Elixir => "Elixir Oban",
-            Flavour::Lite => "Oban Lite",
-        }
-    }
 }
 
 /// What was found in the database for the configured prefix.
@@ -378,9 +329,9 @@ pub struct QueueStateCount {
     /// Queue name.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
-    /// State name.
+    /// State.
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub state: String,
+    pub state: JobState,
     /// Jobs in that cell.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub count: i64,
@@ -406,7 +357,7 @@ pub struct DeletedRow {
     pub id: i64,
     /// The job's state, for per-state totals.
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub state: String,
+    pub state: JobState,
     /// The job's queue, for per-queue totals.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
@@ -455,7 +406,7 @@ pub struct RescuedJob {
     /// The state it went to (or would go to).
     #[diesel(sql_type = diesel::sql_types::Text)]
     #[serde(rename = "to")]
-    pub state: String,
+    pub state: JobState,
 }
 
 /// What `inspect` and the job actions select: every filter is optional and they combine with
@@ -499,7 +450,7 @@ pub struct Job {
     /// Job id.
     pub id: i64,
     /// State.
-    pub state: String,
+    pub state: JobState,
     /// Queue.
     pub queue: String,
     /// Worker.
@@ -600,8 +551,9 @@ impl JobAction {
 
     /// The states a job may be in to be acted on.
     pub fn eligible(self) -> Vec<&'static str> {
-        crate::commands::counts::STATES
+        JobState::ALL
             .into_iter()
+            .map(JobState::name)
             .filter(|s| self.check(s).is_ok())
             .collect()
     }
@@ -615,7 +567,7 @@ pub struct ActedJob {
     pub id: i64,
     /// State before.
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub state: String,
+    pub state: JobState,
     /// Queue.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
@@ -636,9 +588,9 @@ pub struct JobStateRow {
     /// Job id.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
-    /// State name.
+    /// State.
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub state: String,
+    pub state: JobState,
 }
 
 /// A single text value, for small queries.

@@ -12,7 +12,7 @@ use super::{
     JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, Targets,
     TextValue,
 };
-use crate::cli::{FinalState, SortKey, TimeBasis};
+use crate::model::{FinalState, SortKey, TimeBasis};
 
 /// Applies timeouts and a recognisable application name.
 pub fn setup_session(conn: &mut PgConnection, limits: SessionLimits) -> Result<()> {

@@ -11,7 +11,7 @@ use super::{
     JobStateRow, QueueStateCount, RescueRule, RescuedJob, Schema, SessionLimits, Targets,
     TextValue,
 };
-use crate::cli::{SortKey, TimeBasis};
+use crate::model::{SortKey, TimeBasis};
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];

@@ -171,7 +171,7 @@ impl Db {
             rows.into_iter()
                 .map(|r| Cell {
                     queue: r.queue,
-                    state: r.state,
+                    state: r.state.to_string(),
                     count: r.count as u64,
                     estimated: false,
                 })

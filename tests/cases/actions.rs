@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::connection::SimpleConnection;
-use oban::cli::{ActionArgs, JobFilterArgs, JobState};
+use oban::cli::{ActionArgs, JobFilterArgs};
 use oban::commands::actions::{pass, ActionOpts};
 use oban::config::resolve_with;
 use oban::db::JobAction;
+use oban::model::JobState;
 use serde_json::{json, Value};
 
 use crate::cases::inspect::{insert_raw, job, population, with, HOSTILE};

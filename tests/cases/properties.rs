@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use oban::cli::{FinalState, PruneArgs};
+use oban::cli::PruneArgs;
 use oban::commands::prune::{pass, PruneOpts};
 use oban::config::resolve_with;
+use oban::model::FinalState;
 use proptest::prelude::*;
 
 use crate::support::{insert, JobSpec, LiteDb, PgDb, Target};
 
-use oban::commands::counts::STATES;
+use oban::model::JobState;
 
 /// Ages in seconds from the one-hour cutoff: far from it by at least 30 s, so the clock
 /// moving between insert and prune cannot flip a row.
@@ -24,7 +25,8 @@ fn age() -> impl Strategy<Value = Option<f64>> {
 
 fn job() -> impl Strategy<Value = JobSpec> {
     (0usize..8, age(), 0usize..3, prop::bool::ANY).prop_map(|(s, age, q, odd)| {
-        let mut spec = JobSpec::new(STATES[s], 0.0).queue(["default", "mailers", "events"][q]);
+        let mut spec =
+            JobSpec::new(JobState::ALL[s].name(), 0.0).queue(["default", "mailers", "events"][q]);
         spec.age = age.map(|a| a.max(1.0));
         if odd {
             // Put the age on a timestamp that is not the state's own.

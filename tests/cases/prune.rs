@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
-use oban::commands::counts::STATES;
+use oban::model::JobState;
 use serde_json::Value;
 
 use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target, JOB_COLUMNS};
@@ -14,7 +14,7 @@ const DAY: f64 = 86_400.0;
 /// One job of every state, each old and new, so every rule has something to get wrong.
 fn population() -> Vec<JobSpec> {
     let mut jobs = vec![];
-    for state in STATES {
+    for state in JobState::ALL.map(JobState::name) {
         jobs.push(JobSpec::new(state, 2.0 * DAY));
         jobs.push(JobSpec::new(state, 10.0 * 60.0));
     }

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use oban::cli::{OnExhausted, RescueArgs};
-use oban::commands::counts::STATES;
 use oban::commands::rescue::{pass, RescueOpts};
 use oban::config::resolve_with;
+use oban::model::JobState;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -108,7 +108,7 @@ fn job() -> impl Strategy<Value = JobSpec> {
             if extra {
                 meta.insert("trace_id".into(), json!("abc"));
             }
-            JobSpec::new(STATES[s], age).attempts(attempt.min(max), max).meta(Value::Object(meta))
+            JobSpec::new(JobState::ALL[s].name(), age).attempts(attempt.min(max), max).meta(Value::Object(meta))
         })
 }
 
