@@ -280,7 +280,7 @@ impl InspectReport {
                     .unwrap_or_default();
                 t.add_row(vec![
                     output::num(job.id as u64),
-                    Cell::new(&job.state),
+                    Cell::new(job.state),
                     Cell::new(&job.queue),
                     Cell::new(&job.worker),
                     Cell::new(tries),
@@ -297,7 +297,7 @@ impl InspectReport {
             } else {
                 t.add_row(vec![
                     output::num(job.id as u64),
-                    Cell::new(&job.state),
+                    Cell::new(job.state),
                     Cell::new(clip(&job.queue, 8)),
                     Cell::new(clip_left(&job.worker, 16)),
                     Cell::new(tries),

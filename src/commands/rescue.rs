@@ -159,7 +159,7 @@ fn job_rows(jobs: &[RescuedJob], limit: usize) -> comfy_table::Table {
                 .unwrap_or_default()
                 .into(),
             job.node.clone().unwrap_or_default().into(),
-            job.state.clone().into(),
+            job.state.name().into(),
         ]);
     }
     t
