@@ -329,7 +329,7 @@ pub fn pass(
                 .map(|j| ChangedJob::acted(j, opts.action)),
         );
         if !left.is_empty() {
-            let states = db.job_states(schema, &left)?;
+            let states = db.job_states(schema, &left).context("reading job states")?;
             for id in left {
                 let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
                 report.skipped.push(skipped(opts.action, id, state, true));

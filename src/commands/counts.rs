@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::db::{Db, Schema};
@@ -33,7 +33,7 @@ pub fn counts(db: &mut Db, schema: &Schema, label: &str) -> Result<CountsReport>
         states: BTreeMap::new(),
         total: 0,
     };
-    for cell in db.counts(schema)? {
+    for cell in db.counts(schema).context("counting jobs")? {
         let n = cell.count as u64;
         report
             .counts

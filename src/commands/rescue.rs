@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cli::{OnExhausted, RescueArgs};
 use crate::config::Settings;
-use crate::db::{Db, Flavour, JobFilter, RescueRule, RescuedJob, Schema, SessionLimits};
+use crate::db::{lock, Db, Flavour, JobFilter, RescueRule, RescuedJob, Schema, SessionLimits};
 use crate::error::usage;
 use crate::model::{DbTime, JobState};
 use crate::output::{self, Report};
@@ -298,27 +298,28 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &RescueOpts) -> Result<RescueRep
         elapsed: 0.0,
     };
     if opts.accurate {
-        report.long_running =
-            Some(db.long_running(schema, &rule, &opts.filter, LONG_RUNNING_SHOWN)?);
+        report.long_running = Some(
+            db.long_running(schema, &rule, &opts.filter, LONG_RUNNING_SHOWN)
+                .context("listing long-running jobs")?,
+        );
     }
     if opts.dry_run {
-        report.add(db.rescue_candidates(schema, &rule, &opts.filter, opts.limit)?);
+        report.add(
+            db.rescue_candidates(schema, &rule, &opts.filter, opts.limit)
+                .context("listing orphaned jobs")?,
+        );
         if report.total() >= opts.limit {
             report.outcome = Outcome::Limit;
         }
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    let key = super::prune::lock_key("rescue", &schema.prefix);
-    if !db.try_lock(key)? {
+    let done = lock::exclusive(db, "rescue", &schema.prefix, |db| {
+        rescue_all(db, schema, opts, &rule, &mut report)
+    })?;
+    if done.is_none() {
         report.outcome = Outcome::Locked;
-        report.elapsed = started.elapsed().as_secs_f64();
-        return Ok(report);
     }
-    let result = rescue_all(db, schema, opts, &rule, &mut report);
-    let unlocked = db.unlock(key);
-    result?;
-    unlocked?;
     report.elapsed = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -367,11 +367,13 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
             *states.entry(job.state).or_default() += 1;
             batch.push(job);
         }
-        db.insert_jobs(schema, &serde_json::to_string(&batch)?)?;
+        db.insert_jobs(schema, &serde_json::to_string(&batch)?)
+            .context("inserting jobs")?;
         done += size;
     }
     if schema.has_producers {
-        db.insert_producers(schema, &serde_json::to_string(&generator.live_producers())?)?;
+        db.insert_producers(schema, &serde_json::to_string(&generator.live_producers())?)
+            .context("recording producers")?;
     }
     Ok(SeedReport {
         command: "seed",
@@ -387,7 +389,11 @@ pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<
     let dsn = settings.require_dsn()?;
     let mut db = Db::connect(dsn, SessionLimits::default(), false)?;
     let schema = db.schema(&settings.prefix)?;
-    if !args.force && db.has_jobs(&schema)? {
+    if !args.force
+        && db
+            .has_jobs(&schema)
+            .context("checking whether the jobs table is empty")?
+    {
         bail!(
             "oban_jobs in schema {} already has jobs; pass --force to add {} more",
             schema.prefix,

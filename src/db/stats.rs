@@ -180,7 +180,7 @@ impl Db {
         let big = |t: u64| schema.estimated_rows.is_some_and(|rows| rows > t as f64);
         match (self, estimate_above) {
             (Db::Pg(c), Some(t)) if big(t) => estimated_cells(c, schema, t),
-            (db, _) => Ok(exact(db.counts(schema)?)),
+            (db, _) => Ok(exact(db.counts(schema).context("counting jobs")?)),
         }
     }
 

@@ -240,7 +240,7 @@ fn overlapping_runs_do_not_both_prune() {
     let db = PgDb::migrated("prune_overlap", "public");
     insert(&db, "public", &[JobSpec::new("completed", 2.0 * DAY)]);
     let mut other = db.conn();
-    let key = oban::commands::prune::lock_key("prune", "public");
+    let key = oban::db::lock::key("prune", "public");
     other
         .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
         .expect("hold the lock");

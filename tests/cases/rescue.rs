@@ -394,7 +394,7 @@ fn overlapping_rescues_and_filters_and_prefix() {
         ],
     );
     let mut other = db.conn();
-    let key = oban::commands::prune::lock_key("rescue", "jobs");
+    let key = oban::db::lock::key("rescue", "jobs");
     other
         .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
         .expect("lock");

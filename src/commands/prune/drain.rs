@@ -1,0 +1,224 @@
+//! One prune pass: take the cutoffs from the database clock, then count (dry run) or drain in
+//! bounded batches under the advisory lock, with one connection or two from both ends.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::ProgressBar;
+
+use super::{Archive, Outcome, PruneOpts, PruneReport};
+use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Schema};
+use crate::model::{DbTime, FinalState};
+use crate::watch;
+
+/// Runs one pass on an open connection. `progress` is advanced by the rows of each batch.
+pub fn pass(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    archive: Option<&mut Archive>,
+    progress: Option<&ProgressBar>,
+) -> Result<PruneReport> {
+    let started = Instant::now();
+    let mut report = PruneReport::new(opts, schema);
+    let ages: Vec<Duration> = opts.ages.iter().map(|(_, age)| *age).collect();
+    let targets: Vec<(FinalState, String)> = opts
+        .ages
+        .iter()
+        .map(|(state, _)| *state)
+        .zip(db.cutoffs_of(&ages)?)
+        .collect();
+    for (state, cutoff) in &targets {
+        report.cutoffs.insert(state.name(), DbTime::from_db(cutoff));
+    }
+    if opts.dry_run {
+        let counts = db
+            .count_prunable(schema, &targets, &opts.filter, opts.limit)
+            .context("counting prunable jobs")?;
+        for (state, queue, n) in counts {
+            report.add(state.name(), &queue, n);
+        }
+        if report.total >= opts.limit {
+            report.outcome = Outcome::Limit;
+        }
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    let drained = lock::exclusive(db, "prune", &schema.prefix, |db| {
+        delete_all(db, schema, opts, &targets, archive, progress, started)
+    })?;
+    let Some(drained) = drained else {
+        report.outcome = Outcome::Locked;
+        report.elapsed = started.elapsed().as_secs_f64();
+        return Ok(report);
+    };
+    for ((state, queue), n) in &drained.cells {
+        report.add(state, queue, *n);
+    }
+    report.batches = drained.batches;
+    report.outcome = drained.outcome;
+    if report.outcome == Outcome::Done && report.total >= opts.limit {
+        report.outcome = Outcome::Limit;
+    }
+    report.elapsed = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// What one or two drains did.
+#[derive(Debug, Default)]
+struct Drained {
+    cells: BTreeMap<(String, String), u64>,
+    batches: u64,
+    outcome: Outcome,
+}
+
+/// Shared by the drains of one pass.
+struct Drain<'a> {
+    schema: &'a Schema,
+    opts: &'a PruneOpts,
+    targets: &'a [(FinalState, String)],
+    /// Rows the pass may still delete; each batch claims its size up front.
+    budget: AtomicU64,
+    archive: Option<Mutex<&'a mut Archive>>,
+    progress: Option<&'a ProgressBar>,
+    started: Instant,
+    /// Set when a drain fails, so the other stops after its batch in flight.
+    failed: AtomicBool,
+}
+
+/// Deletes in batches until nothing is eligible, the limit, the runtime or Ctrl-C. With a
+/// second connection, two drains work at once from both ends of the eligible range (oldest
+/// first, newest first), so they never compete for the same rows until they meet.
+fn delete_all(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    targets: &[(FinalState, String)],
+    archive: Option<&mut Archive>,
+    progress: Option<&ProgressBar>,
+    started: Instant,
+) -> Result<Drained> {
+    let drain = Drain {
+        schema,
+        opts,
+        targets,
+        budget: AtomicU64::new(opts.limit),
+        archive: archive.map(Mutex::new),
+        progress,
+        started,
+        failed: AtomicBool::new(false),
+    };
+    let Some(dsn) = &opts.second_connection else {
+        return drain.run(db, End::Oldest);
+    };
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| {
+            let result = Db::connect(dsn, opts.limits, false)
+                .context("opening the second connection")
+                .and_then(|mut second| drain.run(&mut second, End::Newest));
+            if result.is_err() {
+                drain.failed.store(true, Ordering::SeqCst);
+            }
+            result
+        });
+        let mine = drain.run(db, End::Oldest);
+        if mine.is_err() {
+            drain.failed.store(true, Ordering::SeqCst);
+        }
+        let theirs = other
+            .join()
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the second connection's drain panicked")));
+        let (mut a, b) = (mine?, theirs?);
+        for (cell, n) in b.cells {
+            *a.cells.entry(cell).or_default() += n;
+        }
+        a.batches += b.batches;
+        a.outcome = a.outcome.max(b.outcome);
+        Ok(a)
+    })
+}
+
+impl Drain<'_> {
+    fn run(&self, db: &mut Db, end: End) -> Result<Drained> {
+        let opts = self.opts;
+        let mut done = Drained::default();
+        let mut cursor = Cursor::new(end);
+        loop {
+            if watch::interrupted() {
+                done.outcome = Outcome::Interrupted;
+                return Ok(done);
+            }
+            if self.failed.load(Ordering::SeqCst) {
+                return Ok(done);
+            }
+            if opts
+                .max_runtime
+                .is_some_and(|max| self.started.elapsed() >= max)
+            {
+                done.outcome = Outcome::MaxRuntime;
+                return Ok(done);
+            }
+            let claim = self
+                .budget
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    (left > 0).then(|| left - left.min(opts.batch_size))
+                });
+            let Ok(left) = claim else {
+                done.outcome = Outcome::Limit;
+                return Ok(done);
+            };
+            let n = left.min(opts.batch_size);
+            let mut sink = |rows: &[DeletedRow]| match &self.archive {
+                Some(archive) => archive
+                    .lock()
+                    .map_err(|_| anyhow::anyhow!("archive lock poisoned"))?
+                    .append(rows),
+                None => Ok(()),
+            };
+            let batch = Batch {
+                schema: self.schema,
+                targets: self.targets,
+                filter: &opts.filter,
+                size: n,
+                archive: self.archive.is_some(),
+            };
+            let rows = db
+                .delete_batch(&batch, &cursor, &mut sink)
+                .with_context(|| {
+                    let deleted: u64 = done.cells.values().sum();
+                    format!(
+                        "deleting batch {} (after {deleted} jobs deleted and committed in this pass)",
+                        done.batches + 1
+                    )
+                })?;
+            let got = rows.len() as u64;
+            self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
+            if got > 0 {
+                done.batches += 1;
+            }
+            cursor.advance(&rows);
+            for row in rows {
+                *done
+                    .cells
+                    .entry((row.state.to_string(), row.queue))
+                    .or_default() += 1;
+            }
+            if let Some(bar) = self.progress {
+                bar.inc(got);
+            }
+            // A short batch means nothing more is eligible from this end, apart from rows
+            // that other sessions hold locked; those wait for the next pass.
+            if got < n {
+                return Ok(done);
+            }
+            if !opts.pause.is_zero() && !watch::sleep(opts.pause) {
+                done.outcome = Outcome::Interrupted;
+                return Ok(done);
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `oban prune`: delete final-state jobs older than their cutoff, in small locked-row batches.
+//! Options (`opts`), one pass (`drain`), the archive file (`archive`), the result (`report`),
+//! the missing-index hint (`hint`) and the progress bar (`progress`) each have a file.
+
+mod archive;
+mod drain;
+mod hint;
+mod opts;
+mod progress;
+mod report;
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+
+pub use self::archive::Archive;
+pub use self::drain::pass;
+pub use self::hint::missing_index_hint;
+pub use self::opts::{PruneOpts, DEFAULT_BATCH_SIZE};
+pub use self::report::{Outcome, PruneReport};
+use crate::cli::PruneArgs;
+use crate::config::Settings;
+use crate::watch;
+
+/// The `oban prune` command: resolve, connect, run one pass or a watch loop, print.
+pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result<i32> {
+    let opts = PruneOpts::resolve(args, settings)?;
+    let mut archive = match (&opts.archive, opts.dry_run) {
+        (Some(path), false) => Some(Archive::open(path)?),
+        _ => None,
+    };
+    let show_progress = !settings.quiet
+        && !opts.dry_run
+        && opts.limit > opts.batch_size
+        && std::io::stderr().is_terminal();
+    let job = watch::Maintenance {
+        command: "prune",
+        settings,
+        limits: opts.limits,
+        watching: args.watch.watch,
+        interval: args.watch.interval.unwrap_or(settings.pruner.interval),
+    };
+    job.run(out, |db, schema, first| {
+        if first && !settings.quiet {
+            if let Some(hint) = missing_index_hint(schema, &opts) {
+                eprintln!("{hint}");
+            }
+        }
+        let bar = show_progress.then(|| progress::bar(opts.limit));
+        let report = pass(db, schema, &opts, archive.as_mut(), bar.as_ref());
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let report = report?;
+        let tally = watch::Tally {
+            changed: report.total,
+            interrupted: report.outcome == Outcome::Interrupted,
+        };
+        Ok((report, tally))
+    })
+}

@@ -1,0 +1,93 @@
+//! What a prune pass needs, resolved once from flags, environment, oban.toml and defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::cli::PruneArgs;
+use crate::config::Settings;
+use crate::db::{JobFilter, SessionLimits};
+use crate::dsn::Dsn;
+use crate::model::FinalState;
+
+/// Rows per transaction unless `--batch-size` says otherwise.
+pub const DEFAULT_BATCH_SIZE: u64 = 10_000;
+
+/// Everything a prune pass needs, resolved from flags, environment, file and defaults.
+#[derive(Debug, Clone)]
+pub struct PruneOpts {
+    /// The states to prune and the age after which each goes, in visiting order.
+    pub ages: Vec<(FinalState, Duration)>,
+    /// Queue and worker filters.
+    pub filter: JobFilter,
+    /// Most rows per pass.
+    pub limit: u64,
+    /// Most rows per transaction.
+    pub batch_size: u64,
+    /// Sleep between batches.
+    pub pause: Duration,
+    /// Stop starting new batches after this long.
+    pub max_runtime: Option<Duration>,
+    /// Count only.
+    pub dry_run: bool,
+    /// Archive file for deleted rows.
+    pub archive: Option<PathBuf>,
+    /// Session timeouts.
+    pub limits: SessionLimits,
+    /// With `--connections 2` on PostgreSQL: the database for the second connection, which
+    /// drains newest-eligible-first while the first drains oldest-first.
+    pub second_connection: Option<Dsn>,
+}
+
+impl PruneOpts {
+    /// Resolves and checks the flags; every error here is a usage error (exit 2).
+    pub fn resolve(args: &PruneArgs, settings: &Settings) -> Result<PruneOpts> {
+        let base = args.max_age.unwrap_or(settings.pruner.max_age);
+        let states = if args.state.is_empty() {
+            FinalState::ALL.to_vec()
+        } else {
+            FinalState::ALL
+                .into_iter()
+                .filter(|s| args.state.contains(s))
+                .collect()
+        };
+        let ages = states
+            .into_iter()
+            .map(|s| {
+                let own = match s {
+                    FinalState::Completed => args.completed_max_age,
+                    FinalState::Cancelled => args.cancelled_max_age,
+                    FinalState::Discarded => args.discarded_max_age,
+                };
+                (s, own.unwrap_or(base))
+            })
+            .collect();
+        let limit = args.limit.unwrap_or(settings.pruner.limit);
+        let defaults = SessionLimits::default();
+        Ok(PruneOpts {
+            ages,
+            filter: crate::commands::job_filter(&args.scope)?,
+            limit,
+            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
+            pause: args.pause.unwrap_or_default(),
+            max_runtime: args.max_runtime,
+            dry_run: args.dry_run,
+            archive: args.archive.clone(),
+            limits: SessionLimits {
+                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
+                statement_timeout: args
+                    .session
+                    .statement_timeout
+                    .unwrap_or(defaults.statement_timeout),
+            },
+            second_connection: match args.connections {
+                Some(2) => settings
+                    .dsn
+                    .clone()
+                    .filter(|dsn| dsn.backend == crate::dsn::Backend::Postgres),
+                _ => None,
+            },
+        })
+    }
+}

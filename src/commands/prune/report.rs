@@ -1,0 +1,194 @@
+//! What a prune pass did, and how it reads as a table or CSV (JSON is its serde form).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::PruneOpts;
+use crate::db::{Flavour, Schema};
+use crate::model::{DbTime, FinalState};
+use crate::output::{self, Report};
+
+/// Why a pass stopped; when two drains stop differently, the later variant wins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Nothing eligible is left (apart from rows other sessions hold locked).
+    #[default]
+    Done,
+    /// `--limit` rows were deleted; more may remain for the next pass.
+    Limit,
+    /// `--max-runtime` ran out.
+    MaxRuntime,
+    /// Ctrl-C.
+    Interrupted,
+    /// Another prune holds the advisory lock for this database and prefix; nothing was done.
+    Locked,
+}
+
+/// The result of one pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    /// Always "prune".
+    pub command: &'static str,
+    /// Counted only.
+    pub dry_run: bool,
+    /// The schema pruned.
+    pub prefix: String,
+    /// The table shape found.
+    pub flavour: Flavour,
+    /// Rows deleted (or, in a dry run, that would be) per final state.
+    pub deleted: BTreeMap<&'static str, u64>,
+    /// The same, per queue.
+    pub by_queue: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// Sum of `deleted`.
+    pub total: u64,
+    /// Transactions committed.
+    pub batches: u64,
+    /// Why the pass ended.
+    pub outcome: Outcome,
+    /// The cutoff per pruned state (RFC 3339, database clock): older jobs go.
+    pub cutoffs: BTreeMap<&'static str, DbTime>,
+    /// Rows per pass.
+    pub limit: u64,
+    /// Rows per transaction.
+    pub batch_size: u64,
+    /// Seconds the pass took.
+    pub elapsed: f64,
+    /// The archive file, when archiving.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+}
+
+impl PruneReport {
+    pub(super) fn new(opts: &PruneOpts, schema: &Schema) -> PruneReport {
+        PruneReport {
+            command: "prune",
+            dry_run: opts.dry_run,
+            prefix: schema.prefix.clone(),
+            flavour: schema.flavour,
+            deleted: FinalState::ALL.iter().map(|s| (s.name(), 0)).collect(),
+            by_queue: BTreeMap::new(),
+            total: 0,
+            batches: 0,
+            outcome: Outcome::Done,
+            cutoffs: BTreeMap::new(),
+            limit: opts.limit,
+            batch_size: opts.batch_size,
+            elapsed: 0.0,
+            archive: opts.archive.as_ref().map(|p| p.display().to_string()),
+        }
+    }
+
+    pub(super) fn add(&mut self, state: &str, queue: &str, n: u64) {
+        // States come back from the database; only final ones can be deleted.
+        let Some(state) = FinalState::ALL.into_iter().find(|s| s.name() == state) else {
+            return;
+        };
+        *self.deleted.entry(state.name()).or_default() += n;
+        *self
+            .by_queue
+            .entry(queue.to_string())
+            .or_default()
+            .entry(state.name())
+            .or_default() += n;
+        self.total += n;
+    }
+}
+
+impl Report for PruneReport {
+    fn to_table(&self) -> String {
+        let verb = if self.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        };
+        let mut out = match self.outcome {
+            Outcome::Locked => {
+                return format!(
+                    "prune: another prune is running on this database (schema {}); nothing done\n",
+                    self.prefix
+                )
+            }
+            _ if self.total == 0 => format!(
+                "prune{}: nothing to delete ({})\n",
+                if self.dry_run { " (dry run)" } else { "" },
+                output::seconds(self.elapsed)
+            ),
+            _ if self.dry_run => format!(
+                "prune (dry run): {verb} {} jobs ({})\n",
+                self.total,
+                output::seconds(self.elapsed),
+            ),
+            _ => format!(
+                "prune: {verb} {} jobs in {} ({} batches)\n",
+                self.total,
+                output::seconds(self.elapsed),
+                self.batches
+            ),
+        };
+        if self.total > 0 {
+            let mut t = output::table(&["queue", "completed", "cancelled", "discarded", "total"]);
+            let cells = |states: &BTreeMap<&'static str, u64>| {
+                let mut row = vec![];
+                for state in FinalState::ALL {
+                    row.push(output::num(states.get(state.name()).copied().unwrap_or(0)));
+                }
+                row.push(output::num(states.values().sum()));
+                row
+            };
+            for (queue, states) in &self.by_queue {
+                let mut row = vec![comfy_table::Cell::new(queue)];
+                row.extend(cells(states));
+                t.add_row(row);
+            }
+            let mut row = vec![comfy_table::Cell::new("total")];
+            row.extend(cells(&self.deleted));
+            t.add_row(row);
+            out.push_str(&format!("{t}\n"));
+        }
+        for (state, cutoff) in &self.cutoffs {
+            out.push_str(&format!("  {state} before {cutoff}\n"));
+        }
+        match self.outcome {
+            Outcome::Limit => out.push_str(&format!(
+                "stopped at --limit {}: more jobs may be eligible; the next pass continues\n",
+                self.limit
+            )),
+            Outcome::MaxRuntime => {
+                out.push_str("stopped at --max-runtime; the next pass continues\n")
+            }
+            Outcome::Interrupted => {
+                out.push_str("interrupted: every committed batch is listed above\n")
+            }
+            _ => {}
+        }
+        if let Some(path) = &self.archive {
+            if !self.dry_run && self.total > 0 {
+                out.push_str(&format!("archived to {path}\n"));
+            }
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = ["state", "queue", "jobs", "dry_run"]
+            .map(String::from)
+            .to_vec();
+        let rows = self
+            .by_queue
+            .iter()
+            .flat_map(|(queue, states)| {
+                states.iter().map(move |(state, n)| {
+                    vec![
+                        state.to_string(),
+                        queue.clone(),
+                        n.to_string(),
+                        self.dry_run.to_string(),
+                    ]
+                })
+            })
+            .collect();
+        (header, rows)
+    }
+}

@@ -1,0 +1,176 @@
+//! Selecting, reading and acting on jobs on PostgreSQL.
+
+use anyhow::Result;
+use diesel::{Connection, RunQueryDsl};
+
+use super::{table, Pg, PgSql, NOW};
+use crate::db::jobs::{ActedJob, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
+use crate::db::Schema;
+use crate::model::{SortKey, TimeBasis};
+
+/// The timestamp a job's age is measured on: the one given, or the one that fits its state.
+fn time_expr(basis: Option<TimeBasis>) -> &'static str {
+    match basis {
+        Some(TimeBasis::Inserted) => "j.inserted_at",
+        Some(TimeBasis::Scheduled) => "j.scheduled_at",
+        Some(TimeBasis::Attempted) => "j.attempted_at",
+        None => {
+            "(CASE j.state WHEN 'executing' THEN j.attempted_at \
+               WHEN 'completed' THEN j.completed_at WHEN 'cancelled' THEN j.cancelled_at \
+               WHEN 'discarded' THEN j.discarded_at ELSE j.scheduled_at END)"
+        }
+    }
+}
+
+/// The WHERE clause for a job query (alias `j`), its values bound into `sql`.
+fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
+    let mut w = vec!["true".to_string()];
+    if !q.ids.is_empty() {
+        w.push(format!("j.id = ANY({}::bigint[])", sql.bind(&q.ids[..])));
+    }
+    if !q.states.is_empty() {
+        // Cast to the enum so the (state, queue, …) index applies.
+        w.push(format!(
+            "j.state = ANY({}::text[]::{}[])",
+            sql.bind(&q.states),
+            table(&schema.prefix, "oban_job_state")
+        ));
+    }
+    if !q.queues.is_empty() {
+        w.push(format!("j.queue = ANY({}::text[])", sql.bind(&q.queues)));
+    }
+    if !q.workers.is_empty() {
+        w.push(format!("j.worker = ANY({}::text[])", sql.bind(&q.workers)));
+    }
+    if !q.tags.is_empty() {
+        w.push(format!("j.tags && {}::text[]", sql.bind(&q.tags)));
+    }
+    if !q.nodes.is_empty() {
+        w.push(format!(
+            "j.attempted_by[1] = ANY({}::text[])",
+            sql.bind(&q.nodes)
+        ));
+    }
+    if let Some(args) = &q.args {
+        w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
+    }
+    let ts = time_expr(q.basis);
+    if let Some(secs) = q.older_than {
+        let p = sql.bind(secs);
+        w.push(format!("{ts} < {NOW} - make_interval(secs => {p})"));
+    }
+    if let Some(secs) = q.newer_than {
+        let p = sql.bind(secs);
+        w.push(format!("{ts} >= {NOW} - make_interval(secs => {p})"));
+    }
+    if let Some(secs) = q.stuck_after {
+        let p = sql.bind(secs);
+        w.push(format!(
+            "j.state = 'executing' AND j.attempted_at < {NOW} - make_interval(secs => {p})"
+        ));
+    }
+    w.join(" AND ")
+}
+
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        SortKey::Id => "j.id",
+        SortKey::Inserted => "j.inserted_at",
+        SortKey::Scheduled => "j.scheduled_at",
+        SortKey::Attempted => "j.attempted_at",
+        SortKey::State => "j.state::text",
+        SortKey::Queue => "j.queue",
+        SortKey::Worker => "j.worker",
+        SortKey::Attempt => "j.attempt",
+    }
+}
+
+/// Every column as one JSON object: `to_jsonb` turns oban-py's `errors jsonb` and Elixir's
+/// `jsonb[]` alike into a JSON array (and a NULL array into null); times get a `Z`.
+fn job_json() -> String {
+    let ts = |c: &str| format!("'{c}', to_char(j.{c}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+    format!(
+        "json_build_object('id', j.id, 'state', j.state::text, 'queue', j.queue, \
+           'worker', j.worker, 'attempt', j.attempt, 'max_attempts', j.max_attempts, \
+           'priority', j.priority, 'args', j.args, 'meta', j.meta, 'tags', to_jsonb(j.tags), \
+           'errors', to_jsonb(j.errors), 'attempted_by', to_jsonb(j.attempted_by), \
+           {}, {}, {}, {}, {}, {})::text",
+        ts("inserted_at"),
+        ts("scheduled_at"),
+        ts("attempted_at"),
+        ts("cancelled_at"),
+        ts("completed_at"),
+        ts("discarded_at"),
+    )
+}
+
+impl Jobs for Pg {
+    fn job_rows(&mut self, schema: &Schema, q: &JobQuery) -> Result<Vec<JobJson>> {
+        let mut sql = PgSql::new();
+        let cond = job_where(&mut sql, schema, q);
+        let limit = sql.bind(q.limit);
+        let dir = if q.desc { "DESC" } else { "ASC" };
+        sql.push(&format!(
+            "SELECT {row} AS json, extract(epoch FROM {NOW} - {ts})::float8 AS age \
+             FROM {jobs} j WHERE {cond} ORDER BY {sort} {dir} NULLS LAST, j.id {dir} LIMIT {limit}",
+            row = job_json(),
+            ts = time_expr(q.basis),
+            jobs = table(&schema.prefix, "oban_jobs"),
+            sort = sort_column(q.sort),
+        ));
+        let query = sql.query();
+        // A read-only transaction: inspect can never write.
+        Ok(self
+            .build_transaction()
+            .read_only()
+            .run(|c| query.load::<JobJson>(c))?)
+    }
+
+    fn act_batch(
+        &mut self,
+        schema: &Schema,
+        action: JobAction,
+        ids: &[i64],
+        eligible: &[&str],
+    ) -> Result<Vec<ActedJob>> {
+        let jobs = table(&schema.prefix, "oban_jobs");
+        let enum_type = table(&schema.prefix, "oban_job_state");
+        let change = match action {
+            JobAction::Retry => format!(
+                "UPDATE {jobs} AS j SET state = 'available', scheduled_at = {NOW}, \
+                   max_attempts = GREATEST(j.max_attempts, j.attempt + 1), \
+                   completed_at = NULL, cancelled_at = NULL, discarded_at = NULL FROM batch b"
+            ),
+            JobAction::Cancel => format!(
+                "UPDATE {jobs} AS j SET state = 'cancelled', cancelled_at = {NOW} FROM batch b"
+            ),
+            JobAction::Delete => format!("DELETE FROM {jobs} AS j USING batch b"),
+        };
+        let eligible: Vec<String> = eligible.iter().map(|s| s.to_string()).collect();
+        let mut sql = PgSql::new();
+        let ids = sql.bind(ids);
+        let states = sql.bind(&eligible);
+        // Rows are locked with SKIP LOCKED first, so a job a worker is updating right now is
+        // left alone (and reported as locked by the caller) rather than waited for.
+        sql.push(&format!(
+            "WITH batch AS MATERIALIZED (\
+               SELECT id, state FROM {jobs} WHERE id = ANY({ids}::bigint[]) \
+                 AND state = ANY({states}::text[]::{enum_type}[]) FOR UPDATE SKIP LOCKED) \
+             {change} WHERE j.id = b.id \
+             RETURNING j.id, b.state::text AS state, j.queue, j.worker, j.attempt::bigint AS attempt, \
+               j.max_attempts::bigint AS max_attempts"
+        ));
+        let query = sql.query();
+        self.transaction(|conn| Ok(query.load(conn)?))
+    }
+
+    fn job_states(&mut self, schema: &Schema, ids: &[i64]) -> Result<Vec<JobStateRow>> {
+        let mut sql = PgSql::new();
+        let ids = sql.bind(ids);
+        sql.push(&format!(
+            "SELECT id, state::text AS state FROM {} WHERE id = ANY({ids}::bigint[]) ORDER BY id",
+            table(&schema.prefix, "oban_jobs")
+        ));
+        Ok(sql.query().load(self)?)
+    }
+}

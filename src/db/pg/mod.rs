@@ -1,0 +1,60 @@
+//! PostgreSQL: the connection and its session settings; one file per feature beside it. Values
+//! are always bound parameters; the only text spliced into SQL is the quoted prefix and fixed
+//! state and column names from the job vocabulary.
+
+mod catalog;
+mod jobs;
+mod prune;
+mod rescue;
+
+use anyhow::{Context, Result};
+use diesel::connection::SimpleConnection;
+use diesel::pg::{Pg as Backend, PgConnection};
+use diesel::Connection;
+
+use super::sql::Sql;
+use super::{quote_ident, SessionLimits};
+use crate::dsn::Dsn;
+
+/// A statement for PostgreSQL.
+pub type PgSql = Sql<Backend>;
+
+/// The database clock, in the zone-less UTC that Oban's timestamps use.
+pub const NOW: &str = "timezone('UTC', now())";
+
+/// The connection type the engine's traits are implemented on.
+pub type Pg = PgConnection;
+
+/// Connects and applies timeouts and a recognisable application name.
+pub fn connect(dsn: &Dsn, limits: SessionLimits) -> Result<Pg> {
+    let mut conn =
+        PgConnection::establish(&dsn.target).with_context(|| format!("connecting to {dsn}"))?;
+    let lock_ms = limits.lock_timeout.as_millis();
+    let stmt_ms = limits.statement_timeout.as_millis();
+    // Integers formatted by us, not user text: SET does not take bind parameters.
+    conn.batch_execute(&format!(
+        "SET lock_timeout = {lock_ms}; SET statement_timeout = {stmt_ms}; \
+         SET idle_in_transaction_session_timeout = {stmt_ms}; SET application_name = 'oban-cli'"
+    ))
+    .with_context(|| format!("setting up the session on {dsn}"))?;
+    Ok(conn)
+}
+
+/// `"prefix".name`
+pub fn table(prefix: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(prefix), quote_ident(name))
+}
+
+/// `AND queue = ANY($n) AND worker = ANY($m)` for the filters in use (alias with its dot).
+fn filter_sql(sql: &mut PgSql, filter: &super::JobFilter, alias: &str) -> String {
+    let mut text = String::new();
+    if !filter.queues.is_empty() {
+        let p = sql.bind(&filter.queues);
+        text.push_str(&format!(" AND {alias}queue = ANY({p}::text[])"));
+    }
+    if !filter.workers.is_empty() {
+        let p = sql.bind(&filter.workers);
+        text.push_str(&format!(" AND {alias}worker = ANY({p}::text[])"));
+    }
+    text
+}

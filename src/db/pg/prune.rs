@@ -1,0 +1,155 @@
+//! Prune on PostgreSQL: the oldest (or newest) eligible rows of each final state, read from
+//! that state's timestamp index where there is one, merged by age, locked with SKIP LOCKED and
+//! deleted by ctid.
+
+use anyhow::Result;
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+
+use super::{filter_sql, table, Pg, PgSql};
+use crate::db::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Targets};
+use crate::db::Schema;
+use crate::model::JobState;
+
+/// The placeholders of one statement's cutoffs (one per target, in order) and filters.
+struct Bound {
+    cutoffs: Vec<String>,
+    filters: String,
+}
+
+fn bind_targets(sql: &mut PgSql, targets: &Targets, filter: &JobFilter, alias: &str) -> Bound {
+    Bound {
+        cutoffs: targets.iter().map(|(_, cutoff)| sql.bind(cutoff)).collect(),
+        filters: filter_sql(sql, filter, alias),
+    }
+}
+
+/// `(state = 'completed' AND completed_at < $1::timestamp) OR …` for every target. States are
+/// literals so the planner can match each partial index predicate.
+fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
+    let parts: Vec<String> = targets
+        .iter()
+        .zip(&bound.cutoffs)
+        .map(|((state, _), cutoff)| {
+            format!(
+                "({alias}state = '{}' AND {alias}{} < {cutoff}::timestamp)",
+                state.name(),
+                state.column(),
+            )
+        })
+        .collect();
+    format!("({})", parts.join(" OR "))
+}
+
+/// The first `limit` prunable rows from `end` over all targets, as `(ctid, t, state, queue)`:
+/// one branch per state, each read from that state's timestamp index when there is one (a
+/// branch without an index takes any eligible rows rather than sorting the whole table),
+/// merged by age.
+fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, end: End) -> String {
+    let dir = if end == End::Newest { " DESC" } else { "" };
+    let jobs = table(&schema.prefix, "oban_jobs");
+    let branches: Vec<String> = targets
+        .iter()
+        .zip(&bound.cutoffs)
+        .map(|((state, _), cutoff)| {
+            let col = state.column();
+            let order = if schema.indexed_final_states.contains(state) {
+                format!("ORDER BY {col}{dir} ")
+            } else {
+                String::new()
+            };
+            format!(
+                "(SELECT ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
+                  WHERE state = '{}' AND {col} < {cutoff}::timestamp{filters} {order}LIMIT {limit})",
+                state.name(),
+                filters = bound.filters,
+            )
+        })
+        .collect();
+    format!(
+        "SELECT ctid, state, queue FROM ({}) u ORDER BY t{dir} LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    )
+}
+
+/// Candidates read for a batch of `n`: a margin for rows other sessions hold locked.
+fn candidate_count(n: u64) -> u64 {
+    n + (n / 8).max(16)
+}
+
+#[derive(QueryableByName)]
+struct StateQueueCount {
+    #[diesel(sql_type = Text)]
+    state: JobState,
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = BigInt)]
+    count: i64,
+}
+
+impl Prune for Pg {
+    fn count_prunable(
+        &mut self,
+        schema: &Schema,
+        targets: &Targets,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<(JobState, String, u64)>> {
+        let mut sql = PgSql::new();
+        let bound = bind_targets(&mut sql, targets, filter, "");
+        let limit = sql.bind(limit);
+        sql.push(&format!(
+            "SELECT state, queue, count(*) AS count FROM ({}) c GROUP BY 1, 2 ORDER BY 1, 2",
+            candidates(schema, targets, &bound, &limit, End::Oldest)
+        ));
+        let rows: Vec<StateQueueCount> = sql.query().load(self)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.state, r.queue, r.count as u64))
+            .collect())
+    }
+
+    fn delete_batch(
+        &mut self,
+        batch: &Batch,
+        cursor: &Cursor,
+        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
+    ) -> Result<Vec<DeletedRow>> {
+        let jobs = table(&batch.schema.prefix, "oban_jobs");
+        // Oldest first across the states, so rows that sit together on disk (ids follow time)
+        // go in the same batch and each page is rewritten once. A few more candidates than the
+        // batch are read, so some rows held by other sessions do not stall the pass. The
+        // candidates are then locked with SKIP LOCKED, re-checking that each is still prunable:
+        // this never waits on a row that a running Oban (or another pruner) holds, and two
+        // deleters cannot deadlock because the DELETE only touches rows this transaction has
+        // locked. Locked rows cannot move, so their ctid is a stable, cheap address for the
+        // delete (a Tid Scan).
+        let returning = if batch.archive {
+            "row_to_json(j)::text"
+        } else {
+            "NULL::text"
+        };
+        let mut sql = PgSql::new();
+        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let limit = sql.bind(candidate_count(batch.size));
+        let size = sql.bind(batch.size);
+        let recheck = bind_targets(&mut sql, batch.targets, batch.filter, "j.");
+        sql.push(&format!(
+            "WITH candidates AS MATERIALIZED ({cands}), \
+             locked AS MATERIALIZED ( \
+               SELECT j.ctid FROM {jobs} j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates)) \
+                 AND {eligible}{filters} LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
+             DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
+             RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
+            cands = candidates(batch.schema, batch.targets, &bound, &limit, cursor.end),
+            eligible = eligible_any(batch.targets, &recheck, "j."),
+            filters = recheck.filters,
+        ));
+        let query = sql.query();
+        self.transaction(|conn| {
+            let rows: Vec<DeletedRow> = query.load(conn)?;
+            sink(&rows)?;
+            Ok(rows)
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! What prune asks of an engine: count and delete final-state rows older than their cutoffs,
+//! one bounded batch at a time.
+
+use anyhow::Result;
+
+use super::Schema;
+use crate::model::{FinalState, JobState};
+
+/// What a prune pass takes: each final state with its cutoff (database clock text).
+pub type Targets = [(FinalState, String)];
+
+/// Filters shared by maintenance commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    /// Only these queues (empty: all).
+    pub queues: Vec<String>,
+    /// Only these workers (empty: all).
+    pub workers: Vec<String>,
+}
+
+/// A row taken out by a prune batch.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct DeletedRow {
+    /// The job's id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// The job's state, for per-state totals.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub state: JobState,
+    /// The job's queue, for per-queue totals.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// The whole row as a JSON object, when archiving.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub row: Option<String>,
+}
+
+/// Which end of the eligible range a drain takes its batches from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// Oldest first: rows that sit together on disk go in the same batch.
+    Oldest,
+    /// Newest eligible first, for a second connection draining towards the first.
+    Newest,
+}
+
+/// Where a drain stands: the end it takes from and how far it has come. An engine may use the
+/// position to resume instead of scanning from the start (SQLite walks by id: a row below the
+/// highest id deleted was not eligible then and cannot have become so, the cutoffs being fixed
+/// for the pass).
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor {
+    /// The end batches come from.
+    pub end: End,
+    after_id: i64,
+}
+
+impl Cursor {
+    /// A drain from `end` that has deleted nothing yet.
+    pub fn new(end: End) -> Cursor {
+        Cursor { end, after_id: 0 }
+    }
+
+    /// The highest id deleted so far.
+    pub fn after_id(&self) -> i64 {
+        self.after_id
+    }
+
+    /// Moves past the rows a batch deleted.
+    pub fn advance(&mut self, rows: &[DeletedRow]) {
+        self.after_id = rows.iter().map(|r| r.id).fold(self.after_id, i64::max);
+    }
+}
+
+/// One batch: what it may take and how big it may be.
+#[derive(Debug, Clone, Copy)]
+pub struct Batch<'a> {
+    /// The table.
+    pub schema: &'a Schema,
+    /// Each state with its cutoff.
+    pub targets: &'a Targets,
+    /// Queue and worker filters.
+    pub filter: &'a JobFilter,
+    /// Most rows in the batch.
+    pub size: u64,
+    /// Return each row as JSON, for the archive.
+    pub archive: bool,
+}
+
+/// Prune's statements, for one engine.
+pub trait Prune {
+    /// What a pass of `limit` rows would take, as (state, queue, count): the same selection
+    /// the delete makes, without locking.
+    fn count_prunable(
+        &mut self,
+        schema: &Schema,
+        targets: &Targets,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<(JobState, String, u64)>>;
+
+    /// Deletes one batch from the cursor's end in its own transaction, skipping rows others
+    /// hold locked; `sink` (the archive) sees the rows before commit and can veto it by failing.
+    fn delete_batch(
+        &mut self,
+        batch: &Batch,
+        cursor: &Cursor,
+        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
+    ) -> Result<Vec<DeletedRow>>;
+}

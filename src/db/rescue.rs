@@ -1,0 +1,82 @@
+//! What rescue asks of an engine: find executing jobs whose run was orphaned and move them.
+
+use anyhow::Result;
+
+use super::{JobFilter, Schema};
+use crate::model::JobState;
+
+/// How rescue decides which executing jobs are orphans and where they go.
+#[derive(Debug, Clone)]
+pub struct RescueRule {
+    /// Jobs attempted before this database-clock time are old (text as `cutoff` returns it).
+    pub cutoff: String,
+    /// Use producer heartbeats (PostgreSQL with `oban_producers` only).
+    pub accurate: bool,
+    /// Seconds after its last heartbeat that a producer counts as gone.
+    pub producer_ttl: f64,
+    /// Give exhausted jobs one more attempt instead of discarding them.
+    pub retry_exhausted: bool,
+}
+
+/// A job rescue moved (or would move, or, for long-running jobs, left alone).
+#[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName)]
+pub struct RescuedJob {
+    /// Job id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// Queue.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// Worker.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub worker: String,
+    /// Attempt number of the orphaned run.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub attempt: i64,
+    /// Attempt limit (after the move: raised by `--on-exhausted retry`).
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub max_attempts: i64,
+    /// Seconds since `attempted_at`.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub executing: Option<f64>,
+    /// The node from `attempted_by`.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub node: Option<String>,
+    /// The state it went to (or would go to).
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    #[serde(rename = "to")]
+    pub state: JobState,
+}
+
+/// Rescue's statements, for one engine.
+pub trait Rescue {
+    /// The jobs a rescue would move, with where each would go, lowest id first.
+    fn rescue_candidates(
+        &mut self,
+        schema: &Schema,
+        rule: &RescueRule,
+        filter: &JobFilter,
+        limit: u64,
+    ) -> Result<Vec<RescuedJob>>;
+
+    /// Executing jobs past the cutoff whose producer still heartbeats (accurate mode, where
+    /// producers are recorded): left alone, and shown.
+    fn long_running(
+        &mut self,
+        _schema: &Schema,
+        _rule: &RescueRule,
+        _filter: &JobFilter,
+        _limit: u64,
+    ) -> Result<Vec<RescuedJob>> {
+        Ok(Vec::new())
+    }
+
+    /// Moves up to `n` orphaned jobs in one transaction, skipping rows others hold locked.
+    fn rescue_batch(
+        &mut self,
+        schema: &Schema,
+        rule: &RescueRule,
+        filter: &JobFilter,
+        n: u64,
+    ) -> Result<Vec<RescuedJob>>;
+}

@@ -1,0 +1,192 @@
+//! One builder for every statement with values in it, on both engines. Text is pushed as it
+//! is; each value is recorded and stands in the text as its numbered placeholder (`$3` on
+//! PostgreSQL, `?3` on SQLite), so numbering cannot drift and a value is never spliced into
+//! SQL. Lists are arrays on PostgreSQL and one JSON text on SQLite (opened with `json_each`).
+
+use std::marker::PhantomData;
+
+use diesel::pg::Pg;
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{Array, BigInt, Double, Text};
+use diesel::sqlite::Sqlite;
+
+/// A value bound to a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Text.
+    Text(String),
+    /// A whole number.
+    Int(i64),
+    /// A real number (seconds, mostly).
+    Float(f64),
+    /// A list of texts.
+    Texts(Vec<String>),
+    /// A list of whole numbers.
+    Ints(Vec<i64>),
+    /// A list of real numbers.
+    Floats(Vec<f64>),
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::Int(v.min(i64::MAX as u64) as i64)
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Value {
+        Value::Float(v)
+    }
+}
+impl From<&[String]> for Value {
+    fn from(v: &[String]) -> Value {
+        Value::Texts(v.to_vec())
+    }
+}
+impl From<&Vec<String>> for Value {
+    fn from(v: &Vec<String>) -> Value {
+        Value::Texts(v.clone())
+    }
+}
+impl From<&[i64]> for Value {
+    fn from(v: &[i64]) -> Value {
+        Value::Ints(v.to_vec())
+    }
+}
+impl From<&[f64]> for Value {
+    fn from(v: &[f64]) -> Value {
+        Value::Floats(v.to_vec())
+    }
+}
+
+/// How an engine writes the placeholder of the n-th value (from 1).
+pub trait Dialect {
+    /// The placeholder text.
+    fn placeholder(n: usize) -> String;
+}
+
+impl Dialect for Pg {
+    fn placeholder(n: usize) -> String {
+        format!("${n}")
+    }
+}
+
+impl Dialect for Sqlite {
+    fn placeholder(n: usize) -> String {
+        format!("?{n}")
+    }
+}
+
+/// A statement under construction for engine `DB`.
+#[derive(Debug)]
+pub struct Sql<DB> {
+    text: String,
+    values: Vec<Value>,
+    engine: PhantomData<DB>,
+}
+
+impl<DB: Dialect> Default for Sql<DB> {
+    fn default() -> Self {
+        Sql::new()
+    }
+}
+
+impl<DB: Dialect> Sql<DB> {
+    /// An empty statement.
+    pub fn new() -> Self {
+        Sql {
+            text: String::new(),
+            values: Vec::new(),
+            engine: PhantomData,
+        }
+    }
+
+    /// Appends text (never a value: use [`Sql::bind`] for those).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Records a value and returns its placeholder, to be written into the text.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        DB::placeholder(self.values.len())
+    }
+
+    /// The text so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Sql<Pg> {
+    /// The statement with every value bound, ready to load or execute.
+    pub fn query(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+        let mut q = diesel::sql_query(self.text).into_boxed::<Pg>();
+        for v in self.values {
+            q = match v {
+                Value::Text(v) => q.bind::<Text, _>(v),
+                Value::Int(v) => q.bind::<BigInt, _>(v),
+                Value::Float(v) => q.bind::<Double, _>(v),
+                Value::Texts(v) => q.bind::<Array<Text>, _>(v),
+                Value::Ints(v) => q.bind::<Array<BigInt>, _>(v),
+                Value::Floats(v) => q.bind::<Array<Double>, _>(v),
+            };
+        }
+        q
+    }
+}
+
+impl Sql<Sqlite> {
+    /// The statement with every value bound (lists as JSON text), ready to load or execute.
+    pub fn query(self) -> BoxedSqlQuery<'static, Sqlite, SqlQuery> {
+        let mut q = diesel::sql_query(self.text).into_boxed::<Sqlite>();
+        for v in self.values {
+            q = match v {
+                Value::Text(v) => q.bind::<Text, _>(v),
+                Value::Int(v) => q.bind::<BigInt, _>(v),
+                Value::Float(v) => q.bind::<Double, _>(v),
+                Value::Texts(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
+                Value::Ints(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
+                Value::Floats(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
+            };
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_follow_the_values() {
+        let mut pg = Sql::<Pg>::new();
+        let a = pg.bind("x");
+        let b = pg.bind(3_i64);
+        pg.push(&format!("SELECT {a}, {b}, {a}"));
+        assert_eq!(pg.text(), "SELECT $1, $2, $1");
+        let mut lite = Sql::<Sqlite>::new();
+        let a = lite.bind(1.5);
+        assert_eq!(a, "?1");
+    }
+}
