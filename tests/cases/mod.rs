@@ -7,5 +7,6 @@ mod properties;
 mod prune;
 mod rescue;
 mod seed;
+mod snapshots;
 mod stats;
 mod watch;
