@@ -21,6 +21,30 @@ pub trait Report: Serialize {
     }
 }
 
+/// Which standard streams are terminals: asked once per process, then read from here by
+/// every command (redraws, prompts, progress bars, table rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terminal {
+    /// Standard input: someone can answer a prompt.
+    pub stdin: bool,
+    /// Standard output: tables may redraw in place and use Unicode rules.
+    pub stdout: bool,
+    /// Standard error: progress bars may be drawn.
+    pub stderr: bool,
+}
+
+impl Terminal {
+    /// The streams of this process.
+    pub fn get() -> Terminal {
+        static TERMINAL: std::sync::OnceLock<Terminal> = std::sync::OnceLock::new();
+        *TERMINAL.get_or_init(|| Terminal {
+            stdin: std::io::stdin().is_terminal(),
+            stdout: std::io::stdout().is_terminal(),
+            stderr: std::io::stderr().is_terminal(),
+        })
+    }
+}
+
 /// How output should look, decided once at start-up.
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
@@ -83,7 +107,7 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     // Only a rule under the header (see comfy-table's preset format: the sixth character).
-    if std::io::stdout().is_terminal() {
+    if Terminal::get().stdout {
         t.load_preset("     ─             ");
     } else {
         t.load_preset("     -             ");

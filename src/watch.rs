@@ -1,4 +1,5 @@
-//! Ctrl-C handling and the `--watch` loop shared by maintenance commands.
+//! The run loop every command that reads or writes jobs goes through ([`Runner`]): connect,
+//! read the schema, run a pass, report a failure, repeat for `--watch`; and Ctrl-C handling.
 //!
 //! The first Ctrl-C sets a flag that passes check between batches, so the batch in flight
 //! commits (or rolls back) whole and the summary is printed. A second Ctrl-C exits at once;
@@ -87,9 +88,11 @@ pub struct Tally {
     pub interrupted: bool,
 }
 
-/// A maintenance command's run: one pass, or a pass every interval with `--watch`. Each pass
-/// connects afresh, so a database restart costs one failed pass, not the loop.
-pub struct Maintenance<'a> {
+/// One command's run, the same for every command that reads or writes jobs: one pass, or a
+/// pass every interval with `--watch`. Each pass connects afresh and reads the schema, so a
+/// database restart costs one failed pass, not the loop; a failed pass in watch mode is
+/// reported (passwords scrubbed) and the loop carries on.
+pub struct Runner<'a> {
     /// The subcommand, for messages.
     pub command: &'static str,
     /// Resolved settings.
@@ -102,33 +105,29 @@ pub struct Maintenance<'a> {
     pub interval: Duration,
 }
 
-impl Maintenance<'_> {
-    /// Runs `pass` (given the connection, the schema, and whether it is the first pass) and
-    /// prints each report. Returns the exit code: 130 when a single pass was interrupted.
-    pub fn run<R: Report>(
+impl Runner<'_> {
+    /// Runs `tick` (given the connection, the schema, and whether it is the first pass) once
+    /// or every interval. `explain` may add advice to any failure (a timeout names its flag).
+    /// Returns how many passes failed (watch mode only; otherwise the failure is returned).
+    pub fn run(
         &self,
-        out: &mut dyn Write,
-        mut pass: impl FnMut(&mut Db, &Schema, bool) -> Result<(R, Tally)>,
-    ) -> Result<i32> {
-        let settings = self.settings;
-        let dsn = settings.require_dsn()?.clone();
+        mut tick: impl FnMut(&mut Db, &Schema, bool) -> Result<()>,
+        explain: impl Fn(anyhow::Error) -> anyhow::Error,
+    ) -> Result<u64> {
+        let dsn = self.settings.require_dsn()?.clone();
         let secrets: Vec<String> = dsn.password().into_iter().collect();
-        let style = Style::of(settings, self.watching);
         install_handler();
-        let (mut passes, mut changed, mut first) = (0u64, 0u64, true);
-        let mut interrupted = false;
-        let failed = run_loop(
+        let mut first = true;
+        run_loop(
             self.watching,
             self.interval,
             || {
-                let mut db = Db::connect(&dsn, self.limits, false)?;
-                let schema = db.schema(&settings.prefix)?;
-                let (report, tally) = pass(&mut db, &schema, first)?;
+                let pass = Db::connect(&dsn, self.limits, false).and_then(|mut db| {
+                    let schema = db.schema(&self.settings.prefix)?;
+                    tick(&mut db, &schema, first)
+                });
                 first = false;
-                passes += 1;
-                changed += tally.changed;
-                interrupted = tally.interrupted;
-                output::write_report(out, style, &report)
+                pass.map_err(&explain)
             },
             |e| {
                 let message = crate::scrub(&format!("{e:#}"), &secrets);
@@ -138,6 +137,28 @@ impl Maintenance<'_> {
                     crate::duration::human(self.interval)
                 );
             },
+        )
+    }
+
+    /// A maintenance command's run: runs `pass` and prints each report, then (watch mode, on
+    /// a table) a summary. Returns the exit code: 130 when a single pass was interrupted.
+    pub fn maintain<R: Report>(
+        &self,
+        out: &mut dyn Write,
+        mut pass: impl FnMut(&mut Db, &Schema, bool) -> Result<(R, Tally)>,
+    ) -> Result<i32> {
+        let settings = self.settings;
+        let style = Style::of(settings, self.watching);
+        let (mut passes, mut changed, mut interrupted) = (0u64, 0u64, false);
+        let failed = self.run(
+            |db, schema, first| {
+                let (report, tally) = pass(db, schema, first)?;
+                passes += 1;
+                changed += tally.changed;
+                interrupted = tally.interrupted;
+                output::write_report(out, style, &report)
+            },
+            |e| e,
         )?;
         if self.watching && !settings.quiet && settings.format == Format::Table {
             eprintln!(

@@ -7,7 +7,7 @@
 //! confirmation when a person is at the terminal, then changes the planned jobs in bounded
 //! transactions that skip rows another session holds locked.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 
 use anyhow::{anyhow, Context, Result};
 use comfy_table::Cell;
@@ -500,18 +500,28 @@ pub fn run(
     args: &ActionArgs,
     out: &mut dyn Write,
 ) -> Result<i32> {
-    let stdin_tty = std::io::stdin().is_terminal();
+    let stdin_tty = output::Terminal::get().stdin;
     let opts = ActionOpts::resolve(action, args, settings, stdin_tty)?;
-    let dsn = settings.require_dsn()?.clone();
-    watch::install_handler();
-    let mut db = Db::connect(&dsn, opts.limits, false)?;
-    let schema = db.schema(&settings.prefix)?;
     // Without a terminal there is nobody to ask; ids name their jobs, and acting by filter
     // already required --yes.
     let mut confirm = |r: &ActionReport| if stdin_tty { ask(r) } else { Ok(true) };
-    let report = pass(&mut db, &schema, &opts, &mut confirm)?;
-    output::write_report(out, Style::of(settings, false), &report)?;
-    Ok(if report.interrupted {
+    let mut interrupted = false;
+    let runner = watch::Runner {
+        command: action.name(),
+        settings,
+        limits: opts.limits,
+        watching: false,
+        interval: std::time::Duration::ZERO,
+    };
+    runner.run(
+        |db, schema, _first| {
+            let report = pass(db, schema, &opts, &mut confirm)?;
+            interrupted = report.interrupted;
+            output::write_report(out, Style::of(settings, false), &report)
+        },
+        |e| e,
+    )?;
+    Ok(if interrupted {
         crate::error::exit::INTERRUPTED
     } else {
         0

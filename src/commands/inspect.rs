@@ -1,7 +1,7 @@
 //! `oban inspect`: list jobs by filters, or show jobs by id in full. Read-only: on PostgreSQL
 //! every query runs in a read-only transaction, and every list is bounded by `--limit`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
@@ -391,24 +391,24 @@ impl Report for InspectReport {
 /// exist are an error (exit 1) after the jobs that do exist are shown.
 pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = InspectOpts::resolve(args, settings)?;
-    let dsn = settings.require_dsn()?.clone();
-    let secrets: Vec<String> = dsn.password().into_iter().collect();
     let watching = args.watch.watch;
     let interval = args.watch.interval.unwrap_or(DEFAULT_WATCH_INTERVAL);
     let redraw = watching
         && !settings.quiet
         && settings.format == Format::Table
-        && std::io::stdout().is_terminal();
+        && output::Terminal::get().stdout;
     let style = Style::of(settings, watching);
-    watch::install_handler();
     let mut missing = Vec::new();
-    watch::run_loop(
+    let runner = watch::Runner {
+        command: "inspect",
+        settings,
+        limits: SessionLimits::default(),
         watching,
         interval,
-        || {
-            let mut db = Db::connect(&dsn, SessionLimits::default(), false)?;
-            let schema = db.schema(&settings.prefix)?;
-            let report = pass(&mut db, &schema, &opts)?;
+    };
+    runner.run(
+        |db, schema, _first| {
+            let report = pass(db, schema, &opts)?;
             if redraw {
                 write!(
                     out,
@@ -420,13 +420,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
             missing = report.missing;
             Ok(())
         },
-        |e| {
-            let message = crate::scrub(&format!("{e:#}"), &secrets);
-            eprintln!(
-                "oban: inspect: query failed, retrying in {}: {message}",
-                crate::duration::human(interval)
-            );
-        },
+        |e| e,
     )?;
     if !missing.is_empty() {
         let ids: Vec<String> = missing.iter().map(i64::to_string).collect();

@@ -361,14 +361,14 @@ pub fn run(settings: &Settings, args: &RescueArgs, out: &mut dyn Write) -> Resul
             "--accurate: SQLite (Oban Lite) keeps no producer heartbeats; use the timeout mode, e.g. `oban rescue --rescue-after 5m`",
         ));
     }
-    let job = watch::Maintenance {
+    let job = watch::Runner {
         command: "rescue",
         settings,
         limits: opts.limits,
         watching: args.watch.watch,
         interval: args.watch.interval.unwrap_or(settings.lifeline.interval),
     };
-    job.run(out, |db, schema, _first| {
+    job.maintain(out, |db, schema, _first| {
         let report = pass(db, schema, &opts)?;
         let tally = watch::Tally {
             changed: report.total(),

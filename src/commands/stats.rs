@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -621,13 +621,12 @@ fn timeout_hint(e: anyhow::Error, timeout: Duration, exact: bool) -> anyhow::Err
 /// The `oban stats` command.
 pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = StatsOpts::resolve(args, settings);
-    let dsn = settings.require_dsn()?.clone();
     let watching = args.watch.watch;
     let interval = args
         .watch
         .interval
         .unwrap_or(crate::config::DEFAULT_INTERVAL);
-    let terminal = std::io::stdout().is_terminal();
+    let terminal = output::Terminal::get().stdout;
     let live_view = watching && settings.format == Format::Table && terminal;
     let mut style = Style::of(settings, watching);
     if watching && settings.format == Format::Table && !terminal {
@@ -640,19 +639,19 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
             .unwrap_or(SessionLimits::default().statement_timeout),
         ..SessionLimits::default()
     };
-    let secrets: Vec<String> = dsn.password().into_iter().collect();
-    watch::install_handler();
     let mut previous: Option<(String, Instant)> = None;
     let mut breached = false;
-    watch::run_loop(
+    let runner = watch::Runner {
+        command: "stats",
+        settings,
+        limits,
         watching,
         interval,
-        || {
-            let mut db = Db::connect(&dsn, limits, false)?;
-            let hint = |e| timeout_hint(e, limits.statement_timeout, args.exact);
-            let schema = db.schema(&settings.prefix).map_err(hint)?;
+    };
+    runner.run(
+        |db, schema, _first| {
             let prev = previous.as_ref().map(|(t, at)| (t.as_str(), *at));
-            let report = pass(&mut db, &schema, &opts, prev).map_err(hint)?;
+            let report = pass(db, schema, &opts, prev)?;
             previous = Some((report.taken_at.clone(), Instant::now()));
             breached = !report.breaches.is_empty();
             if live_view {
@@ -665,13 +664,7 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
             }
             output::write_report(out, style, &report)
         },
-        |e| {
-            let message = crate::scrub(&format!("{e:#}"), &secrets);
-            eprintln!(
-                "oban: stats: pass failed, retrying in {}: {message}",
-                crate::duration::human(interval)
-            );
-        },
+        |e| timeout_hint(e, limits.statement_timeout, args.exact),
     )?;
     Ok(if breached && !watching {
         crate::error::exit::BREACH

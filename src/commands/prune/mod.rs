@@ -9,7 +9,7 @@ mod opts;
 mod progress;
 mod report;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::Result;
 
@@ -32,15 +32,15 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
     let show_progress = !settings.quiet
         && !opts.dry_run
         && opts.limit > opts.batch_size
-        && std::io::stderr().is_terminal();
-    let job = watch::Maintenance {
+        && crate::output::Terminal::get().stderr;
+    let job = watch::Runner {
         command: "prune",
         settings,
         limits: opts.limits,
         watching: args.watch.watch,
         interval: args.watch.interval.unwrap_or(settings.pruner.interval),
     };
-    job.run(out, |db, schema, first| {
+    job.maintain(out, |db, schema, first| {
         if first && !settings.quiet {
             if let Some(hint) = missing_index_hint(schema, &opts) {
                 eprintln!("{hint}");
