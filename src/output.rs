@@ -90,7 +90,7 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
             for row in rows {
                 w.write_record(&row)?;
             }
-            w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?
+            w.into_inner().map_err(|e| e.into_error())?
         }
         Format::Prometheus => report
             .to_prometheus()

@@ -24,15 +24,16 @@ use anyhow::{anyhow, Context, Result};
 
 pub use self::catalog::{BoolValue, Catalog, QueueStateCount, Schema, TextValue};
 pub use self::jobs::{ActedJob, Job, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
+pub use self::migrations::Migrate;
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Targets};
 pub use self::rescue::{Rescue, RescueRule, RescuedJob};
 use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;
 
 /// Everything an engine answers: the feature traits together.
-pub trait Engine: Catalog + Prune + Rescue + Jobs {}
+pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate {}
 
-impl<T: Catalog + Prune + Rescue + Jobs> Engine for T {}
+impl<T: Catalog + Prune + Rescue + Jobs + Migrate> Engine for T {}
 
 /// A live connection to one of the supported engines.
 pub enum Db {

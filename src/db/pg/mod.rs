@@ -4,6 +4,7 @@
 
 mod catalog;
 mod jobs;
+mod migrate;
 mod prune;
 mod rescue;
 

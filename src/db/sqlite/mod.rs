@@ -5,6 +5,7 @@
 
 mod catalog;
 mod jobs;
+mod migrate;
 mod prune;
 mod rescue;
 

@@ -1,0 +1,46 @@
+//! Installing the oban-py schema on PostgreSQL, under any schema name.
+
+use anyhow::{Context, Result};
+use diesel::{sql_query, RunQueryDsl};
+
+use super::{Pg, PgSql};
+use crate::db::catalog::BoolValue;
+use crate::db::migrations::{apply, names, Migrate, POSTGRES};
+use crate::db::quote_ident;
+
+impl Migrate for Pg {
+    fn shown_prefix(&self, prefix: &str) -> String {
+        prefix.to_string()
+    }
+
+    fn table_exists(&mut self, prefix: &str, name: &str) -> Result<bool> {
+        let mut sql = PgSql::new();
+        let (schema, table) = (sql.bind(prefix), sql.bind(name));
+        sql.push(&format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = {schema} AND c.relname = {table}) AS value"
+        ));
+        let rows: Vec<BoolValue> = sql.query().load(self)?;
+        Ok(rows.first().is_some_and(|r| r.value))
+    }
+
+    fn all_migrations(&self) -> Result<Vec<String>> {
+        names(&POSTGRES)
+    }
+
+    fn run_pending(&mut self, prefix: &str, dry_run: bool) -> Result<Vec<String>> {
+        if !dry_run {
+            sql_query(format!(
+                "CREATE SCHEMA IF NOT EXISTS {}",
+                quote_ident(prefix)
+            ))
+            .execute(self)
+            .with_context(|| format!("creating schema {prefix}"))?;
+        }
+        // diesel's migration table and the migrations' own tables land in the search path.
+        sql_query(format!("SET search_path TO {}", quote_ident(prefix))).execute(self)?;
+        let result = apply(self, POSTGRES, dry_run);
+        sql_query("RESET search_path").execute(self)?;
+        result.with_context(|| format!("running migrations in schema {prefix}"))
+    }
+}
