@@ -74,6 +74,15 @@ impl JobState {
         JobState::ALL.into_iter().find(|s| s.name() == name)
     }
 
+    /// The timestamp a job's age in this state is measured on: when it started running, when
+    /// it finished, or else when it is (or was) due.
+    pub fn age_column(self) -> &'static str {
+        match self {
+            JobState::Executing => "attempted_at",
+            s => s.as_final().map_or("scheduled_at", FinalState::column),
+        }
+    }
+
     /// The final state this is, if it is one.
     pub fn as_final(self) -> Option<FinalState> {
         FinalState::ALL.into_iter().find(|f| f.state() == self)
@@ -181,18 +190,23 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    /// The word a list's heading uses for this order.
-    pub fn label(self) -> &'static str {
+    /// The column sorted on.
+    pub fn column(self) -> &'static str {
         match self {
             SortKey::Id => "id",
-            SortKey::Inserted => "inserted",
-            SortKey::Scheduled => "scheduled",
-            SortKey::Attempted => "attempted",
+            SortKey::Inserted => "inserted_at",
+            SortKey::Scheduled => "scheduled_at",
+            SortKey::Attempted => "attempted_at",
             SortKey::State => "state",
             SortKey::Queue => "queue",
             SortKey::Worker => "worker",
             SortKey::Attempt => "attempt",
         }
+    }
+
+    /// The word a list's heading uses for this order.
+    pub fn label(self) -> &'static str {
+        self.column().trim_end_matches("_at")
     }
 }
 
@@ -205,6 +219,17 @@ pub enum TimeBasis {
     Scheduled,
     /// attempted_at
     Attempted,
+}
+
+impl TimeBasis {
+    /// The column.
+    pub fn column(self) -> &'static str {
+        match self {
+            TimeBasis::Inserted => "inserted_at",
+            TimeBasis::Scheduled => "scheduled_at",
+            TimeBasis::Attempted => "attempted_at",
+        }
+    }
 }
 
 /// Which of the known table shapes a database holds.

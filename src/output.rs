@@ -122,6 +122,11 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// A CSV header from its column names, comma-separated.
+pub fn header(columns: &str) -> Vec<String> {
+    columns.split(',').map(String::from).collect()
+}
+
 /// A right-aligned number cell.
 pub fn num(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)

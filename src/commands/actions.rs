@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::cli::ActionArgs;
 use crate::config::Settings;
-use crate::db::{ActedJob, Db, Job, JobAction, JobQuery, Schema, SessionLimits};
+use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, Schema, SessionLimits};
 use crate::error::usage;
 use crate::output::{self, Report, Style};
 use crate::watch;
@@ -309,7 +309,14 @@ pub fn pass(
             break;
         }
         let changed = db
-            .act_batch(schema, opts.action, chunk, &eligible)
+            .act_batch(
+                schema,
+                &Change {
+                    action: opts.action,
+                    ids: chunk,
+                    eligible: &eligible,
+                },
+            )
             .with_context(|| {
                 format!(
                     "{} batch {} (after {} jobs changed)",
@@ -427,19 +434,8 @@ impl Report for ActionReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = [
-            "id",
-            "state",
-            "queue",
-            "worker",
-            "attempt",
-            "max_attempts",
-            "result",
-            "reason",
-            "dry_run",
-        ]
-        .map(String::from)
-        .to_vec();
+        let header =
+            output::header("id,state,queue,worker,attempt,max_attempts,result,reason,dry_run");
         let mut rows: Vec<Vec<String>> = self
             .jobs
             .iter()

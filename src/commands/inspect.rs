@@ -334,28 +334,7 @@ impl Report for InspectReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = [
-            "id",
-            "state",
-            "queue",
-            "worker",
-            "attempt",
-            "max_attempts",
-            "priority",
-            "args",
-            "meta",
-            "tags",
-            "errors",
-            "attempted_by",
-            "inserted_at",
-            "scheduled_at",
-            "attempted_at",
-            "cancelled_at",
-            "completed_at",
-            "discarded_at",
-        ]
-        .map(String::from)
-        .to_vec();
+        let header = output::header("id,state,queue,worker,attempt,max_attempts,priority,args,meta,tags,errors,attempted_by,inserted_at,scheduled_at,attempted_at,cancelled_at,completed_at,discarded_at");
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         let rows = self
             .jobs

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::cli::{OnExhausted, RescueArgs};
 use crate::config::Settings;
-use crate::db::{lock, Db, Flavour, JobFilter, RescueRule, RescuedJob, Schema, SessionLimits};
+use crate::db::{
+    lock, Db, Flavour, JobFilter, Orphans, RescueRule, RescuedJob, Schema, SessionLimits,
+};
 use crate::error::usage;
 use crate::model::{DbTime, JobState};
 use crate::output::{self, Report};
@@ -218,19 +220,8 @@ impl Report for RescueReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = [
-            "id",
-            "queue",
-            "worker",
-            "attempt",
-            "max_attempts",
-            "executing",
-            "node",
-            "to",
-            "dry_run",
-        ]
-        .map(String::from)
-        .to_vec();
+        let header =
+            output::header("id,queue,worker,attempt,max_attempts,executing,node,to,dry_run");
         let rows = self
             .jobs
             .iter()
@@ -297,15 +288,20 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &RescueOpts) -> Result<RescueRep
         outcome: Outcome::Done,
         elapsed: 0.0,
     };
+    let orphans = Orphans {
+        schema,
+        rule: &rule,
+        filter: &opts.filter,
+    };
     if opts.accurate {
         report.long_running = Some(
-            db.long_running(schema, &rule, &opts.filter, LONG_RUNNING_SHOWN)
+            db.long_running(&orphans, LONG_RUNNING_SHOWN)
                 .context("listing long-running jobs")?,
         );
     }
     if opts.dry_run {
         report.add(
-            db.rescue_candidates(schema, &rule, &opts.filter, opts.limit)
+            db.rescue_candidates(&orphans, opts.limit)
                 .context("listing orphaned jobs")?,
         );
         if report.total() >= opts.limit {
@@ -343,7 +339,14 @@ fn rescue_all(
         }
         let n = remaining.min(opts.batch_size);
         let moved = db
-            .rescue_batch(schema, rule, &opts.filter, n)
+            .rescue_batch(
+                &Orphans {
+                    schema,
+                    rule,
+                    filter: &opts.filter,
+                },
+                n,
+            )
             .with_context(|| format!("rescuing jobs (after {} moved)", report.total()))?;
         let short = (moved.len() as u64) < n;
         report.add(moved);

@@ -26,25 +26,13 @@ pub struct Schema {
 }
 
 /// Columns every Oban flavour has and this tool relies on.
-pub const REQUIRED_COLUMNS: [&str; 11] = [
-    "id",
-    "state",
-    "queue",
-    "worker",
-    "attempt",
-    "max_attempts",
-    "inserted_at",
-    "attempted_at",
-    "completed_at",
-    "cancelled_at",
-    "discarded_at",
-];
+pub const REQUIRED_COLUMNS: &str = "id state queue worker attempt max_attempts inserted_at \
+     attempted_at completed_at cancelled_at discarded_at";
 
 /// The required columns a table lacks.
 pub fn missing_columns(columns: &[String]) -> Vec<&'static str> {
     REQUIRED_COLUMNS
-        .iter()
-        .copied()
+        .split_whitespace()
         .filter(|c| !columns.iter().any(|have| have == c))
         .collect()
 }

@@ -156,6 +156,17 @@ impl JobAction {
     }
 }
 
+/// One batch of an action: `action` on those of `ids` whose state is in `eligible`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    /// What to do.
+    pub action: JobAction,
+    /// The jobs.
+    pub ids: &'a [i64],
+    /// The states a job may be in to be changed.
+    pub eligible: &'a [&'a str],
+}
+
 /// A job a batch changed, with its state before the change.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, diesel::QueryableByName)]
 pub struct ActedJob {
@@ -190,22 +201,29 @@ pub struct JobStateRow {
     pub state: JobState,
 }
 
+/// The timestamp a job's age is measured on, as SQL over `alias` (with its dot): the one
+/// given, or the one that fits each job's state.
+pub fn age_expr(basis: Option<TimeBasis>, alias: &str) -> String {
+    if let Some(basis) = basis {
+        return format!("{alias}{}", basis.column());
+    }
+    let arms: String = JobState::ALL
+        .into_iter()
+        .filter(|s| s.age_column() != "scheduled_at")
+        .map(|s| format!(" WHEN '{}' THEN {alias}{}", s.name(), s.age_column()))
+        .collect();
+    format!("(CASE {alias}state{arms} ELSE {alias}scheduled_at END)")
+}
+
 /// The job statements, for one engine.
 pub trait Jobs {
     /// Jobs matching a query as JSON rows with their age; never writes (PostgreSQL reads in a
     /// read-only transaction).
     fn job_rows(&mut self, schema: &Schema, query: &JobQuery) -> Result<Vec<JobJson>>;
 
-    /// Applies `action` to those of `ids` whose state is in `eligible`, in one transaction,
-    /// skipping rows another session holds locked. Returns the jobs changed, with their state
-    /// before the change.
-    fn act_batch(
-        &mut self,
-        schema: &Schema,
-        action: JobAction,
-        ids: &[i64],
-        eligible: &[&str],
-    ) -> Result<Vec<ActedJob>>;
+    /// Applies the change in one transaction, skipping rows another session holds locked.
+    /// Returns the jobs changed, with their state before the change.
+    fn act_batch(&mut self, schema: &Schema, change: &Change) -> Result<Vec<ActedJob>>;
 
     /// The current state of each of `ids` that exists.
     fn job_states(&mut self, schema: &Schema, ids: &[i64]) -> Result<Vec<JobStateRow>>;

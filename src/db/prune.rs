@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 
+use super::sql::{Dialect, Sql};
 use super::Schema;
 use crate::model::{FinalState, JobState};
 
@@ -16,6 +17,21 @@ pub struct JobFilter {
     pub queues: Vec<String>,
     /// Only these workers (empty: all).
     pub workers: Vec<String>,
+}
+
+impl JobFilter {
+    /// ` AND queue IN (…) AND worker IN (…)` for the filters in use (`alias` with its dot),
+    /// the values bound into `sql`.
+    pub fn sql<DB: Dialect>(&self, sql: &mut Sql<DB>, alias: &str) -> String {
+        let mut text = String::new();
+        for (column, values) in [("queue", &self.queues), ("worker", &self.workers)] {
+            if !values.is_empty() {
+                text.push_str(" AND ");
+                text.push_str(&sql.in_list(&format!("{alias}{column}"), values));
+            }
+        }
+        text
+    }
 }
 
 /// A row taken out by a prune batch.
@@ -33,6 +49,20 @@ pub struct DeletedRow {
     /// The whole row as a JSON object, when archiving.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub row: Option<String>,
+}
+
+/// How many rows of one state and queue a pass would take.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct PrunableCount {
+    /// The final state.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub state: JobState,
+    /// The queue.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// Rows.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
 }
 
 /// Which end of the eligible range a drain takes its batches from.
@@ -89,15 +119,9 @@ pub struct Batch<'a> {
 
 /// Prune's statements, for one engine.
 pub trait Prune {
-    /// What a pass of `limit` rows would take, as (state, queue, count): the same selection
+    /// What a pass of `batch.size` rows would take, by state and queue: the same selection
     /// the delete makes, without locking.
-    fn count_prunable(
-        &mut self,
-        schema: &Schema,
-        targets: &Targets,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<(JobState, String, u64)>>;
+    fn count_prunable(&mut self, batch: &Batch) -> Result<Vec<PrunableCount>>;
 
     /// Deletes one batch from the cursor's end in its own transaction, skipping rows others
     /// hold locked; `sink` (the archive) sees the rows before commit and can veto it by failing.

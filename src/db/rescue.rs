@@ -48,35 +48,28 @@ pub struct RescuedJob {
     pub state: JobState,
 }
 
+/// The orphans a rescue looks for: in which table, by which rule, among which jobs.
+#[derive(Debug, Clone, Copy)]
+pub struct Orphans<'a> {
+    /// The table.
+    pub schema: &'a Schema,
+    /// The rule.
+    pub rule: &'a RescueRule,
+    /// Queue and worker filters.
+    pub filter: &'a JobFilter,
+}
+
 /// Rescue's statements, for one engine.
 pub trait Rescue {
     /// The jobs a rescue would move, with where each would go, lowest id first.
-    fn rescue_candidates(
-        &mut self,
-        schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<RescuedJob>>;
+    fn rescue_candidates(&mut self, orphans: &Orphans, limit: u64) -> Result<Vec<RescuedJob>>;
 
     /// Executing jobs past the cutoff whose producer still heartbeats (accurate mode, where
     /// producers are recorded): left alone, and shown.
-    fn long_running(
-        &mut self,
-        _schema: &Schema,
-        _rule: &RescueRule,
-        _filter: &JobFilter,
-        _limit: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn long_running(&mut self, _orphans: &Orphans, _limit: u64) -> Result<Vec<RescuedJob>> {
         Ok(Vec::new())
     }
 
     /// Moves up to `n` orphaned jobs in one transaction, skipping rows others hold locked.
-    fn rescue_batch(
-        &mut self,
-        schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        n: u64,
-    ) -> Result<Vec<RescuedJob>>;
+    fn rescue_batch(&mut self, orphans: &Orphans, n: u64) -> Result<Vec<RescuedJob>>;
 }

@@ -7,7 +7,8 @@ use std::marker::PhantomData;
 
 use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
-use diesel::sql_types::{Array, BigInt, Double, Text};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, BigInt, Double, HasSqlType, Text};
 use diesel::sqlite::Sqlite;
 
 /// A value bound to a statement.
@@ -78,21 +79,57 @@ impl From<&[f64]> for Value {
     }
 }
 
-/// How an engine writes the placeholder of the n-th value (from 1).
-pub trait Dialect {
-    /// The placeholder text.
+/// A boxed raw statement for engine `DB`, values bound.
+pub type Query<DB> = BoxedSqlQuery<'static, DB, SqlQuery>;
+
+/// What differs between the engines in writing and binding values.
+pub trait Dialect:
+    diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Double> + Sized
+{
+    /// The placeholder of the n-th value (from 1).
     fn placeholder(n: usize) -> String;
+    /// `expr` is one of the list bound at `placeholder`.
+    fn in_list(expr: &str, placeholder: &str) -> String;
+    /// Binds a list value.
+    fn bind_list(q: Query<Self>, list: Value) -> Query<Self>;
 }
 
 impl Dialect for Pg {
     fn placeholder(n: usize) -> String {
         format!("${n}")
     }
+
+    fn in_list(expr: &str, placeholder: &str) -> String {
+        format!("{expr} = ANY({placeholder})")
+    }
+
+    fn bind_list(q: Query<Pg>, list: Value) -> Query<Pg> {
+        match list {
+            Value::Texts(v) => q.bind::<Array<Text>, _>(v),
+            Value::Ints(v) => q.bind::<Array<BigInt>, _>(v),
+            Value::Floats(v) => q.bind::<Array<Double>, _>(v),
+            scalar => unreachable!("not a list: {scalar:?}"),
+        }
+    }
 }
 
 impl Dialect for Sqlite {
     fn placeholder(n: usize) -> String {
         format!("?{n}")
+    }
+
+    fn in_list(expr: &str, placeholder: &str) -> String {
+        format!("{expr} IN (SELECT value FROM json_each({placeholder}))")
+    }
+
+    fn bind_list(q: Query<Sqlite>, list: Value) -> Query<Sqlite> {
+        let json = match list {
+            Value::Texts(v) => serde_json::Value::from(v),
+            Value::Ints(v) => serde_json::Value::from(v),
+            Value::Floats(v) => serde_json::Value::from(v),
+            scalar => unreachable!("not a list: {scalar:?}"),
+        };
+        q.bind::<Text, _>(json.to_string())
     }
 }
 
@@ -102,12 +139,6 @@ pub struct Sql<DB> {
     text: String,
     values: Vec<Value>,
     engine: PhantomData<DB>,
-}
-
-impl<DB: Dialect> Default for Sql<DB> {
-    fn default() -> Self {
-        Sql::new()
-    }
 }
 
 impl<DB: Dialect> Sql<DB> {
@@ -132,42 +163,33 @@ impl<DB: Dialect> Sql<DB> {
         DB::placeholder(self.values.len())
     }
 
+    /// `expr` is one of `values` (a bound list; the engine's way of asking).
+    pub fn in_list(&mut self, expr: &str, values: impl Into<Value>) -> String {
+        let p = self.bind(values);
+        DB::in_list(expr, &p)
+    }
+
     /// The text so far.
     pub fn text(&self) -> &str {
         &self.text
     }
 }
 
-impl Sql<Pg> {
+impl<DB: Dialect> Sql<DB>
+where
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    f64: ToSql<Double, DB>,
+{
     /// The statement with every value bound, ready to load or execute.
-    pub fn query(self) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-        let mut q = diesel::sql_query(self.text).into_boxed::<Pg>();
+    pub fn query(self) -> Query<DB> {
+        let mut q = diesel::sql_query(self.text).into_boxed::<DB>();
         for v in self.values {
             q = match v {
                 Value::Text(v) => q.bind::<Text, _>(v),
                 Value::Int(v) => q.bind::<BigInt, _>(v),
                 Value::Float(v) => q.bind::<Double, _>(v),
-                Value::Texts(v) => q.bind::<Array<Text>, _>(v),
-                Value::Ints(v) => q.bind::<Array<BigInt>, _>(v),
-                Value::Floats(v) => q.bind::<Array<Double>, _>(v),
-            };
-        }
-        q
-    }
-}
-
-impl Sql<Sqlite> {
-    /// The statement with every value bound (lists as JSON text), ready to load or execute.
-    pub fn query(self) -> BoxedSqlQuery<'static, Sqlite, SqlQuery> {
-        let mut q = diesel::sql_query(self.text).into_boxed::<Sqlite>();
-        for v in self.values {
-            q = match v {
-                Value::Text(v) => q.bind::<Text, _>(v),
-                Value::Int(v) => q.bind::<BigInt, _>(v),
-                Value::Float(v) => q.bind::<Double, _>(v),
-                Value::Texts(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
-                Value::Ints(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
-                Value::Floats(v) => q.bind::<Text, _>(serde_json::Value::from(v).to_string()),
+                list => DB::bind_list(q, list),
             };
         }
         q

@@ -36,10 +36,16 @@ pub fn pass(
     }
     if opts.dry_run {
         let counts = db
-            .count_prunable(schema, &targets, &opts.filter, opts.limit)
+            .count_prunable(&Batch {
+                schema,
+                targets: &targets,
+                filter: &opts.filter,
+                size: opts.limit,
+                archive: false,
+            })
             .context("counting prunable jobs")?;
-        for (state, queue, n) in counts {
-            report.add(state.name(), &queue, n);
+        for c in counts {
+            report.add(c.state.name(), &c.queue, c.count as u64);
         }
         if report.total >= opts.limit {
             report.outcome = Outcome::Limit;

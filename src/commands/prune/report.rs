@@ -172,9 +172,7 @@ impl Report for PruneReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = ["state", "queue", "jobs", "dry_run"]
-            .map(String::from)
-            .to_vec();
+        let header = output::header("state,queue,jobs,dry_run");
         let rows = self
             .by_queue
             .iter()

@@ -4,23 +4,11 @@ use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
-use crate::db::jobs::{ActedJob, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
+use crate::db::jobs::{
+    age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
+};
 use crate::db::Schema;
-use crate::model::{SortKey, TimeBasis};
-
-/// The timestamp a job's age is measured on: the one given, or the one that fits its state.
-fn time_expr(basis: Option<TimeBasis>) -> &'static str {
-    match basis {
-        Some(TimeBasis::Inserted) => "j.inserted_at",
-        Some(TimeBasis::Scheduled) => "j.scheduled_at",
-        Some(TimeBasis::Attempted) => "j.attempted_at",
-        None => {
-            "(CASE j.state WHEN 'executing' THEN j.attempted_at \
-               WHEN 'completed' THEN j.completed_at WHEN 'cancelled' THEN j.cancelled_at \
-               WHEN 'discarded' THEN j.discarded_at ELSE j.scheduled_at END)"
-        }
-    }
-}
+use crate::model::SortKey;
 
 /// The WHERE clause for a job query (alias `j`), its values bound into `sql`.
 fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
@@ -54,7 +42,7 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
     if let Some(args) = &q.args {
         w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
     }
-    let ts = time_expr(q.basis);
+    let ts = age_expr(q.basis, "j.");
     if let Some(secs) = q.older_than {
         let p = sql.bind(secs);
         w.push(format!("{ts} < {NOW} - make_interval(secs => {p})"));
@@ -72,16 +60,10 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
     w.join(" AND ")
 }
 
-fn sort_column(key: SortKey) -> &'static str {
+fn sort_column(key: SortKey) -> String {
     match key {
-        SortKey::Id => "j.id",
-        SortKey::Inserted => "j.inserted_at",
-        SortKey::Scheduled => "j.scheduled_at",
-        SortKey::Attempted => "j.attempted_at",
-        SortKey::State => "j.state::text",
-        SortKey::Queue => "j.queue",
-        SortKey::Worker => "j.worker",
-        SortKey::Attempt => "j.attempt",
+        SortKey::State => "j.state::text".into(),
+        key => format!("j.{}", key.column()),
     }
 }
 
@@ -114,7 +96,7 @@ impl Jobs for Pg {
             "SELECT {row} AS json, extract(epoch FROM {NOW} - {ts})::float8 AS age \
              FROM {jobs} j WHERE {cond} ORDER BY {sort} {dir} NULLS LAST, j.id {dir} LIMIT {limit}",
             row = job_json(),
-            ts = time_expr(q.basis),
+            ts = age_expr(q.basis, "j."),
             jobs = table(&schema.prefix, "oban_jobs"),
             sort = sort_column(q.sort),
         ));
@@ -126,13 +108,8 @@ impl Jobs for Pg {
             .run(|c| query.load::<JobJson>(c))?)
     }
 
-    fn act_batch(
-        &mut self,
-        schema: &Schema,
-        action: JobAction,
-        ids: &[i64],
-        eligible: &[&str],
-    ) -> Result<Vec<ActedJob>> {
+    fn act_batch(&mut self, schema: &Schema, change: &Change) -> Result<Vec<ActedJob>> {
+        let (action, ids, eligible) = (change.action, change.ids, change.eligible);
         let jobs = table(&schema.prefix, "oban_jobs");
         let enum_type = table(&schema.prefix, "oban_job_state");
         let change = match action {

@@ -45,17 +45,3 @@ pub fn connect(dsn: &Dsn, limits: SessionLimits) -> Result<Pg> {
 pub fn table(prefix: &str, name: &str) -> String {
     format!("{}.{}", quote_ident(prefix), quote_ident(name))
 }
-
-/// `AND queue = ANY($n) AND worker = ANY($m)` for the filters in use (alias with its dot).
-fn filter_sql(sql: &mut PgSql, filter: &super::JobFilter, alias: &str) -> String {
-    let mut text = String::new();
-    if !filter.queues.is_empty() {
-        let p = sql.bind(&filter.queues);
-        text.push_str(&format!(" AND {alias}queue = ANY({p}::text[])"));
-    }
-    if !filter.workers.is_empty() {
-        let p = sql.bind(&filter.workers);
-        text.push_str(&format!(" AND {alias}worker = ANY({p}::text[])"));
-    }
-    text
-}

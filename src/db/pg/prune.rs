@@ -3,13 +3,11 @@
 //! deleted by ctid.
 
 use anyhow::Result;
-use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, RunQueryDsl};
 
-use super::{filter_sql, table, Pg, PgSql};
-use crate::db::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Targets};
+use super::{table, Pg, PgSql};
+use crate::db::prune::{Batch, Cursor, DeletedRow, End, JobFilter, PrunableCount, Prune, Targets};
 use crate::db::Schema;
-use crate::model::JobState;
 
 /// The placeholders of one statement's cutoffs (one per target, in order) and filters.
 struct Bound {
@@ -20,7 +18,7 @@ struct Bound {
 fn bind_targets(sql: &mut PgSql, targets: &Targets, filter: &JobFilter, alias: &str) -> Bound {
     Bound {
         cutoffs: targets.iter().map(|(_, cutoff)| sql.bind(cutoff)).collect(),
-        filters: filter_sql(sql, filter, alias),
+        filters: filter.sql(sql, alias),
     }
 }
 
@@ -77,36 +75,16 @@ fn candidate_count(n: u64) -> u64 {
     n + (n / 8).max(16)
 }
 
-#[derive(QueryableByName)]
-struct StateQueueCount {
-    #[diesel(sql_type = Text)]
-    state: JobState,
-    #[diesel(sql_type = Text)]
-    queue: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 impl Prune for Pg {
-    fn count_prunable(
-        &mut self,
-        schema: &Schema,
-        targets: &Targets,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<(JobState, String, u64)>> {
+    fn count_prunable(&mut self, batch: &Batch) -> Result<Vec<PrunableCount>> {
         let mut sql = PgSql::new();
-        let bound = bind_targets(&mut sql, targets, filter, "");
-        let limit = sql.bind(limit);
+        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let limit = sql.bind(batch.size);
         sql.push(&format!(
             "SELECT state, queue, count(*) AS count FROM ({}) c GROUP BY 1, 2 ORDER BY 1, 2",
-            candidates(schema, targets, &bound, &limit, End::Oldest)
+            candidates(batch.schema, batch.targets, &bound, &limit, End::Oldest)
         ));
-        let rows: Vec<StateQueueCount> = sql.query().load(self)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.state, r.queue, r.count as u64))
-            .collect())
+        Ok(sql.query().load(self)?)
     }
 
     fn delete_batch(

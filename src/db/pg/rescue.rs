@@ -4,8 +4,8 @@
 use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
-use super::{filter_sql, table, Pg, PgSql, NOW};
-use crate::db::rescue::{Rescue, RescueRule, RescuedJob};
+use super::{table, Pg, PgSql, NOW};
+use crate::db::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 use crate::db::{JobFilter, Schema};
 
 const RESCUED_COLUMNS: &str = "j.id, j.queue, j.worker, j.attempt::bigint AS attempt, \
@@ -23,7 +23,7 @@ fn bind_rule(sql: &mut PgSql, rule: &RescueRule, filter: &JobFilter) -> Rule {
     Rule {
         cutoff: sql.bind(&rule.cutoff),
         ttl: sql.bind(rule.producer_ttl),
-        filters: filter_sql(sql, filter, "j."),
+        filters: filter.sql(sql, "j."),
     }
 }
 
@@ -60,13 +60,8 @@ fn exhausted_sql(rule: &RescueRule) -> &'static str {
 }
 
 impl Rescue for Pg {
-    fn rescue_candidates(
-        &mut self,
-        schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn rescue_candidates(&mut self, o: &Orphans, limit: u64) -> Result<Vec<RescuedJob>> {
+        let (schema, rule, filter) = (o.schema, o.rule, o.filter);
         let mut sql = PgSql::new();
         let r = bind_rule(&mut sql, rule, filter);
         let limit = sql.bind(limit);
@@ -81,13 +76,8 @@ impl Rescue for Pg {
         Ok(sql.query().load(self)?)
     }
 
-    fn long_running(
-        &mut self,
-        schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn long_running(&mut self, o: &Orphans, limit: u64) -> Result<Vec<RescuedJob>> {
+        let (schema, rule, filter) = (o.schema, o.rule, o.filter);
         if !rule.accurate {
             return Ok(Vec::new());
         }
@@ -107,13 +97,8 @@ impl Rescue for Pg {
         Ok(sql.query().load(self)?)
     }
 
-    fn rescue_batch(
-        &mut self,
-        schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        n: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn rescue_batch(&mut self, o: &Orphans, n: u64) -> Result<Vec<RescuedJob>> {
+        let (schema, rule, filter) = (o.schema, o.rule, o.filter);
         let jobs = table(&schema.prefix, "oban_jobs");
         let exhausted = exhausted_sql(rule);
         let count = "CASE WHEN jsonb_typeof(j.meta->'rescued') = 'number' \

@@ -4,23 +4,11 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql, NOW};
-use crate::db::jobs::{ActedJob, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
+use crate::db::jobs::{
+    age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
+};
 use crate::db::Schema;
-use crate::model::{SortKey, TimeBasis};
-
-/// The timestamp a job's age is measured on: the one given, or the one that fits its state.
-fn time_expr(basis: Option<TimeBasis>) -> &'static str {
-    match basis {
-        Some(TimeBasis::Inserted) => "inserted_at",
-        Some(TimeBasis::Scheduled) => "scheduled_at",
-        Some(TimeBasis::Attempted) => "attempted_at",
-        None => {
-            "(CASE state WHEN 'executing' THEN attempted_at WHEN 'completed' THEN completed_at \
-               WHEN 'cancelled' THEN cancelled_at WHEN 'discarded' THEN discarded_at \
-               ELSE scheduled_at END)"
-        }
-    }
-}
+use crate::model::SortKey;
 
 /// A JSON column, or an empty value of its kind when the text is not valid JSON.
 fn json_or(column: &str, empty: &str) -> String {
@@ -67,7 +55,7 @@ fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
             json_or("args", "{}")
         ));
     }
-    let ts = time_expr(q.basis);
+    let ts = age_expr(q.basis, "");
     if let Some(secs) = q.older_than {
         let p = sql.bind(secs);
         w.push(format!(
@@ -89,16 +77,12 @@ fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
     w.join(" AND ")
 }
 
-fn sort_column(key: SortKey) -> &'static str {
+fn sort_column(key: SortKey) -> String {
     match key {
-        SortKey::Id => "id",
-        SortKey::Inserted => "julianday(inserted_at)",
-        SortKey::Scheduled => "julianday(scheduled_at)",
-        SortKey::Attempted => "julianday(attempted_at)",
-        SortKey::State => "state",
-        SortKey::Queue => "queue",
-        SortKey::Worker => "worker",
-        SortKey::Attempt => "attempt",
+        SortKey::Inserted | SortKey::Scheduled | SortKey::Attempted => {
+            format!("julianday({})", key.column())
+        }
+        key => key.column().into(),
     }
 }
 
@@ -140,7 +124,7 @@ impl Jobs for Lite {
             "SELECT {row} AS json, (julianday('now') - julianday({ts})) * 86400.0 AS age \
              FROM oban_jobs WHERE {cond} ORDER BY {sort} {dir} NULLS LAST, id {dir} LIMIT {limit}",
             row = job_json(),
-            ts = time_expr(q.basis),
+            ts = age_expr(q.basis, ""),
             sort = sort_column(q.sort),
         ));
         Ok(sql.query().load(self)?)
@@ -148,13 +132,8 @@ impl Jobs for Lite {
 
     /// One immediate transaction (SQLite's write lock: nothing else can change the rows
     /// between the read and the write).
-    fn act_batch(
-        &mut self,
-        _schema: &Schema,
-        action: JobAction,
-        ids: &[i64],
-        eligible: &[&str],
-    ) -> Result<Vec<ActedJob>> {
+    fn act_batch(&mut self, _schema: &Schema, change: &Change) -> Result<Vec<ActedJob>> {
+        let (action, ids, eligible) = (change.action, change.ids, change.eligible);
         let change = match action {
             JobAction::Retry => format!(
                 "UPDATE oban_jobs SET state = 'available', scheduled_at = {NOW}, \

@@ -46,26 +46,10 @@ pub fn connect(dsn: &Dsn, limits: SessionLimits, create: bool) -> Result<Lite> {
     Ok(conn)
 }
 
-/// ` AND queue IN (…) AND worker IN (…)` for the filters in use.
-fn filter_sql(sql: &mut LiteSql, filter: &JobFilter) -> String {
-    let mut text = String::new();
-    if !filter.queues.is_empty() {
-        let p = sql.bind(&filter.queues);
-        text.push_str(&format!(" AND queue IN (SELECT value FROM json_each({p}))"));
-    }
-    if !filter.workers.is_empty() {
-        let p = sql.bind(&filter.workers);
-        text.push_str(&format!(
-            " AND worker IN (SELECT value FROM json_each({p}))"
-        ));
-    }
-    text
-}
-
 /// Rows in `state` whose `column` is older than `cutoff` (a placeholder), filtered.
 fn older_than(sql: &mut LiteSql, state: &str, column: &str, cutoff: &str, f: &JobFilter) -> String {
     format!(
         "state = '{state}' AND julianday({column}) < julianday({cutoff}){}",
-        filter_sql(sql, f)
+        f.sql(sql, "")
     )
 }

@@ -1,13 +1,11 @@
 //! Prune on SQLite: batches walk the table by id, resuming where the last one stopped.
 
 use anyhow::Result;
-use diesel::sql_types::{BigInt, Text};
-use diesel::{QueryableByName, RunQueryDsl};
+use diesel::RunQueryDsl;
 
-use super::{filter_sql, Lite, LiteSql};
-use crate::db::prune::{Batch, Cursor, DeletedRow, JobFilter, Prune, Targets};
-use crate::db::{quote_ident, Schema};
-use crate::model::JobState;
+use super::{Lite, LiteSql};
+use crate::db::prune::{Batch, Cursor, DeletedRow, JobFilter, PrunableCount, Prune, Targets};
+use crate::db::quote_ident;
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
@@ -27,7 +25,7 @@ fn eligible_any(sql: &mut LiteSql, targets: &Targets, filter: &JobFilter) -> Str
             )
         })
         .collect();
-    format!("({}){}", parts.join(" OR "), filter_sql(sql, filter))
+    format!("({}){}", parts.join(" OR "), filter.sql(sql, ""))
 }
 
 /// `json_object(...)` over every column, JSON columns embedded as JSON when they parse.
@@ -47,38 +45,18 @@ fn row_json(columns: &[String]) -> String {
     format!("json_object({})", parts.join(", "))
 }
 
-#[derive(QueryableByName)]
-struct StateQueueCount {
-    #[diesel(sql_type = Text)]
-    state: JobState,
-    #[diesel(sql_type = Text)]
-    queue: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
-}
-
 impl Prune for Lite {
-    fn count_prunable(
-        &mut self,
-        _schema: &Schema,
-        targets: &Targets,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<(JobState, String, u64)>> {
+    fn count_prunable(&mut self, batch: &Batch) -> Result<Vec<PrunableCount>> {
         let mut sql = LiteSql::new();
-        let eligible = eligible_any(&mut sql, targets, filter);
-        let limit = sql.bind(limit);
+        let eligible = eligible_any(&mut sql, batch.targets, batch.filter);
+        let limit = sql.bind(batch.size);
         // Lowest ids first, as the delete takes them.
         sql.push(&format!(
             "SELECT state, queue, count(*) AS count FROM \
                (SELECT state, queue FROM oban_jobs WHERE {eligible} ORDER BY id LIMIT {limit}) \
              GROUP BY 1, 2 ORDER BY 1, 2"
         ));
-        let rows: Vec<StateQueueCount> = sql.query().load(self)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| (r.state, r.queue, r.count as u64))
-            .collect())
+        Ok(sql.query().load(self)?)
     }
 
     /// One immediate transaction, lowest ids (oldest) above the cursor first. SQLite has one

@@ -4,8 +4,8 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{older_than, Lite, LiteSql, NOW};
-use crate::db::rescue::{Rescue, RescueRule, RescuedJob};
-use crate::db::{JobFilter, Schema};
+use crate::db::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
+use crate::db::JobFilter;
 
 const RESCUED_COLUMNS: &str = "id, queue, worker, attempt, max_attempts, \
     CASE WHEN json_valid(attempted_by) THEN json_extract(attempted_by, '$[0]') END AS node, \
@@ -26,13 +26,8 @@ fn orphans(sql: &mut LiteSql, rule: &RescueRule, filter: &JobFilter) -> String {
 }
 
 impl Rescue for Lite {
-    fn rescue_candidates(
-        &mut self,
-        _schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        limit: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn rescue_candidates(&mut self, o: &Orphans, limit: u64) -> Result<Vec<RescuedJob>> {
+        let (rule, filter) = (o.rule, o.filter);
         let mut sql = LiteSql::new();
         let orphans = orphans(&mut sql, rule, filter);
         let limit = sql.bind(limit);
@@ -45,13 +40,8 @@ impl Rescue for Lite {
     }
 
     /// One immediate transaction, lowest ids first.
-    fn rescue_batch(
-        &mut self,
-        _schema: &Schema,
-        rule: &RescueRule,
-        filter: &JobFilter,
-        n: u64,
-    ) -> Result<Vec<RescuedJob>> {
+    fn rescue_batch(&mut self, o: &Orphans, n: u64) -> Result<Vec<RescuedJob>> {
+        let (rule, filter) = (o.rule, o.filter);
         let exhausted = exhausted_sql(rule);
         let count =
             "CASE WHEN json_valid(meta) AND json_type(meta, '$.rescued') IN ('integer', 'real') \
