@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::defaults;
 use crate::model::{FinalState, JobState, SortKey, TimeBasis};
 
 /// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
@@ -61,10 +62,9 @@ pub struct GlobalArgs {
 }
 
 /// How results are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Human-readable tables
-    #[default]
     Table,
     /// One JSON document per pass
     Json,
@@ -314,10 +314,9 @@ pub struct ActionArgs {
 }
 
 /// What happens to an orphan that has used all its attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnExhausted {
     /// Discard it, with discarded_at set (oban-py's lifeline)
-    #[default]
     Discard,
     /// Raise max_attempts to attempt + 1 and make it available
     Retry,
@@ -399,7 +398,7 @@ pub struct MigrateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
     /// How many jobs to insert
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = positive_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = defaults::SEED_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Random seed, for a reproducible population
     #[arg(long, value_name = "S")]
@@ -413,7 +412,7 @@ pub struct SeedArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// How many jobs to seed
-    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = positive_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = defaults::DEMO_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Keep the demo database at this path instead of a temporary file
     #[arg(long, value_name = "FILE")]

@@ -4,6 +4,8 @@
 //! `metrics`, `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]` and
 //! `[lifeline]` are read. A bad value is a usage error naming the key and the allowed form.
 
+pub mod defaults;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,18 +15,6 @@ use crate::cli::{Format, GlobalArgs};
 use crate::dsn::Dsn;
 use crate::duration;
 use crate::error::usage;
-
-/// oban-py's pruner defaults: 1 day, 20,000 rows, every 60 s.
-pub const DEFAULT_PRUNE_MAX_AGE: Duration = Duration::from_secs(86_400);
-/// Rows per prune pass unless told otherwise.
-pub const DEFAULT_PRUNE_LIMIT: u64 = 20_000;
-/// Seconds between passes in `--watch` unless told otherwise.
-pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-/// oban-py's lifeline default: executing jobs older than 300 s are orphans.
-pub const DEFAULT_RESCUE_AFTER: Duration = Duration::from_secs(300);
-
-/// Where a setting came from, for messages.
-const FILE_DEFAULT: &str = "oban.toml";
 
 /// `[pruner]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +190,7 @@ pub fn resolve(global: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Res
     let file = match &global.config {
         Some(path) => FileConfig::load(path)?,
         None => {
-            let default = PathBuf::from(FILE_DEFAULT);
+            let default = PathBuf::from(defaults::CONFIG_FILE);
             if default.is_file() {
                 FileConfig::load(&default)?
             } else {
@@ -240,21 +230,23 @@ pub fn resolve_with(
     } else if let Some(p) = &file.prefix {
         validate_prefix(p, "oban.toml prefix")?
     } else {
-        "public".to_string()
+        defaults::PREFIX.to_string()
     };
     Ok(Settings {
         dsn,
         prefix,
-        format: global.format.unwrap_or_default(),
+        format: global.format.unwrap_or(defaults::FORMAT),
         quiet: global.quiet,
         pruner: Pruner {
-            max_age: file.prune_max_age.unwrap_or(DEFAULT_PRUNE_MAX_AGE),
-            limit: file.prune_limit.unwrap_or(DEFAULT_PRUNE_LIMIT),
-            interval: file.prune_interval.unwrap_or(DEFAULT_INTERVAL),
+            max_age: file.prune_max_age.unwrap_or(defaults::PRUNE_MAX_AGE),
+            limit: file.prune_limit.unwrap_or(defaults::PRUNE_LIMIT),
+            interval: file.prune_interval.unwrap_or(defaults::PRUNE_INTERVAL),
         },
         lifeline: Lifeline {
-            interval: file.lifeline_interval.unwrap_or(DEFAULT_INTERVAL),
-            rescue_after: file.rescue_after.unwrap_or(DEFAULT_RESCUE_AFTER),
+            interval: file
+                .lifeline_interval
+                .unwrap_or(defaults::LIFELINE_INTERVAL),
+            rescue_after: file.rescue_after.unwrap_or(defaults::RESCUE_AFTER),
         },
     })
 }

@@ -13,16 +13,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::PruneArgs;
-use crate::config::Settings;
+use crate::config::{defaults, Settings};
 use crate::db::{Db, DeletedRow, Flavour, JobFilter, Schema, SessionLimits};
 use crate::dsn::Dsn;
 use crate::error::usage;
 use crate::model::{DbTime, FinalState};
 use crate::output::{self, Report};
 use crate::watch;
-
-/// Rows per transaction unless `--batch-size` says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 10_000;
 
 /// Everything a prune pass needs, resolved from flags, environment, file and defaults.
 #[derive(Debug, Clone)]
@@ -55,7 +52,7 @@ impl PruneOpts {
     pub fn resolve(args: &PruneArgs, settings: &Settings) -> Result<PruneOpts> {
         let base = args.max_age.unwrap_or(settings.pruner.max_age);
         let states = if args.state.is_empty() {
-            FinalState::ALL.to_vec()
+            defaults::PRUNE_STATES.to_vec()
         } else {
             FinalState::ALL
                 .into_iter()
@@ -79,8 +76,11 @@ impl PruneOpts {
             ages,
             filter: super::job_filter(&args.scope)?,
             limit,
-            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
-            pause: args.pause.unwrap_or_default(),
+            batch_size: args
+                .batch_size
+                .unwrap_or(defaults::PRUNE_BATCH_SIZE)
+                .min(limit),
+            pause: args.pause.unwrap_or(defaults::PRUNE_PAUSE),
             max_runtime: args.max_runtime,
             dry_run: args.dry_run,
             archive: args.archive.clone(),
@@ -91,8 +91,8 @@ impl PruneOpts {
                     .statement_timeout
                     .unwrap_or(defaults.statement_timeout),
             },
-            second_connection: match args.connections {
-                Some(2) => settings
+            second_connection: match args.connections.unwrap_or(defaults::PRUNE_CONNECTIONS) {
+                2 => settings
                     .dsn
                     .clone()
                     .filter(|dsn| dsn.backend == crate::dsn::Backend::Postgres),
