@@ -1,7 +1,5 @@
 //! Usage errors, configuration precedence, secrets, completions and the demo, through the binary.
 
-use clap::CommandFactory;
-
 use crate::support::{insert, json_out, oban, oban_in, JobSpec, PgDb};
 
 /// A DSN nobody listens on: if a bad flag let the tool get as far as connecting, the exit code
@@ -231,7 +229,7 @@ fn completions_are_current() {
         (clap_complete::Shell::PowerShell, "_oban.ps1"),
     ] {
         let mut fresh = Vec::new();
-        clap_complete::generate(shell, &mut oban::cli::Cli::command(), "oban", &mut fresh);
+        clap_complete::generate(shell, &mut oban::cli::command(), "oban", &mut fresh);
         let path = dir.join(file);
         if update {
             std::fs::write(&path, &fresh).expect("write completions");
