@@ -112,6 +112,25 @@ fn bad_config_values_exit_2_naming_the_key() {
 }
 
 #[test]
+fn config_syntax_errors_do_not_quote_the_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("oban.toml"),
+        "prefix = \"jobs\"\ndsn = \"postgres://u:s3cret@h/db\n",
+    )
+    .expect("write");
+    let out = oban_in(dir.path()).arg("prune").output().expect("run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(!all.contains("s3cret"), "{all}");
+    assert!(all.contains("oban.toml line 2, column"), "{all}");
+}
+
+#[test]
 fn password_never_appears() {
     for dsn in [
         "postgres://root:hunter2@127.0.0.1:1/oban",
