@@ -1,6 +1,7 @@
 //! Settings from built-in defaults < oban.toml < environment < flags, resolved in one place.
 //!
-//! The built-in defaults are in [`defaults`]; oban.toml is read by [`file`].
+//! The built-in defaults are in [`defaults`]; oban.toml is read by [`file`]. Resolution is pure:
+//! warnings about the file travel in [`Settings::warnings`] for the caller to print.
 
 pub mod defaults;
 pub mod file;
@@ -51,6 +52,9 @@ pub struct Settings {
     pub pruner: Pruner,
     /// Lifeline settings.
     pub lifeline: Lifeline,
+    /// Things worth telling the user that are not errors (typos in oban.toml), one line each,
+    /// without the `oban: warning: ` lead.
+    pub warnings: Vec<String>,
 }
 
 impl Settings {
@@ -143,6 +147,7 @@ pub fn resolve_with(
                 .unwrap_or(defaults::LIFELINE_INTERVAL),
             rescue_after: file.rescue_after.unwrap_or(defaults::RESCUE_AFTER),
         },
+        warnings: file.warnings,
     })
 }
 
@@ -203,6 +208,17 @@ mod tests {
         assert_eq!(s.pruner.limit, 20_000);
         assert_eq!(s.pruner.interval, Duration::from_secs(60));
         assert_eq!(s.lifeline.rescue_after, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn file_warnings_reach_the_settings() {
+        let file = FileConfig::parse("[pruner]\nmax_agee = 5\n", "oban.toml").expect("parses");
+        let s = resolve_with(&GlobalArgs::default(), &env_of(&[]), file).expect("ok");
+        assert_eq!(
+            s.warnings,
+            ["oban.toml line 2: unknown key [pruner] max_agee (did you mean max_age?)"]
+        );
+        assert_eq!(s.pruner.max_age, defaults::PRUNE_MAX_AGE);
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         return Ok(0);
     }
     let settings = config::resolve(&cli.global, &|key| std::env::var(key).ok())?;
+    for warning in &settings.warnings {
+        eprintln!("oban: warning: {warning}");
+    }
     if settings.format == cli::Format::Prometheus && !matches!(cli.command, Command::Stats(_)) {
         return Err(error::usage(
             "--format prometheus: only `oban stats` speaks Prometheus; use table, json or csv",

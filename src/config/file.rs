@@ -2,7 +2,8 @@
 //!
 //! The file is the one oban-py reads, so every key oban-py accepts (`queues`, `node`, `metrics`,
 //! `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]` and `[lifeline]` are
-//! read. A bad value is a usage error naming the line, the key and the allowed form.
+//! read. A bad value is a usage error naming the line, the key and the allowed form. Keys that
+//! neither tool reads but that look like a misspelling of one are reported as warnings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use crate::dsn::Dsn;
 use crate::duration;
@@ -33,6 +34,8 @@ pub struct FileConfig {
     pub lifeline_interval: Option<Duration>,
     /// `[lifeline] rescue_after`
     pub rescue_after: Option<Duration>,
+    /// Unknown keys that look like typos, each as `FILE line N: unknown key …`.
+    pub warnings: Vec<String>,
 }
 
 impl FileConfig {
@@ -43,8 +46,8 @@ impl FileConfig {
         FileConfig::parse(&text, &path.display().to_string())
     }
 
-    /// Parses TOML text; `origin` names the file in messages. Unknown keys are ignored, known
-    /// keys with bad values are errors.
+    /// Parses TOML text; `origin` names the file in messages. Unknown keys are ignored (typos of
+    /// known ones are returned as warnings), known keys with bad values are errors.
     pub fn parse(text: &str, origin: &str) -> Result<FileConfig> {
         // A syntax error is reported by position and reason only: toml's own message quotes
         // the offending line, which may be the dsn with its password.
@@ -58,6 +61,13 @@ impl FileConfig {
             };
             usage(format!("{origin}{at}: not valid TOML: {}", e.message()))
         })?;
+        let warnings = unknown_keys(document.get_ref())
+            .into_iter()
+            .map(|(offset, what)| {
+                let (line, _) = line_column(text, offset);
+                format!("{origin} line {line}: {what}")
+            })
+            .collect();
         let file = Document::deserialize(toml::de::Deserializer::from(document)).map_err(|e| {
             let at = e
                 .span()
@@ -75,6 +85,7 @@ impl FileConfig {
             prune_interval: pruner.interval,
             lifeline_interval: lifeline.interval,
             rescue_after: lifeline.rescue_after,
+            warnings,
         })
     }
 }
@@ -122,6 +133,140 @@ struct LifelineSection {
     interval: Option<Duration>,
     #[serde(deserialize_with = "lifeline_rescue_after")]
     rescue_after: Option<Duration>,
+}
+
+/// The keys this tool reads in `[pruner]`; they are also all oban-py accepts there.
+const PRUNER_KEYS: [&str; 3] = ["max_age", "limit", "interval"];
+/// The keys this tool reads in `[lifeline]`; they are also all oban-py accepts there.
+const LIFELINE_KEYS: [&str; 2] = ["interval", "rescue_after"];
+/// Every top-level key oban-py's `Config` accepts (oban-py 0.7, `oban/_config.py`).
+const OBAN_PY_KEYS: [&str; 20] = [
+    "dsn",
+    "leadership",
+    "lifeline",
+    "metrics",
+    "name",
+    "node",
+    "notifier",
+    "pool_check",
+    "pool_max_idle",
+    "pool_max_lifetime",
+    "pool_max_size",
+    "pool_min_size",
+    "pool_timeout",
+    "prefix",
+    "pruner",
+    "queues",
+    "refresher",
+    "scheduler",
+    "shutdown_grace_period",
+    "stager",
+];
+/// What a top-level key that neither tool knows may be a misspelling of, and how to say so.
+const TOP_LEVEL_NEAR: [(&str, &str); 8] = [
+    ("dsn", "dsn"),
+    ("prefix", "prefix"),
+    ("pruner", "[pruner]"),
+    ("lifeline", "[lifeline]"),
+    ("max_age", "[pruner] max_age"),
+    ("limit", "[pruner] limit"),
+    ("interval", "[pruner] interval or [lifeline] interval"),
+    ("rescue_after", "[lifeline] rescue_after"),
+];
+
+/// Keys that look like typos: every unknown key in `[pruner]` and `[lifeline]`, and top-level
+/// keys oban-py does not accept either that are close to one this tool reads. Each comes with
+/// the byte offset of the key.
+fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
+    let mut found = vec![];
+    for (key, value) in document {
+        let name = key.get_ref().as_ref();
+        let is_table = matches!(value.get_ref(), DeValue::Table(_));
+        let sections = [
+            ("pruner", &PRUNER_KEYS[..]),
+            ("lifeline", &LIFELINE_KEYS[..]),
+        ];
+        if let Some((section, known)) = sections.iter().find(|(s, _)| *s == name) {
+            let DeValue::Table(table) = value.get_ref() else {
+                continue;
+            };
+            for (sub, _) in table {
+                let sub_name = sub.get_ref().as_ref();
+                if known.contains(&sub_name) {
+                    continue;
+                }
+                let hint = known
+                    .iter()
+                    .copied()
+                    .filter(|k| is_near(sub_name, k))
+                    .min_by_key(|k| distance(sub_name, k))
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .or_else(|| {
+                        // A key of the other section: say where it belongs.
+                        let (other, keys) = sections.iter().find(|(s, _)| s != section)?;
+                        keys.contains(&sub_name)
+                            .then(|| format!(" (did you mean [{other}] {sub_name}?)"))
+                    })
+                    .unwrap_or_default();
+                found.push((
+                    sub.span().start,
+                    format!("unknown key [{section}] {sub_name}{hint}"),
+                ));
+            }
+        } else if !OBAN_PY_KEYS.contains(&name) {
+            let near = TOP_LEVEL_NEAR
+                .iter()
+                .filter(|(k, _)| is_near(name, k))
+                .min_by_key(|(k, _)| distance(name, k));
+            if let Some((_, meant)) = near {
+                let shown = if is_table {
+                    format!("[{name}]")
+                } else {
+                    name.to_string()
+                };
+                found.push((
+                    key.span().start,
+                    format!("unknown key {shown} (did you mean {meant}?)"),
+                ));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether `typed` is close enough to `known` to be a misspelling of it: at most one edit for
+/// short names (`dsn`), two for longer ones, ignoring case.
+fn is_near(typed: &str, known: &str) -> bool {
+    let allowed = if known.len() <= 4 { 1 } else { 2 };
+    distance(typed, known) <= allowed
+}
+
+/// Edit distance counting insertions, deletions, substitutions and swaps of neighbours, ignoring
+/// case.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Reads any TOML value, so that a wrong type becomes a message naming the key rather than
@@ -299,6 +444,7 @@ rescue_after = "10m"
         assert_eq!(file.prune_interval, Some(Duration::from_secs(30)));
         assert_eq!(file.lifeline_interval, Some(Duration::from_secs(120)));
         assert_eq!(file.rescue_after, Some(Duration::from_secs(600)));
+        assert!(file.warnings.is_empty(), "{:?}", file.warnings);
     }
 
     #[test]
@@ -372,6 +518,65 @@ rescue_after = "10m"
             let file = FileConfig::parse(text, "oban.toml").expect(text);
             assert_eq!(file, FileConfig::default());
         }
+    }
+
+    #[test]
+    fn typos_are_warnings() {
+        let text = "\
+dsn = \"postgres://app@db/app\"
+queues = { default = 10 }
+shutdown_grace_period = 15.0
+prefx = \"jobs\"
+my_own_setting = 1
+
+[pruner]
+max_agee = 60
+limit = 10
+
+[prunner]
+max_age = 60
+
+[lifeline]
+rescue_afer = 60
+max_age = 60
+frobnicate = 1
+";
+        let file = FileConfig::parse(text, "oban.toml").expect("typos are not errors");
+        assert_eq!(file.prune_limit, Some(10));
+        assert_eq!(file.prune_max_age, None);
+        assert_eq!(
+            file.warnings,
+            [
+                "oban.toml line 4: unknown key prefx (did you mean prefix?)",
+                "oban.toml line 8: unknown key [pruner] max_agee (did you mean max_age?)",
+                "oban.toml line 11: unknown key [prunner] (did you mean [pruner]?)",
+                "oban.toml line 15: unknown key [lifeline] rescue_afer (did you mean rescue_after?)",
+                "oban.toml line 16: unknown key [lifeline] max_age (did you mean [pruner] max_age?)",
+                "oban.toml line 17: unknown key [lifeline] frobnicate",
+            ]
+        );
+    }
+
+    #[test]
+    fn oban_py_keys_never_warn() {
+        let text = OBAN_PY_KEYS
+            .iter()
+            .filter(|k| !["dsn", "pruner", "lifeline"].contains(k))
+            .map(|k| format!("{k} = 1\n"))
+            .collect::<String>()
+            .replace("prefix = 1", "prefix = \"p\"");
+        let file = FileConfig::parse(&text, "oban.toml").expect("parses");
+        assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    }
+
+    #[test]
+    fn near_misses() {
+        assert!(is_near("DSN", "dsn"));
+        assert!(is_near("dns", "dsn"));
+        assert!(!is_near("db", "dsn"));
+        assert!(is_near("rescue_afer", "rescue_after"));
+        assert!(is_near("max-age", "max_age"));
+        assert!(!is_near("queues", "prefix"));
     }
 }
 

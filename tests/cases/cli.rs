@@ -112,6 +112,27 @@ fn bad_config_values_exit_2_naming_the_key() {
 }
 
 #[test]
+fn config_typos_warn_without_changing_the_outcome() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    std::fs::write(
+        dir.path().join("oban.toml"),
+        "queues = { default = 10 }\n[pruner]\nmax_agee = 60\n",
+    )
+    .expect("write");
+    let out = oban_in(dir.path())
+        .args(["-d", &db, "migrate"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "oban: warning: oban.toml line 3: unknown key [pruner] max_agee (did you mean max_age?)"
+    );
+}
+
+#[test]
 fn config_syntax_errors_do_not_quote_the_file() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(
