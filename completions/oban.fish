@@ -27,7 +27,7 @@ end
 complete -c oban -n "__fish_oban_needs_command" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_needs_command" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_needs_command" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_needs_command" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_needs_command" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -50,7 +50,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l max-age -d 'Prune jo
 complete -c oban -n "__fish_oban_using_subcommand prune" -l completed-max-age -d 'Age for completed jobs (overrides --max-age)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l cancelled-max-age -d 'Age for cancelled jobs (overrides --max-age)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l discarded-max-age -d 'Age for discarded jobs (overrides --max-age)' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l state -d 'Only these final states (repeatable or comma-separated) [default: all three]' -r -f -a "completed\t'completed_at decides'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l state -d 'Only these final states (repeatable or comma-separated) [default: completed,cancelled,discarded]' -r -f -a "completed\t'completed_at decides'
 cancelled\t'cancelled_at decides'
 discarded\t'discarded_at decides'"
 complete -c oban -n "__fish_oban_using_subcommand prune" -l queue -d 'Only jobs in this queue (repeatable)' -r
@@ -62,12 +62,12 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop
 complete -c oban -n "__fish_oban_using_subcommand prune" -l connections -d 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] interval, else 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand prune" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -75,21 +75,21 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count wh
 complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l rescue-after -d 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 300s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l producer-ttl -d 'With --accurate: a producer silent for this long is gone [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l on-exhausted -d 'What to do with an orphan that has no attempts left' -r -f -a "discard\t'Discard it, with discarded_at set (oban-py\'s lifeline)'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l rescue-after -d 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 5m]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l producer-ttl -d 'With --accurate: a producer silent for this long is gone [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l on-exhausted -d 'What to do with an orphan that has no attempts left [default: discard]' -r -f -a "discard\t'Discard it, with discarded_at set (oban-py\'s lifeline)'
 retry\t'Raise max_attempts to attempt + 1 and make it available'"
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l queue -d 'Only jobs in this queue (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l worker -d 'Only jobs of this worker (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l limit -d 'Most jobs moved in one pass [default: 20000]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l batch-size -d 'Most jobs moved in one transaction [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch, at least 100ms [default: [lifeline] interval, else 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -99,16 +99,16 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -l watch -d 'Run a pas
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand stats" -l estimate-above -d 'Use planner estimates for cells above this many rows [default: 50000]' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 5m]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Breach (exit 3) when any queue\'s oldest available job waited longer than this' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand stats" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -131,7 +131,7 @@ complete -c oban -n "__fish_oban_using_subcommand inspect" -l args -d 'Only jobs
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
-complete -c oban -n "__fish_oban_using_subcommand inspect" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l limit -d 'Most jobs listed [default: 20]' -r
@@ -143,15 +143,15 @@ state\t'State name'
 queue\t'Queue name'
 worker\t'Worker name'
 attempt\t'Attempt number'"
-complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch, at least 100ms [default: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand inspect" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l desc -d 'Sort in descending order'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l wide -d 'More columns, full worker and args (wider than 80 columns)'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l watch -d 'Run a pass every interval until Ctrl-C'
@@ -172,21 +172,21 @@ complete -c oban -n "__fish_oban_using_subcommand retry" -l args -d 'Only jobs w
 complete -c oban -n "__fish_oban_using_subcommand retry" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
-complete -c oban -n "__fish_oban_using_subcommand retry" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
 complete -c oban -n "__fish_oban_using_subcommand retry" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand retry" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand retry" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand retry" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand retry" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l dry-run -d 'Show what would change, and change nothing'
@@ -207,21 +207,21 @@ complete -c oban -n "__fish_oban_using_subcommand cancel" -l args -d 'Only jobs 
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
-complete -c oban -n "__fish_oban_using_subcommand cancel" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand cancel" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand cancel" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l dry-run -d 'Show what would change, and change nothing'
@@ -242,21 +242,21 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -l args -d 'Only jobs 
 complete -c oban -n "__fish_oban_using_subcommand delete" -l node -d 'Only jobs last attempted by this node (attempted_by[1]; repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l older-than -d 'Only jobs whose timestamp (see --by) is older than this' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l newer-than -d 'Only jobs whose timestamp (see --by) is newer than this' -r
-complete -c oban -n "__fish_oban_using_subcommand delete" -l by -d 'Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]' -r -f -a "inserted\t'inserted_at'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
 complete -c oban -n "__fish_oban_using_subcommand delete" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand delete" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 60s]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand delete" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand delete" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand delete" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l dry-run -d 'Show what would change, and change nothing'
@@ -265,7 +265,7 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -s h -l help -d 'Print
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand migrate" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -277,7 +277,7 @@ complete -c oban -n "__fish_oban_using_subcommand seed" -l seed -d 'Random seed,
 complete -c oban -n "__fish_oban_using_subcommand seed" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand seed" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand seed" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand seed" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -289,7 +289,7 @@ complete -c oban -n "__fish_oban_using_subcommand demo" -l keep -d 'Keep the dem
 complete -c oban -n "__fish_oban_using_subcommand demo" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand demo" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand demo" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand demo" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
@@ -298,7 +298,7 @@ complete -c oban -n "__fish_oban_using_subcommand demo" -s h -l help -d 'Print h
 complete -c oban -n "__fish_oban_using_subcommand completions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand completions" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand completions" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
-complete -c oban -n "__fish_oban_using_subcommand completions" -s o -l format -d 'Output format' -r -f -a "table\t'Human-readable tables'
+complete -c oban -n "__fish_oban_using_subcommand completions" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"

@@ -1,14 +1,20 @@
 //! Command-line syntax only: clap derive structs holding what the user typed.
 //!
-//! Nothing here has a default that oban.toml can also set; `config.rs` resolves those so that
+//! Nothing here has a default that oban.toml can also set; `config` resolves those so that
 //! the file can win over built-in defaults. Values are still checked here (durations, counts) so
 //! that a bad flag is a clap error naming the flag, exit code 2.
+//!
+//! Help text never writes a default down: [`command`] appends `[default: …]` to each flag's help
+//! from [`HELP_DEFAULTS`], rendered from the constants in `config::defaults`. Parse, print help
+//! and generate completions through [`command`], never `Cli::command()`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use crate::config::defaults;
+use crate::duration::human;
 use crate::model::{FinalState, JobState, SortKey, TimeBasis};
 
 /// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
@@ -46,10 +52,10 @@ pub struct GlobalArgs {
     /// Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]
     #[arg(short = 'd', long = "database-url", global = true, value_name = "DSN")]
     pub database_url: Option<String>,
-    /// Configuration file [default: ./oban.toml when present]
+    /// Configuration file
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Schema holding the Oban tables (Oban's prefix) [env: OBAN_PREFIX] [default: public]
+    /// Schema holding the Oban tables (Oban's prefix) [env: OBAN_PREFIX]
     #[arg(long, global = true, value_name = "SCHEMA")]
     pub prefix: Option<String>,
     /// Output format
@@ -61,10 +67,9 @@ pub struct GlobalArgs {
 }
 
 /// How results are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Human-readable tables
-    #[default]
     Table,
     /// One JSON document per pass
     Json,
@@ -87,7 +92,7 @@ pub enum Command {
     Prune(Box<PruneArgs>),
     /// Move jobs orphaned in `executing` back to available (or discard them when out of attempts)
     #[command(after_help = "Examples:\n  \
-        oban rescue                              # executing longer than 5m (the lifeline rule)\n  \
+        oban rescue                              # executing longer than [lifeline] rescue_after\n  \
         oban rescue --rescue-after 30m --queue media --dry-run\n  \
         oban rescue --accurate                   # orphans of dead producers, whatever their age\n  \
         oban rescue --accurate --on-exhausted retry --watch --interval 15s\n  \
@@ -149,7 +154,7 @@ pub struct WatchArgs {
     /// Run a pass every interval until Ctrl-C
     #[arg(long)]
     pub watch: bool,
-    /// Time between passes with --watch, at least 100ms [default: [pruner] or [lifeline] interval, else 60s; inspect: 2s]
+    /// Time between passes with --watch, at least 100ms
     #[arg(long, value_name = "DURATION", value_parser = interval, allow_hyphen_values = true)]
     pub interval: Option<Duration>,
 }
@@ -157,10 +162,10 @@ pub struct WatchArgs {
 /// Session safety settings for commands that write.
 #[derive(Debug, Clone, Default, Args)]
 pub struct SessionArgs {
-    /// Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]
+    /// Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout)
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub lock_timeout: Option<Duration>,
-    /// Cancel any single statement running longer than this [default: 60s]
+    /// Cancel any single statement running longer than this
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub statement_timeout: Option<Duration>,
 }
@@ -179,7 +184,7 @@ pub struct QueueWorkerArgs {
 /// Arguments of `oban prune`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PruneArgs {
-    /// Prune jobs finished longer ago than this [default: [pruner] max_age, else 1d]
+    /// Prune jobs finished longer ago than this
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub max_age: Option<Duration>,
     /// Age for completed jobs (overrides --max-age)
@@ -191,25 +196,25 @@ pub struct PruneArgs {
     /// Age for discarded jobs (overrides --max-age)
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub discarded_max_age: Option<Duration>,
-    /// Only these final states (repeatable or comma-separated) [default: all three]
+    /// Only these final states (repeatable or comma-separated)
     #[arg(long, value_enum, value_delimiter = ',')]
     pub state: Vec<FinalState>,
     /// Queue and worker filters.
     #[command(flatten)]
     pub scope: QueueWorkerArgs,
-    /// Most rows deleted in one pass [default: [pruner] limit, else 20000]
+    /// Most rows deleted in one pass
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
-    /// Most rows deleted in one transaction [default: 10000]
+    /// Most rows deleted in one transaction
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
-    /// Sleep between batches, to spare a busy database [default: 0s]
+    /// Sleep between batches, to spare a busy database
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub pause: Option<Duration>,
     /// Stop a pass after this long, once the batch in flight has committed
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub max_runtime: Option<Duration>,
-    /// Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]
+    /// Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
     pub connections: Option<u8>,
     /// Count what would be deleted, per state and queue, and delete nothing
@@ -250,10 +255,10 @@ pub struct JobFilterArgs {
     /// Only jobs whose timestamp (see --by) is newer than this
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub newer_than: Option<Duration>,
-    /// Measure ages on this timestamp [default: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at]
+    /// Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)
     #[arg(long, value_enum, value_name = "TIMESTAMP")]
     pub by: Option<TimeBasis>,
-    /// Only executing jobs attempted longer ago than [lifeline] rescue_after (default 300s)
+    /// Only executing jobs attempted longer ago than [lifeline] rescue_after
     #[arg(long)]
     pub stuck: bool,
 }
@@ -267,10 +272,10 @@ pub struct InspectArgs {
     /// Filters.
     #[command(flatten)]
     pub filter: JobFilterArgs,
-    /// Most jobs listed [default: 20]
+    /// Most jobs listed
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
-    /// Sort the list by this column [default: id]
+    /// Sort the list by this column
     #[arg(long, value_enum, value_name = "COLUMN")]
     pub sort: Option<SortKey>,
     /// Sort in descending order
@@ -302,10 +307,10 @@ pub struct ActionArgs {
     /// Show what would change, and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Most jobs changed in one run [default: 1000]
+    /// Most jobs changed in one run
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
-    /// Most jobs changed in one transaction [default: 500]
+    /// Most jobs changed in one transaction
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
     /// Session timeouts.
@@ -314,10 +319,9 @@ pub struct ActionArgs {
 }
 
 /// What happens to an orphan that has used all its attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnExhausted {
     /// Discard it, with discarded_at set (oban-py's lifeline)
-    #[default]
     Discard,
     /// Raise max_attempts to attempt + 1 and make it available
     Retry,
@@ -326,13 +330,13 @@ pub enum OnExhausted {
 /// Arguments of `oban rescue`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RescueArgs {
-    /// Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 300s]
+    /// Executing jobs attempted longer ago than this are orphans
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub rescue_after: Option<Duration>,
     /// Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never
     #[arg(long)]
     pub accurate: bool,
-    /// With --accurate: a producer silent for this long is gone [default: 60s]
+    /// With --accurate: a producer silent for this long is gone
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub producer_ttl: Option<Duration>,
     /// What to do with an orphan that has no attempts left
@@ -341,10 +345,10 @@ pub struct RescueArgs {
     /// Queue and worker filters.
     #[command(flatten)]
     pub scope: QueueWorkerArgs,
-    /// Most jobs moved in one pass [default: 20000]
+    /// Most jobs moved in one pass
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub limit: Option<u64>,
-    /// Most jobs moved in one transaction [default: 1000]
+    /// Most jobs moved in one transaction
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub batch_size: Option<u64>,
     /// List what would move and where, and change nothing
@@ -364,10 +368,10 @@ pub struct StatsArgs {
     /// Count every cell exactly, however large the table
     #[arg(long)]
     pub exact: bool,
-    /// Use planner estimates for cells above this many rows [default: 50000]
+    /// Use planner estimates for cells above this many rows
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub estimate_above: Option<u64>,
-    /// Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]
+    /// Executing longer than this counts as stuck
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub rescue_after: Option<Duration>,
     /// Breach (exit 3) when any queue's oldest available job waited longer than this
@@ -379,7 +383,7 @@ pub struct StatsArgs {
     /// Breach (exit 3) when more than N jobs were discarded in the last hour
     #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
     pub max_discarded_rate: Option<u64>,
-    /// Cancel any single statement running longer than this [default: 60s]
+    /// Cancel any single statement running longer than this
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub statement_timeout: Option<Duration>,
     /// Watch loop.
@@ -399,7 +403,7 @@ pub struct MigrateArgs {
 #[derive(Debug, Clone, Args)]
 pub struct SeedArgs {
     /// How many jobs to insert
-    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = positive_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = defaults::SEED_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Random seed, for a reproducible population
     #[arg(long, value_name = "S")]
@@ -413,7 +417,7 @@ pub struct SeedArgs {
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// How many jobs to seed
-    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = positive_count, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", default_value_t = defaults::DEMO_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
     pub jobs: u64,
     /// Keep the demo database at this path instead of a temporary file
     #[arg(long, value_name = "FILE")]
@@ -426,6 +430,193 @@ pub struct CompletionsArgs {
     /// The shell to generate for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// One `[default: …]` shown in `--help`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpDefault {
+    /// The subcommand, or `None` for the global flags.
+    pub command: Option<&'static str>,
+    /// The arg's id (its field name).
+    pub arg: &'static str,
+    /// What `[default: …]` says, rendered from `config::defaults`.
+    pub text: String,
+}
+
+/// The defaults `--help` shows, every one rendered from a constant in `config::defaults`
+/// (durations in the tool's own short form, counts as digits, choices by their flag value).
+pub fn help_defaults() -> Vec<HelpDefault> {
+    let file = |key: &str, value: String| format!("{key}, else {value}");
+    let mut rows: Vec<(Option<&'static str>, &'static str, String)> = vec![
+        (
+            None,
+            "config",
+            format!("./{} when present", defaults::CONFIG_FILE),
+        ),
+        (None, "prefix", defaults::PREFIX.to_string()),
+        (None, "format", choice(defaults::FORMAT)),
+        (
+            Some("prune"),
+            "max_age",
+            file("[pruner] max_age", human(defaults::PRUNE_MAX_AGE)),
+        ),
+        (
+            Some("prune"),
+            "state",
+            defaults::PRUNE_STATES.map(choice).join(","),
+        ),
+        (
+            Some("prune"),
+            "limit",
+            file("[pruner] limit", defaults::PRUNE_LIMIT.to_string()),
+        ),
+        (
+            Some("prune"),
+            "batch_size",
+            defaults::PRUNE_BATCH_SIZE.to_string(),
+        ),
+        (Some("prune"), "pause", human(defaults::PRUNE_PAUSE)),
+        (
+            Some("prune"),
+            "connections",
+            defaults::PRUNE_CONNECTIONS.to_string(),
+        ),
+        (
+            Some("prune"),
+            "interval",
+            file("[pruner] interval", human(defaults::PRUNE_INTERVAL)),
+        ),
+        (
+            Some("rescue"),
+            "rescue_after",
+            file("[lifeline] rescue_after", human(defaults::RESCUE_AFTER)),
+        ),
+        (
+            Some("rescue"),
+            "producer_ttl",
+            human(defaults::PRODUCER_TTL),
+        ),
+        (
+            Some("rescue"),
+            "on_exhausted",
+            choice(defaults::ON_EXHAUSTED),
+        ),
+        (Some("rescue"), "limit", defaults::RESCUE_LIMIT.to_string()),
+        (
+            Some("rescue"),
+            "batch_size",
+            defaults::RESCUE_BATCH_SIZE.to_string(),
+        ),
+        (
+            Some("rescue"),
+            "interval",
+            file("[lifeline] interval", human(defaults::LIFELINE_INTERVAL)),
+        ),
+        (
+            Some("stats"),
+            "estimate_above",
+            defaults::STATS_ESTIMATE_ABOVE.to_string(),
+        ),
+        (
+            Some("stats"),
+            "rescue_after",
+            file("[lifeline] rescue_after", human(defaults::RESCUE_AFTER)),
+        ),
+        (
+            Some("stats"),
+            "statement_timeout",
+            human(defaults::STATEMENT_TIMEOUT),
+        ),
+        (Some("stats"), "interval", human(defaults::STATS_INTERVAL)),
+        (
+            Some("inspect"),
+            "limit",
+            defaults::INSPECT_LIMIT.to_string(),
+        ),
+        (Some("inspect"), "sort", choice(defaults::INSPECT_SORT)),
+        (
+            Some("inspect"),
+            "interval",
+            human(defaults::INSPECT_INTERVAL),
+        ),
+    ];
+    for command in ["retry", "cancel", "delete"] {
+        rows.push((Some(command), "limit", defaults::ACTION_LIMIT.to_string()));
+        rows.push((
+            Some(command),
+            "batch_size",
+            defaults::ACTION_BATCH_SIZE.to_string(),
+        ));
+    }
+    for command in ["prune", "rescue", "retry", "cancel", "delete"] {
+        rows.push((Some(command), "lock_timeout", human(defaults::LOCK_TIMEOUT)));
+        rows.push((
+            Some(command),
+            "statement_timeout",
+            human(defaults::STATEMENT_TIMEOUT),
+        ));
+    }
+    rows.into_iter()
+        .map(|(command, arg, text)| HelpDefault { command, arg, text })
+        .collect()
+}
+
+/// A choice as it is typed on the command line (`table`, `discard`).
+fn choice<T: ValueEnum>(value: T) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Appends `[default: text]` to an arg's help (and long help, when it has one).
+fn with_default(arg: clap::Arg, text: &str) -> clap::Arg {
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    let long = arg.get_long_help().map(ToString::to_string);
+    let arg = arg.help(format!("{help} [default: {text}]"));
+    match long {
+        Some(long) => arg.long_help(format!("{long} [default: {text}]")),
+        None => arg,
+    }
+}
+
+/// The `oban` command line: the derived definition with the defaults of [`help_defaults`] in
+/// its help. Parsing, `--help` and completions all go through this.
+pub fn command() -> clap::Command {
+    let table = help_defaults();
+    // `mut_args` keeps the args in place, so `--help` lists them in the derived order.
+    let mut cmd = Cli::command().mut_args(defaults_of(&table, None));
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in &names {
+        cmd = cmd.mut_subcommand(name, |s| s.mut_args(defaults_of(&table, Some(name))));
+    }
+    cmd
+}
+
+/// Adds its `[default: …]` to each arg of one command (`None`: the root) that has a row.
+fn defaults_of<'a>(
+    table: &'a [HelpDefault],
+    command: Option<&'a str>,
+) -> impl FnMut(clap::Arg) -> clap::Arg + 'a {
+    move |arg| {
+        let row = table
+            .iter()
+            .find(|d| d.command == command && d.arg == arg.get_id().as_str());
+        match row {
+            Some(d) => with_default(arg, &d.text),
+            None => arg,
+        }
+    }
+}
+
+/// Parses the process's arguments with [`command`], exiting with clap's message on a mistake.
+pub fn parse() -> Cli {
+    let mut cmd = command();
+    let matches = cmd.clone().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
 }
 
 /// Parses a duration flag (zero allowed).
@@ -494,7 +685,92 @@ mod tests {
 
     #[test]
     fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    /// Every arg of the root command and of each subcommand, with its help text.
+    fn helps(cmd: &clap::Command) -> Vec<(Option<String>, String, String)> {
+        let of = |sub: Option<String>, c: &clap::Command| {
+            c.get_arguments()
+                .map(|a| {
+                    let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                    (sub.clone(), a.get_id().to_string(), help)
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut all = of(None, cmd);
+        for sub in cmd.get_subcommands() {
+            all.extend(of(Some(sub.get_name().to_string()), sub));
+        }
+        all
+    }
+
+    #[test]
+    fn help_defaults_come_from_the_table() {
+        let table = help_defaults();
+        let raw = helps(&Cli::command());
+        let built = helps(&command());
+        // No default is written by hand in a doc comment.
+        for (sub, arg, help) in &raw {
+            assert!(
+                !help.to_lowercase().contains("default"),
+                "{sub:?} --{arg}: write the default in help_defaults, not in the help: {help}"
+            );
+        }
+        // Every `[default: …]` shown is the table's, once.
+        assert_eq!(raw.len(), built.len());
+        for (sub, arg, before) in &raw {
+            let after = built
+                .iter()
+                .find(|(s, a, _)| s == sub && a == arg)
+                .map(|(_, _, help)| help)
+                .expect("same args");
+            let row = table
+                .iter()
+                .find(|d| d.command.map(str::to_string) == *sub && d.arg == arg.as_str());
+            match row {
+                Some(d) => assert_eq!(after, &format!("{before} [default: {}]", d.text)),
+                None => assert!(!after.contains("[default:"), "{sub:?} --{arg}: {after}"),
+            }
+        }
+        // Every row names a real arg, once.
+        for (i, d) in table.iter().enumerate() {
+            let sub = d.command.map(str::to_string);
+            assert!(
+                raw.iter().any(|(s, a, _)| *s == sub && a == d.arg),
+                "no arg {:?} {}",
+                d.command,
+                d.arg
+            );
+            assert!(!table[..i].contains(d), "{d:?} twice");
+        }
+    }
+
+    #[test]
+    fn help_defaults_render_the_constants() {
+        let shown = |sub: &str, arg: &str| {
+            help_defaults()
+                .into_iter()
+                .find(|d| d.command == Some(sub) && d.arg == arg)
+                .map(|d| d.text)
+                .unwrap_or_default()
+        };
+        assert_eq!(shown("prune", "max_age"), "[pruner] max_age, else 1d");
+        assert_eq!(shown("prune", "limit"), "[pruner] limit, else 20000");
+        assert_eq!(shown("prune", "batch_size"), "10000");
+        assert_eq!(shown("prune", "state"), "completed,cancelled,discarded");
+        assert_eq!(
+            shown("rescue", "rescue_after"),
+            "[lifeline] rescue_after, else 5m"
+        );
+        assert_eq!(shown("rescue", "on_exhausted"), "discard");
+        assert_eq!(shown("inspect", "interval"), "2s");
+        assert_eq!(shown("retry", "statement_timeout"), "1m");
+        let help = command()
+            .find_subcommand_mut("prune")
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains("[default: 10000]"), "{help}");
     }
 
     #[test]

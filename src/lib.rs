@@ -16,17 +16,18 @@ pub mod watch;
 use std::io::Write;
 
 use anyhow::Result;
-use clap::CommandFactory;
-
 use cli::{Cli, Command};
 
 /// Runs a parsed command line, writing results to `out`. Returns the exit code on success.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
     if let Command::Completions(args) = &cli.command {
-        clap_complete::generate(args.shell, &mut Cli::command(), "oban", out);
+        clap_complete::generate(args.shell, &mut cli::command(), "oban", out);
         return Ok(0);
     }
     let settings = config::resolve(&cli.global, &|key| std::env::var(key).ok())?;
+    for warning in &settings.warnings {
+        eprintln!("oban: warning: {warning}");
+    }
     if settings.format == cli::Format::Prometheus && !matches!(cli.command, Command::Stats(_)) {
         return Err(error::usage(
             "--format prometheus: only `oban stats` speaks Prometheus; use table, json or csv",

@@ -2,12 +2,10 @@
 
 use std::io::Write;
 
-use clap::Parser;
-use oban::cli::Cli;
 use oban::error::exit_code;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = oban::cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let code = match oban::run(&cli, &mut out) {

@@ -14,16 +14,12 @@ use comfy_table::Cell;
 use serde::Serialize;
 
 use crate::cli::ActionArgs;
-use crate::config::Settings;
+use crate::config::{defaults, Settings};
 use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, Schema, SessionLimits};
 use crate::error::usage;
 use crate::output::{self, Report, Style};
 use crate::watch;
 
-/// Jobs changed per run unless `--limit` says otherwise.
-pub const DEFAULT_LIMIT: u64 = 1_000;
-/// Jobs changed per transaction unless `--batch-size` says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 500;
 /// Rows shown in each table; JSON and CSV list them all.
 const TABLE_ROWS: usize = 50;
 
@@ -87,12 +83,11 @@ impl ActionOpts {
             )));
         }
         let mut query = super::job_query(&args.filter, settings)?;
-        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+        let limit = args.limit.unwrap_or(defaults::ACTION_LIMIT);
         query.limit = limit;
         let mut ids = args.ids.clone();
         ids.sort_unstable();
         ids.dedup();
-        let defaults = SessionLimits::default();
         Ok(ActionOpts {
             action,
             ids,
@@ -101,14 +96,11 @@ impl ActionOpts {
             yes: args.yes,
             dry_run: args.dry_run,
             limit,
-            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
-            limits: SessionLimits {
-                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
-                statement_timeout: args
-                    .session
-                    .statement_timeout
-                    .unwrap_or(defaults.statement_timeout),
-            },
+            batch_size: args
+                .batch_size
+                .unwrap_or(defaults::ACTION_BATCH_SIZE)
+                .min(limit),
+            limits: crate::commands::session_limits(&args.session),
         })
     }
 }

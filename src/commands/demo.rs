@@ -16,7 +16,7 @@ use crate::commands::seed::seed;
 use crate::commands::stats::{self, StatsOpts};
 use crate::config::Settings;
 use crate::db::migrations::migrate;
-use crate::db::{Db, SessionLimits};
+use crate::db::Db;
 use crate::dsn::{Backend, Dsn};
 use crate::error::usage;
 use crate::model::JobState;
@@ -52,7 +52,11 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
     };
 
     step(out, &format!("oban migrate -d sqlite://{}", dsn.target))?;
-    let mut db = Db::connect(&dsn, SessionLimits::default(), true)?;
+    let mut db = Db::connect(
+        &dsn,
+        crate::commands::session_limits(&Default::default()),
+        true,
+    )?;
     write_report(out, style, &migrate(&mut db, "public", false)?)?;
     let schema = db.schema("public")?;
 

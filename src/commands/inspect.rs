@@ -2,7 +2,6 @@
 //! every query runs in a read-only transaction, and every list is bounded by `--limit`.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use comfy_table::{Cell, ContentArrangement};
@@ -10,17 +9,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{Format, InspectArgs};
-use crate::config::Settings;
-use crate::db::{Db, Job, JobQuery, Schema, SessionLimits};
+use crate::config::{defaults, Settings};
+use crate::db::{Db, Job, JobQuery, Schema};
 use crate::error::usage;
 use crate::model::SortKey;
 use crate::output::{self, Report, Style};
 use crate::watch;
 
-/// Jobs listed unless `--limit` says otherwise.
-pub const DEFAULT_LIMIT: u64 = 20;
-/// Time between refreshes with `--watch` unless `--interval` says otherwise.
-pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// Clears a terminal and moves the cursor home, to redraw a watched list in place.
 const CLEAR: &str = "\x1b[2J\x1b[H";
 
@@ -49,12 +44,12 @@ impl InspectOpts {
         ids.sort_unstable();
         ids.dedup();
         query.limit = if ids.is_empty() {
-            args.limit.unwrap_or(DEFAULT_LIMIT)
+            args.limit.unwrap_or(defaults::INSPECT_LIMIT)
         } else {
             ids.len() as u64
         };
         query.ids = ids;
-        query.sort = args.sort.unwrap_or_default();
+        query.sort = args.sort.unwrap_or(defaults::INSPECT_SORT);
         query.desc = args.desc;
         Ok(InspectOpts {
             detail: !query.ids.is_empty(),
@@ -371,7 +366,7 @@ impl Report for InspectReport {
 pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = InspectOpts::resolve(args, settings)?;
     let watching = args.watch.watch;
-    let interval = args.watch.interval.unwrap_or(DEFAULT_WATCH_INTERVAL);
+    let interval = args.watch.interval.unwrap_or(defaults::INSPECT_INTERVAL);
     let redraw = watching
         && !settings.quiet
         && settings.format == Format::Table
@@ -381,7 +376,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
     let runner = watch::Runner {
         command: "inspect",
         settings,
-        limits: SessionLimits::default(),
+        limits: crate::commands::session_limits(&Default::default()),
         watching,
         interval,
     };

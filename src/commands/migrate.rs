@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::MigrateArgs;
 use crate::config::Settings;
 use crate::db::migrations::{migrate, MigrateReport};
-use crate::db::{Db, SessionLimits};
+use crate::db::Db;
 use crate::output::{self, Report, Style};
 
 impl Report for MigrateReport {
@@ -47,7 +47,11 @@ impl Report for MigrateReport {
 /// Migrates the configured database and returns what happened.
 pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
     let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(dsn, SessionLimits::default(), !dry_run)?;
+    let mut db = Db::connect(
+        dsn,
+        crate::commands::session_limits(&Default::default()),
+        !dry_run,
+    )?;
     migrate(&mut db, &settings.prefix, dry_run)
 }
 

@@ -11,9 +11,9 @@ pub mod rescue;
 pub mod seed;
 pub mod stats;
 
-use crate::cli::{JobFilterArgs, QueueWorkerArgs};
-use crate::config::Settings;
-use crate::db::{JobFilter, JobQuery};
+use crate::cli::{JobFilterArgs, QueueWorkerArgs, SessionArgs};
+use crate::config::{defaults, Settings};
+use crate::db::{JobFilter, JobQuery, SessionLimits};
 use crate::error::usage;
 
 /// Whether any filter flag was given (ids aside).
@@ -78,6 +78,16 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
             .then_some(settings.lifeline.rescue_after.as_secs_f64()),
         ..JobQuery::default()
     })
+}
+
+/// The session limits the flags ask for, built-in defaults filling the rest.
+pub fn session_limits(args: &SessionArgs) -> SessionLimits {
+    SessionLimits {
+        lock_timeout: args.lock_timeout.unwrap_or(defaults::LOCK_TIMEOUT),
+        statement_timeout: args
+            .statement_timeout
+            .unwrap_or(defaults::STATEMENT_TIMEOUT),
+    }
 }
 
 /// Checks `--queue` and `--worker` values and builds the filter.

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::{OnExhausted, RescueArgs};
-use crate::config::Settings;
+use crate::config::{defaults, Settings};
 use crate::db::{
     lock, Db, Flavour, JobFilter, Orphans, RescueRule, RescuedJob, Schema, SessionLimits,
 };
@@ -18,12 +18,6 @@ use crate::model::{DbTime, JobState};
 use crate::output::{self, Report};
 use crate::watch;
 
-/// Jobs moved per pass unless `--limit` says otherwise.
-pub const DEFAULT_LIMIT: u64 = 20_000;
-/// Jobs moved per transaction unless `--batch-size` says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 1_000;
-/// oban-py considers a producer gone after 60 s without a heartbeat.
-pub const DEFAULT_PRODUCER_TTL: Duration = Duration::from_secs(60);
 /// Long-running jobs listed at most, in accurate mode.
 const LONG_RUNNING_SHOWN: u64 = 100;
 /// Jobs shown in the table; JSON and CSV list them all.
@@ -56,27 +50,23 @@ pub struct RescueOpts {
 impl RescueOpts {
     /// Resolves flags over configuration; errors are usage errors.
     pub fn resolve(args: &RescueArgs, settings: &Settings) -> Result<RescueOpts> {
-        let limit = args.limit.unwrap_or(DEFAULT_LIMIT);
+        let limit = args.limit.unwrap_or(defaults::RESCUE_LIMIT);
         if args.producer_ttl.is_some() && !args.accurate {
             return Err(usage("--producer-ttl only applies with --accurate"));
         }
-        let defaults = SessionLimits::default();
         Ok(RescueOpts {
             rescue_after: args.rescue_after.unwrap_or(settings.lifeline.rescue_after),
             accurate: args.accurate,
-            producer_ttl: args.producer_ttl.unwrap_or(DEFAULT_PRODUCER_TTL),
-            on_exhausted: args.on_exhausted.unwrap_or_default(),
+            producer_ttl: args.producer_ttl.unwrap_or(defaults::PRODUCER_TTL),
+            on_exhausted: args.on_exhausted.unwrap_or(defaults::ON_EXHAUSTED),
             filter: super::job_filter(&args.scope)?,
             limit,
-            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
+            batch_size: args
+                .batch_size
+                .unwrap_or(defaults::RESCUE_BATCH_SIZE)
+                .min(limit),
             dry_run: args.dry_run,
-            limits: SessionLimits {
-                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
-                statement_timeout: args
-                    .session
-                    .statement_timeout
-                    .unwrap_or(defaults.statement_timeout),
-            },
+            limits: crate::commands::session_limits(&args.session),
         })
     }
 }

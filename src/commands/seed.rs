@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::cli::SeedArgs;
 use crate::config::Settings;
-use crate::db::{Db, Schema, SessionLimits};
+use crate::db::{Db, Schema};
 use crate::output::{self, Report, Style};
 
 /// Jobs per insert statement.
@@ -387,7 +387,11 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
 /// The `oban seed` command.
 pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<i32> {
     let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(dsn, SessionLimits::default(), false)?;
+    let mut db = Db::connect(
+        dsn,
+        crate::commands::session_limits(&Default::default()),
+        false,
+    )?;
     let schema = db.schema(&settings.prefix)?;
     if !args.force
         && db

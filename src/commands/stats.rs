@@ -11,16 +11,13 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{Format, StatsArgs};
-use crate::config::Settings;
+use crate::config::{defaults, Settings};
 use crate::db::figures::FigureOpts;
 use crate::db::stats::{Leader, Producer, TableHealth};
-use crate::db::{Db, Flavour, Schema, SessionLimits};
+use crate::db::{Db, Flavour, Schema};
 use crate::model::JobState;
 use crate::output::{self, Report, Style};
 use crate::watch;
-
-/// Cells above this many rows are estimated unless `--exact` (Oban's own metrics use 50,000).
-pub const DEFAULT_ESTIMATE_ABOVE: u64 = 50_000;
 
 /// Resolved options.
 #[derive(Debug, Clone)]
@@ -41,8 +38,10 @@ impl StatsOpts {
     /// Resolves flags over configuration.
     pub fn resolve(args: &StatsArgs, settings: &Settings) -> StatsOpts {
         StatsOpts {
-            estimate_above: (!args.exact)
-                .then_some(args.estimate_above.unwrap_or(DEFAULT_ESTIMATE_ABOVE)),
+            estimate_above: (!args.exact).then_some(
+                args.estimate_above
+                    .unwrap_or(defaults::STATS_ESTIMATE_ABOVE),
+            ),
             rescue_after: args.rescue_after.unwrap_or(settings.lifeline.rescue_after),
             max_latency: args.max_latency,
             max_stuck: args.max_stuck,
@@ -622,10 +621,7 @@ fn timeout_hint(e: anyhow::Error, timeout: Duration, exact: bool) -> anyhow::Err
 pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = StatsOpts::resolve(args, settings);
     let watching = args.watch.watch;
-    let interval = args
-        .watch
-        .interval
-        .unwrap_or(crate::config::DEFAULT_INTERVAL);
+    let interval = args.watch.interval.unwrap_or(defaults::STATS_INTERVAL);
     let terminal = output::Terminal::get().stdout;
     let live_view = watching && settings.format == Format::Table && terminal;
     let mut style = Style::of(settings, watching);
@@ -633,12 +629,10 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
         // A watch piped somewhere is read by a program: one JSON document per tick.
         style.format = Format::Json;
     }
-    let limits = SessionLimits {
-        statement_timeout: args
-            .statement_timeout
-            .unwrap_or(SessionLimits::default().statement_timeout),
-        ..SessionLimits::default()
-    };
+    let limits = super::session_limits(&crate::cli::SessionArgs {
+        lock_timeout: None,
+        statement_timeout: args.statement_timeout,
+    });
     let mut previous: Option<(String, Instant)> = None;
     let mut breached = false;
     let runner = watch::Runner {

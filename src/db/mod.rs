@@ -72,15 +72,6 @@ pub struct SessionLimits {
     pub statement_timeout: Duration,
 }
 
-impl Default for SessionLimits {
-    fn default() -> Self {
-        SessionLimits {
-            lock_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(60),
-        }
-    }
-}
-
 /// Quotes an identifier for PostgreSQL. Prefixes are validated before they get here; quoting
 /// anyway means a validation slip can never become SQL.
 pub fn quote_ident(name: &str) -> String {

@@ -141,14 +141,20 @@ pub struct Sql<DB> {
     engine: PhantomData<DB>,
 }
 
-impl<DB: Dialect> Sql<DB> {
-    /// An empty statement.
-    pub fn new() -> Self {
+impl<DB: Dialect> Default for Sql<DB> {
+    fn default() -> Self {
         Sql {
             text: String::new(),
             values: Vec::new(),
             engine: PhantomData,
         }
+    }
+}
+
+impl<DB: Dialect> Sql<DB> {
+    /// An empty statement.
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// Appends text (never a value: use [`Sql::bind`] for those).

@@ -1,7 +1,5 @@
 //! Usage errors, configuration precedence, secrets, completions and the demo, through the binary.
 
-use clap::CommandFactory;
-
 use crate::support::{insert, json_out, oban, oban_in, JobSpec, PgDb};
 
 /// A DSN nobody listens on: if a bad flag let the tool get as far as connecting, the exit code
@@ -111,6 +109,46 @@ fn bad_config_values_exit_2_naming_the_key() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/oban.toml"));
+}
+
+#[test]
+fn config_typos_warn_without_changing_the_outcome() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = format!("sqlite://{}", dir.path().join("jobs.db").display());
+    std::fs::write(
+        dir.path().join("oban.toml"),
+        "queues = { default = 10 }\n[pruner]\nmax_agee = 60\n",
+    )
+    .expect("write");
+    let out = oban_in(dir.path())
+        .args(["-d", &db, "migrate"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "oban: warning: oban.toml line 3: unknown key [pruner] max_agee (did you mean max_age?)"
+    );
+}
+
+#[test]
+fn config_syntax_errors_do_not_quote_the_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("oban.toml"),
+        "prefix = \"jobs\"\ndsn = \"postgres://u:s3cret@h/db\n",
+    )
+    .expect("write");
+    let out = oban_in(dir.path()).arg("prune").output().expect("run");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(!all.contains("s3cret"), "{all}");
+    assert!(all.contains("oban.toml line 2, column"), "{all}");
 }
 
 #[test]
@@ -231,7 +269,7 @@ fn completions_are_current() {
         (clap_complete::Shell::PowerShell, "_oban.ps1"),
     ] {
         let mut fresh = Vec::new();
-        clap_complete::generate(shell, &mut oban::cli::Cli::command(), "oban", &mut fresh);
+        clap_complete::generate(shell, &mut oban::cli::command(), "oban", &mut fresh);
         let path = dir.join(file);
         if update {
             std::fs::write(&path, &fresh).expect("write completions");

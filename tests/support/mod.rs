@@ -11,7 +11,7 @@ use assert_cmd::Command;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, Connection, PgConnection, QueryableByName, RunQueryDsl};
-use oban::db::{Db, Schema, SessionLimits};
+use oban::db::{Db, Schema};
 use oban::dsn::Dsn;
 use serde_json::{json, Value};
 
@@ -42,7 +42,12 @@ pub trait Target {
     /// A fresh connection through the library.
     fn db(&self) -> Db {
         let dsn = Dsn::parse(&self.dsn()).expect("valid dsn");
-        Db::connect(&dsn, SessionLimits::default(), false).expect("connect")
+        Db::connect(
+            &dsn,
+            oban::commands::session_limits(&Default::default()),
+            false,
+        )
+        .expect("connect")
     }
 }
 

@@ -16,7 +16,7 @@ use anyhow::Result;
 pub use self::archive::Archive;
 pub use self::drain::pass;
 pub use self::hint::missing_index_hint;
-pub use self::opts::{PruneOpts, DEFAULT_BATCH_SIZE};
+pub use self::opts::PruneOpts;
 pub use self::report::{Outcome, PruneReport};
 use crate::cli::PruneArgs;
 use crate::config::Settings;

@@ -6,13 +6,10 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::PruneArgs;
-use crate::config::Settings;
+use crate::config::{defaults, Settings};
 use crate::db::{JobFilter, SessionLimits};
 use crate::dsn::Dsn;
 use crate::model::FinalState;
-
-/// Rows per transaction unless `--batch-size` says otherwise.
-pub const DEFAULT_BATCH_SIZE: u64 = 10_000;
 
 /// Everything a prune pass needs, resolved from flags, environment, file and defaults.
 #[derive(Debug, Clone)]
@@ -45,7 +42,7 @@ impl PruneOpts {
     pub fn resolve(args: &PruneArgs, settings: &Settings) -> Result<PruneOpts> {
         let base = args.max_age.unwrap_or(settings.pruner.max_age);
         let states = if args.state.is_empty() {
-            FinalState::ALL.to_vec()
+            defaults::PRUNE_STATES.to_vec()
         } else {
             FinalState::ALL
                 .into_iter()
@@ -64,25 +61,21 @@ impl PruneOpts {
             })
             .collect();
         let limit = args.limit.unwrap_or(settings.pruner.limit);
-        let defaults = SessionLimits::default();
         Ok(PruneOpts {
             ages,
             filter: crate::commands::job_filter(&args.scope)?,
             limit,
-            batch_size: args.batch_size.unwrap_or(DEFAULT_BATCH_SIZE).min(limit),
-            pause: args.pause.unwrap_or_default(),
+            batch_size: args
+                .batch_size
+                .unwrap_or(defaults::PRUNE_BATCH_SIZE)
+                .min(limit),
+            pause: args.pause.unwrap_or(defaults::PRUNE_PAUSE),
             max_runtime: args.max_runtime,
             dry_run: args.dry_run,
             archive: args.archive.clone(),
-            limits: SessionLimits {
-                lock_timeout: args.session.lock_timeout.unwrap_or(defaults.lock_timeout),
-                statement_timeout: args
-                    .session
-                    .statement_timeout
-                    .unwrap_or(defaults.statement_timeout),
-            },
-            second_connection: match args.connections {
-                Some(2) => settings
+            limits: crate::commands::session_limits(&args.session),
+            second_connection: match args.connections.unwrap_or(defaults::PRUNE_CONNECTIONS) {
+                2 => settings
                     .dsn
                     .clone()
                     .filter(|dsn| dsn.backend == crate::dsn::Backend::Postgres),

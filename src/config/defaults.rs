@@ -1,0 +1,84 @@
+//! Every built-in default, once. Resolution (`config`), the commands and `--help`
+//! (`cli::command`) all read these constants; nothing else writes a default value down.
+//!
+//! The pruner and lifeline values are oban-py's, so that a file both tools read means the same
+//! thing to each.
+
+use std::time::Duration;
+
+use crate::cli::{Format, OnExhausted};
+use crate::model::{FinalState, SortKey};
+
+/// The config file read when `-c/--config` is not given, and only when it exists.
+pub const CONFIG_FILE: &str = "oban.toml";
+/// Schema holding the Oban tables (Oban's prefix) when neither flag, environment nor file says.
+pub const PREFIX: &str = "public";
+/// Output format when `-o/--format` is not given.
+pub const FORMAT: Format = Format::Table;
+
+/// `[pruner] max_age`: final jobs older than this are pruned (oban-py: 1 day).
+pub const PRUNE_MAX_AGE: Duration = Duration::from_secs(86_400);
+/// `[pruner] limit`: rows deleted in one prune pass (oban-py: 20,000).
+pub const PRUNE_LIMIT: u64 = 20_000;
+/// `[pruner] interval`: time between prune passes with `--watch` (oban-py: 60 s).
+pub const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// Rows deleted in one prune transaction (`prune --batch-size`).
+pub const PRUNE_BATCH_SIZE: u64 = 10_000;
+/// Sleep between prune batches (`prune --pause`).
+pub const PRUNE_PAUSE: Duration = Duration::ZERO;
+/// Connections deleting at once (`prune --connections`).
+pub const PRUNE_CONNECTIONS: u8 = 1;
+/// The final states pruned when `prune --state` is not given: all of them.
+pub const PRUNE_STATES: [FinalState; 3] = FinalState::ALL;
+
+/// `[lifeline] interval`: time between rescue passes with `--watch` (oban-py: 60 s).
+pub const LIFELINE_INTERVAL: Duration = Duration::from_secs(60);
+/// `[lifeline] rescue_after`: executing jobs attempted longer ago are orphans (oban-py: 300 s).
+pub const RESCUE_AFTER: Duration = Duration::from_secs(300);
+/// Jobs moved in one rescue pass (`rescue --limit`).
+pub const RESCUE_LIMIT: u64 = 20_000;
+/// Jobs moved in one rescue transaction (`rescue --batch-size`).
+pub const RESCUE_BATCH_SIZE: u64 = 1_000;
+/// `rescue --accurate`: a producer silent this long is gone (oban-py: 60 s).
+pub const PRODUCER_TTL: Duration = Duration::from_secs(60);
+/// What happens to an orphan with no attempts left (`rescue --on-exhausted`; oban-py discards).
+pub const ON_EXHAUSTED: OnExhausted = OnExhausted::Discard;
+
+/// PostgreSQL `lock_timeout` and SQLite busy timeout (`--lock-timeout`).
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// PostgreSQL `statement_timeout` (`--statement-timeout`).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Jobs listed by `inspect` (`inspect --limit`).
+pub const INSPECT_LIMIT: u64 = 20;
+/// Column the `inspect` list is sorted by (`inspect --sort`).
+pub const INSPECT_SORT: SortKey = SortKey::Id;
+/// Time between refreshes of `inspect --watch`.
+pub const INSPECT_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Jobs changed in one run of `retry`, `cancel` or `delete` (`--limit`).
+pub const ACTION_LIMIT: u64 = 1_000;
+/// Jobs changed in one transaction of `retry`, `cancel` or `delete` (`--batch-size`).
+pub const ACTION_BATCH_SIZE: u64 = 500;
+
+/// `stats` estimates cells above this many rows unless `--exact` (Oban's own metrics use
+/// 50,000).
+pub const STATS_ESTIMATE_ABOVE: u64 = 50_000;
+/// Time between passes of `stats --watch`.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Jobs inserted by `seed` (`seed --jobs`).
+pub const SEED_JOBS: u64 = 10_000;
+/// Jobs seeded by `demo` (`demo --jobs`).
+pub const DEMO_JOBS: u64 = 20_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `SortKey::default()` (model) is defined outside this module; it must say the same.
+    #[test]
+    fn other_defaults_agree() {
+        assert_eq!(SortKey::default(), INSPECT_SORT);
+    }
+}

@@ -1,0 +1,629 @@
+//! oban.toml, read through serde.
+//!
+//! The file is the one oban-py reads, so every key oban-py accepts (`queues`, `node`, `metrics`,
+//! `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]` and `[lifeline]` are
+//! read. A bad value is a usage error naming the line, the key and the allowed form. Keys that
+//! neither tool reads but that look like a misspelling of one are reported as warnings.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use toml::de::{DeTable, DeValue};
+
+use crate::dsn::Dsn;
+use crate::duration;
+use crate::error::usage;
+
+/// The values an oban.toml may hold for this tool; everything is optional.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FileConfig {
+    /// `dsn`
+    pub dsn: Option<String>,
+    /// `prefix`
+    pub prefix: Option<String>,
+    /// `[pruner] max_age`
+    pub prune_max_age: Option<Duration>,
+    /// `[pruner] limit`
+    pub prune_limit: Option<u64>,
+    /// `[pruner] interval`
+    pub prune_interval: Option<Duration>,
+    /// `[lifeline] interval`
+    pub lifeline_interval: Option<Duration>,
+    /// `[lifeline] rescue_after`
+    pub rescue_after: Option<Duration>,
+    /// Unknown keys that look like typos, each as `FILE line N: unknown key …`.
+    pub warnings: Vec<String>,
+}
+
+impl FileConfig {
+    /// Reads and parses a file; its path names it in errors and warnings.
+    pub fn load(path: &Path) -> Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| usage(format!("reading config file {}: {e}", path.display())))?;
+        FileConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses TOML text; `origin` names the file in messages. Unknown keys are ignored (typos of
+    /// known ones are returned as warnings), known keys with bad values are errors.
+    pub fn parse(text: &str, origin: &str) -> Result<FileConfig> {
+        // A syntax error is reported by position and reason only: toml's own message quotes
+        // the offending line, which may be the dsn with its password.
+        let document = DeTable::parse(text).map_err(|e| {
+            let at = match e.span() {
+                Some(span) => {
+                    let (line, column) = line_column(text, span.start);
+                    format!(" line {line}, column {column}")
+                }
+                None => String::new(),
+            };
+            usage(format!("{origin}{at}: not valid TOML: {}", e.message()))
+        })?;
+        let warnings = unknown_keys(document.get_ref())
+            .into_iter()
+            .map(|(offset, what)| {
+                let (line, _) = line_column(text, offset);
+                format!("{origin} line {line}: {what}")
+            })
+            .collect();
+        let file = Document::deserialize(toml::de::Deserializer::from(document)).map_err(|e| {
+            let at = e
+                .span()
+                .map(|span| format!(" line {}", line_column(text, span.start).0))
+                .unwrap_or_default();
+            usage(format!("{origin}{at}: {}", e.message()))
+        })?;
+        let pruner = file.pruner.unwrap_or_default();
+        let lifeline = file.lifeline.unwrap_or_default();
+        Ok(FileConfig {
+            dsn: file.dsn,
+            prefix: file.prefix,
+            prune_max_age: pruner.max_age,
+            prune_limit: pruner.limit,
+            prune_interval: pruner.interval,
+            lifeline_interval: lifeline.interval,
+            rescue_after: lifeline.rescue_after,
+            warnings,
+        })
+    }
+}
+
+/// The 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+    (line, column)
+}
+
+/// The part of oban.toml this tool reads. Every value is checked as it is read, so that an
+/// error carries the position of the value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Document {
+    #[serde(deserialize_with = "dsn")]
+    dsn: Option<String>,
+    #[serde(deserialize_with = "prefix")]
+    prefix: Option<String>,
+    #[serde(deserialize_with = "pruner")]
+    pruner: Option<PrunerSection>,
+    #[serde(deserialize_with = "lifeline")]
+    lifeline: Option<LifelineSection>,
+}
+
+/// `[pruner]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PrunerSection {
+    #[serde(deserialize_with = "pruner_max_age")]
+    max_age: Option<Duration>,
+    #[serde(deserialize_with = "pruner_limit")]
+    limit: Option<u64>,
+    #[serde(deserialize_with = "pruner_interval")]
+    interval: Option<Duration>,
+}
+
+/// `[lifeline]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LifelineSection {
+    #[serde(deserialize_with = "lifeline_interval")]
+    interval: Option<Duration>,
+    #[serde(deserialize_with = "lifeline_rescue_after")]
+    rescue_after: Option<Duration>,
+}
+
+/// The keys this tool reads in `[pruner]`; they are also all oban-py accepts there.
+const PRUNER_KEYS: [&str; 3] = ["max_age", "limit", "interval"];
+/// The keys this tool reads in `[lifeline]`; they are also all oban-py accepts there.
+const LIFELINE_KEYS: [&str; 2] = ["interval", "rescue_after"];
+/// Every top-level key oban-py's `Config` accepts (oban-py 0.7, `oban/_config.py`).
+const OBAN_PY_KEYS: [&str; 20] = [
+    "dsn",
+    "leadership",
+    "lifeline",
+    "metrics",
+    "name",
+    "node",
+    "notifier",
+    "pool_check",
+    "pool_max_idle",
+    "pool_max_lifetime",
+    "pool_max_size",
+    "pool_min_size",
+    "pool_timeout",
+    "prefix",
+    "pruner",
+    "queues",
+    "refresher",
+    "scheduler",
+    "shutdown_grace_period",
+    "stager",
+];
+/// What a top-level key that neither tool knows may be a misspelling of, and how to say so.
+const TOP_LEVEL_NEAR: [(&str, &str); 8] = [
+    ("dsn", "dsn"),
+    ("prefix", "prefix"),
+    ("pruner", "[pruner]"),
+    ("lifeline", "[lifeline]"),
+    ("max_age", "[pruner] max_age"),
+    ("limit", "[pruner] limit"),
+    ("interval", "[pruner] interval or [lifeline] interval"),
+    ("rescue_after", "[lifeline] rescue_after"),
+];
+
+/// Keys that look like typos: every unknown key in `[pruner]` and `[lifeline]`, and top-level
+/// keys oban-py does not accept either that are close to one this tool reads. Each comes with
+/// the byte offset of the key.
+fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
+    let mut found = vec![];
+    for (key, value) in document {
+        let name = key.get_ref().as_ref();
+        let is_table = matches!(value.get_ref(), DeValue::Table(_));
+        let sections = [
+            ("pruner", &PRUNER_KEYS[..]),
+            ("lifeline", &LIFELINE_KEYS[..]),
+        ];
+        if let Some((section, known)) = sections.iter().find(|(s, _)| *s == name) {
+            let DeValue::Table(table) = value.get_ref() else {
+                continue;
+            };
+            for (sub, _) in table {
+                let sub_name = sub.get_ref().as_ref();
+                if known.contains(&sub_name) {
+                    continue;
+                }
+                let hint = known
+                    .iter()
+                    .copied()
+                    .filter(|k| is_near(sub_name, k))
+                    .min_by_key(|k| distance(sub_name, k))
+                    .map(|k| format!(" (did you mean {k}?)"))
+                    .or_else(|| {
+                        // A key of the other section: say where it belongs.
+                        let (other, keys) = sections.iter().find(|(s, _)| s != section)?;
+                        keys.contains(&sub_name)
+                            .then(|| format!(" (did you mean [{other}] {sub_name}?)"))
+                    })
+                    .unwrap_or_default();
+                found.push((
+                    sub.span().start,
+                    format!("unknown key [{section}] {sub_name}{hint}"),
+                ));
+            }
+        } else if !OBAN_PY_KEYS.contains(&name) {
+            let near = TOP_LEVEL_NEAR
+                .iter()
+                .filter(|(k, _)| is_near(name, k))
+                .min_by_key(|(k, _)| distance(name, k));
+            if let Some((_, meant)) = near {
+                let shown = if is_table {
+                    format!("[{name}]")
+                } else {
+                    name.to_string()
+                };
+                found.push((
+                    key.span().start,
+                    format!("unknown key {shown} (did you mean {meant}?)"),
+                ));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Whether `typed` is close enough to `known` to be a misspelling of it: at most one edit for
+/// short names (`dsn`), two for longer ones, ignoring case.
+fn is_near(typed: &str, known: &str) -> bool {
+    let allowed = if known.len() <= 4 { 1 } else { 2 };
+    distance(typed, known) <= allowed
+}
+
+/// Edit distance counting insertions, deletions, substitutions and swaps of neighbours, ignoring
+/// case.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// Reads any TOML value, so that a wrong type becomes a message naming the key rather than
+/// serde's generic one.
+fn value<'de, D: Deserializer<'de>>(d: D) -> Result<toml::Value, D::Error> {
+    toml::Value::deserialize(d)
+}
+
+fn string<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Option<String>, D::Error> {
+    match value(d)? {
+        toml::Value::String(s) => Ok(Some(s)),
+        _ => Err(de::Error::custom(format!("{key}: expected a string"))),
+    }
+}
+
+fn dsn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = string(d, "dsn")?;
+    if let Some(text) = &text {
+        Dsn::parse(text).map_err(|e| de::Error::custom(format!("dsn: {e}")))?;
+    }
+    Ok(text)
+}
+
+fn prefix<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string(d, "prefix")
+}
+
+/// A duration: integer seconds (`3_600`) or a string (`"1h30m"`).
+fn duration_value<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Duration, D::Error> {
+    let v = value(d)?;
+    let parsed = match &v {
+        toml::Value::Integer(n) if *n >= 0 => duration::parse(&n.to_string()),
+        toml::Value::String(s) => duration::parse(s),
+        other => Err(format!("expected {}, got {other}", duration::EXPECTED)),
+    };
+    parsed.map_err(|e| de::Error::custom(format!("{key}: {e}")))
+}
+
+/// A watch interval: a duration of at least [`crate::cli::MIN_INTERVAL`].
+fn interval_value<'de, D: Deserializer<'de>>(d: D, key: &str) -> Result<Duration, D::Error> {
+    let v = duration_value(d, key)?;
+    if v < crate::cli::MIN_INTERVAL {
+        return Err(de::Error::custom(format!(
+            "{key}: must be at least {}",
+            duration::human(crate::cli::MIN_INTERVAL)
+        )));
+    }
+    Ok(v)
+}
+
+fn pruner_max_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    duration_value(d, "[pruner] max_age").map(Some)
+}
+
+fn pruner_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match value(d)? {
+        toml::Value::Integer(n) if (1..=100_000_000).contains(&n) => Ok(Some(n as u64)),
+        v => Err(de::Error::custom(format!(
+            "[pruner] limit: expected a whole number from 1 to 100000000, got {v}"
+        ))),
+    }
+}
+
+fn pruner_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    interval_value(d, "[pruner] interval").map(Some)
+}
+
+fn lifeline_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    interval_value(d, "[lifeline] interval").map(Some)
+}
+
+fn lifeline_rescue_after<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let v = duration_value(d, "[lifeline] rescue_after")?;
+    if v.is_zero() {
+        return Err(de::Error::custom(
+            "[lifeline] rescue_after: must be longer than 0s",
+        ));
+    }
+    Ok(Some(v))
+}
+
+fn pruner<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PrunerSection>, D::Error> {
+    d.deserialize_any(SectionVisitor::new("pruner"))
+}
+
+fn lifeline<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LifelineSection>, D::Error> {
+    d.deserialize_any(SectionVisitor::new("lifeline"))
+}
+
+/// A `[pruner]` or `[lifeline]` table, or a boolean: oban-py accepts `pruner = false` (to turn
+/// the plugin off), which says nothing to this tool.
+struct SectionVisitor<T> {
+    name: &'static str,
+    section: std::marker::PhantomData<T>,
+}
+
+impl<T> SectionVisitor<T> {
+    fn new(name: &'static str) -> Self {
+        SectionVisitor {
+            name,
+            section: std::marker::PhantomData,
+        }
+    }
+
+    fn not_a_table<E: de::Error>(&self) -> E {
+        E::custom(format!("[{}] must be a table", self.name))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for SectionVisitor<T> {
+    type Value = Option<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a [{}] table", self.name)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(self.not_a_table())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(self.not_a_table())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(self.not_a_table())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(self.not_a_table())
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Self::Value, A::Error> {
+        Err(self.not_a_table())
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A file as oban-py users write it.
+    pub(crate) const OBAN_PY_FILE: &str = r#"
+dsn = "postgres://file@db/app"
+prefix = "file_schema"
+node = "worker-1"
+queues = { default = 10, mailers = 5 }
+pool_min_size = 2
+pool_max_size = 10
+metrics = true
+
+[pruner]
+max_age = 3_600
+limit = 500
+interval = "30s"
+
+[lifeline]
+interval = 120
+rescue_after = "10m"
+"#;
+
+    #[test]
+    fn oban_py_file_is_accepted() {
+        let file = FileConfig::parse(OBAN_PY_FILE, "oban.toml").expect("parses");
+        assert_eq!(file.prune_max_age, Some(Duration::from_secs(3600)));
+        assert_eq!(file.prune_limit, Some(500));
+        assert_eq!(file.prune_interval, Some(Duration::from_secs(30)));
+        assert_eq!(file.lifeline_interval, Some(Duration::from_secs(120)));
+        assert_eq!(file.rescue_after, Some(Duration::from_secs(600)));
+        assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (text, key) in [
+            ("[pruner]\nmax_age = \"soon\"", "[pruner] max_age"),
+            ("[pruner]\nmax_age = -5", "[pruner] max_age"),
+            ("[pruner]\nlimit = 0", "[pruner] limit"),
+            ("[pruner]\nlimit = \"many\"", "[pruner] limit"),
+            ("[pruner]\ninterval = 0", "[pruner] interval"),
+            ("[lifeline]\nrescue_after = 1.5", "[lifeline] rescue_after"),
+            ("dsn = 5", "dsn"),
+            ("prefix = true", "prefix"),
+            ("pruner = 3", "[pruner]"),
+            ("this is not toml", "not valid TOML"),
+        ] {
+            let err = FileConfig::parse(text, "oban.toml").expect_err(text);
+            let msg = format!("{err:#}");
+            assert!(msg.contains(key), "{msg} should name {key}");
+            assert_eq!(crate::error::exit_code(&err), 2);
+        }
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let text = "dsn = \"postgres://app@db/app\"\n\n[pruner]\nmax_age = \"1d\"\nlimit = 0\n";
+        let err = FileConfig::parse(text, "oban.toml").expect_err("limit 0");
+        assert_eq!(
+            format!("{err:#}"),
+            "oban.toml line 5: [pruner] limit: expected a whole number from 1 to 100000000, got 0"
+        );
+        let err = FileConfig::parse(
+            "# a comment\n[lifeline]\nrescue_after = \"soon\"\n",
+            "x.toml",
+        )
+        .expect_err("soon");
+        assert!(
+            format!("{err:#}").starts_with("x.toml line 3: [lifeline] rescue_after: "),
+            "{err:#}"
+        );
+        let err = FileConfig::parse("prefix = \"a\"\npruner = [1]\n", "oban.toml").expect_err("");
+        assert_eq!(
+            format!("{err:#}"),
+            "oban.toml line 2: [pruner] must be a table"
+        );
+        let err = FileConfig::parse("\n\ndsn = \"mysql://x\"\n", "oban.toml").expect_err("");
+        assert!(
+            format!("{err:#}").starts_with("oban.toml line 3: dsn: "),
+            "{err:#}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_give_position_but_not_the_source_line() {
+        let text = "prefix = \"jobs\"\ndsn = \"postgres://u:s3cret@h/db\nnode = \"a\"\n";
+        let err = FileConfig::parse(text, "oban.toml").expect_err("broken string");
+        let msg = format!("{err:#} {err:?}");
+        assert!(!msg.contains("s3cret"), "{msg}");
+        assert!(!msg.contains("postgres://"), "{msg}");
+        let shown = format!("{err:#}");
+        assert!(
+            shown.starts_with("oban.toml line 2, column ") && shown.contains(": not valid TOML: "),
+            "{shown}"
+        );
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+
+    #[test]
+    fn pruner_false_is_accepted() {
+        for text in ["pruner = false", "pruner = true\nlifeline = false"] {
+            let file = FileConfig::parse(text, "oban.toml").expect(text);
+            assert_eq!(file, FileConfig::default());
+        }
+    }
+
+    #[test]
+    fn typos_are_warnings() {
+        let text = "\
+dsn = \"postgres://app@db/app\"
+queues = { default = 10 }
+shutdown_grace_period = 15.0
+prefx = \"jobs\"
+my_own_setting = 1
+
+[pruner]
+max_agee = 60
+limit = 10
+
+[prunner]
+max_age = 60
+
+[lifeline]
+rescue_afer = 60
+max_age = 60
+frobnicate = 1
+";
+        let file = FileConfig::parse(text, "oban.toml").expect("typos are not errors");
+        assert_eq!(file.prune_limit, Some(10));
+        assert_eq!(file.prune_max_age, None);
+        assert_eq!(
+            file.warnings,
+            [
+                "oban.toml line 4: unknown key prefx (did you mean prefix?)",
+                "oban.toml line 8: unknown key [pruner] max_agee (did you mean max_age?)",
+                "oban.toml line 11: unknown key [prunner] (did you mean [pruner]?)",
+                "oban.toml line 15: unknown key [lifeline] rescue_afer (did you mean rescue_after?)",
+                "oban.toml line 16: unknown key [lifeline] max_age (did you mean [pruner] max_age?)",
+                "oban.toml line 17: unknown key [lifeline] frobnicate",
+            ]
+        );
+    }
+
+    #[test]
+    fn oban_py_keys_never_warn() {
+        let text = OBAN_PY_KEYS
+            .iter()
+            .filter(|k| !["dsn", "pruner", "lifeline"].contains(k))
+            .map(|k| format!("{k} = 1\n"))
+            .collect::<String>()
+            .replace("prefix = 1", "prefix = \"p\"");
+        let file = FileConfig::parse(&text, "oban.toml").expect("parses");
+        assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    }
+
+    #[test]
+    fn near_misses() {
+        assert!(is_near("DSN", "dsn"));
+        assert!(is_near("dns", "dsn"));
+        assert!(!is_near("db", "dsn"));
+        assert!(is_near("rescue_afer", "rescue_after"));
+        assert!(is_near("max-age", "max_age"));
+        assert!(!is_near("queues", "prefix"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text is either a configuration or a usage error (exit 2), never a panic.
+        #[test]
+        fn any_text_parses_or_is_a_usage_error(text in "\\PC{0,200}") {
+            if let Err(e) = FileConfig::parse(&text, "oban.toml") {
+                prop_assert_eq!(crate::error::exit_code(&e), 2);
+            }
+        }
+
+        /// Known keys with arbitrary values: accepted only when valid, otherwise the error names
+        /// the key.
+        #[test]
+        fn known_keys_are_checked(
+            key in prop::sample::select(vec!["max_age", "limit", "interval"]),
+            value in prop_oneof![
+                any::<i64>().prop_map(|n| n.to_string()),
+                "[a-z0-9_ -]{0,12}".prop_map(|s| format!("{s:?}")),
+                Just("1.5".to_string()),
+                Just("true".to_string()),
+            ],
+        ) {
+            let text = format!("[pruner]\n{key} = {value}\n");
+            match FileConfig::parse(&text, "oban.toml") {
+                Ok(cfg) => {
+                    let set = cfg.prune_max_age.is_some() || cfg.prune_limit.is_some() || cfg.prune_interval.is_some();
+                    prop_assert!(set, "{text} was accepted but set nothing");
+                }
+                Err(e) => prop_assert!(format!("{e:#}").contains(&format!("[pruner] {key}")), "{e:#}"),
+            }
+        }
+
+        /// A syntax error never repeats the file's text, so a password on a broken line stays
+        /// out of the message.
+        #[test]
+        fn syntax_errors_do_not_quote_the_file(secret in "[a-z]{12}", tail in "[\"'=\\[ ]{0,3}") {
+            let text = format!("dsn = \"postgres://u:{secret}@h/db{tail}\n[");
+            if let Err(e) = FileConfig::parse(&text, "oban.toml") {
+                prop_assert!(!format!("{e:#}").contains(&secret), "{e:#}");
+            }
+        }
+    }
+}
