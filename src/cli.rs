@@ -446,118 +446,103 @@ pub struct HelpDefault {
 /// The defaults `--help` shows, every one rendered from a constant in `config::defaults`
 /// (durations in the tool's own short form, counts as digits, choices by their flag value).
 pub fn help_defaults() -> Vec<HelpDefault> {
+    use defaults as d;
+    type Row = (&'static str, String);
     let file = |key: &str, value: String| format!("{key}, else {value}");
-    let mut rows: Vec<(Option<&'static str>, &'static str, String)> = vec![
+    let n = |v: u64| v.to_string();
+    let session = || {
+        vec![
+            ("lock_timeout", human(d::LOCK_TIMEOUT)),
+            ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+        ]
+    };
+    let action = || {
+        let mut rows = vec![
+            ("limit", n(d::ACTION_LIMIT)),
+            ("batch_size", n(d::ACTION_BATCH_SIZE)),
+        ];
+        rows.extend(session());
+        rows
+    };
+    let groups: Vec<(Option<&'static str>, Vec<Row>)> = vec![
         (
             None,
-            "config",
-            format!("./{} when present", defaults::CONFIG_FILE),
-        ),
-        (None, "prefix", defaults::PREFIX.to_string()),
-        (None, "format", choice(defaults::FORMAT)),
-        (
-            Some("prune"),
-            "max_age",
-            file("[pruner] max_age", human(defaults::PRUNE_MAX_AGE)),
+            vec![
+                ("config", format!("./{} when present", d::CONFIG_FILE)),
+                ("prefix", d::PREFIX.to_string()),
+                ("format", choice(d::FORMAT)),
+            ],
         ),
         (
             Some("prune"),
-            "state",
-            defaults::PRUNE_STATES.map(choice).join(","),
-        ),
-        (
-            Some("prune"),
-            "limit",
-            file("[pruner] limit", defaults::PRUNE_LIMIT.to_string()),
-        ),
-        (
-            Some("prune"),
-            "batch_size",
-            defaults::PRUNE_BATCH_SIZE.to_string(),
-        ),
-        (Some("prune"), "pause", human(defaults::PRUNE_PAUSE)),
-        (
-            Some("prune"),
-            "connections",
-            defaults::PRUNE_CONNECTIONS.to_string(),
-        ),
-        (
-            Some("prune"),
-            "interval",
-            file("[pruner] interval", human(defaults::PRUNE_INTERVAL)),
+            [
+                vec![
+                    ("max_age", file("[pruner] max_age", human(d::PRUNE_MAX_AGE))),
+                    ("state", d::PRUNE_STATES.map(choice).join(",")),
+                    ("limit", file("[pruner] limit", n(d::PRUNE_LIMIT))),
+                    ("batch_size", n(d::PRUNE_BATCH_SIZE)),
+                    ("pause", human(d::PRUNE_PAUSE)),
+                    ("connections", d::PRUNE_CONNECTIONS.to_string()),
+                    (
+                        "interval",
+                        file("[pruner] interval", human(d::PRUNE_INTERVAL)),
+                    ),
+                ],
+                session(),
+            ]
+            .concat(),
         ),
         (
             Some("rescue"),
-            "rescue_after",
-            file("[lifeline] rescue_after", human(defaults::RESCUE_AFTER)),
-        ),
-        (
-            Some("rescue"),
-            "producer_ttl",
-            human(defaults::PRODUCER_TTL),
-        ),
-        (
-            Some("rescue"),
-            "on_exhausted",
-            choice(defaults::ON_EXHAUSTED),
-        ),
-        (Some("rescue"), "limit", defaults::RESCUE_LIMIT.to_string()),
-        (
-            Some("rescue"),
-            "batch_size",
-            defaults::RESCUE_BATCH_SIZE.to_string(),
-        ),
-        (
-            Some("rescue"),
-            "interval",
-            file("[lifeline] interval", human(defaults::LIFELINE_INTERVAL)),
+            [
+                vec![
+                    (
+                        "rescue_after",
+                        file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+                    ),
+                    ("producer_ttl", human(d::PRODUCER_TTL)),
+                    ("on_exhausted", choice(d::ON_EXHAUSTED)),
+                    ("limit", n(d::RESCUE_LIMIT)),
+                    ("batch_size", n(d::RESCUE_BATCH_SIZE)),
+                    (
+                        "interval",
+                        file("[lifeline] interval", human(d::LIFELINE_INTERVAL)),
+                    ),
+                ],
+                session(),
+            ]
+            .concat(),
         ),
         (
             Some("stats"),
-            "estimate_above",
-            defaults::STATS_ESTIMATE_ABOVE.to_string(),
+            vec![
+                ("estimate_above", n(d::STATS_ESTIMATE_ABOVE)),
+                (
+                    "rescue_after",
+                    file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+                ),
+                ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+                ("interval", human(d::STATS_INTERVAL)),
+            ],
         ),
-        (
-            Some("stats"),
-            "rescue_after",
-            file("[lifeline] rescue_after", human(defaults::RESCUE_AFTER)),
-        ),
-        (
-            Some("stats"),
-            "statement_timeout",
-            human(defaults::STATEMENT_TIMEOUT),
-        ),
-        (Some("stats"), "interval", human(defaults::STATS_INTERVAL)),
         (
             Some("inspect"),
-            "limit",
-            defaults::INSPECT_LIMIT.to_string(),
+            vec![
+                ("limit", n(d::INSPECT_LIMIT)),
+                ("sort", choice(d::INSPECT_SORT)),
+                ("interval", human(d::INSPECT_INTERVAL)),
+            ],
         ),
-        (Some("inspect"), "sort", choice(defaults::INSPECT_SORT)),
-        (
-            Some("inspect"),
-            "interval",
-            human(defaults::INSPECT_INTERVAL),
-        ),
+        (Some("retry"), action()),
+        (Some("cancel"), action()),
+        (Some("delete"), action()),
     ];
-    for command in ["retry", "cancel", "delete"] {
-        rows.push((Some(command), "limit", defaults::ACTION_LIMIT.to_string()));
-        rows.push((
-            Some(command),
-            "batch_size",
-            defaults::ACTION_BATCH_SIZE.to_string(),
-        ));
-    }
-    for command in ["prune", "rescue", "retry", "cancel", "delete"] {
-        rows.push((Some(command), "lock_timeout", human(defaults::LOCK_TIMEOUT)));
-        rows.push((
-            Some(command),
-            "statement_timeout",
-            human(defaults::STATEMENT_TIMEOUT),
-        ));
-    }
-    rows.into_iter()
-        .map(|(command, arg, text)| HelpDefault { command, arg, text })
+    groups
+        .into_iter()
+        .flat_map(|(command, rows)| {
+            rows.into_iter()
+                .map(move |(arg, text)| HelpDefault { command, arg, text })
+        })
         .collect()
 }
 

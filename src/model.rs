@@ -106,19 +106,7 @@ where
 }
 
 /// A final job state: the only states prune may touch.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FinalState {
     /// completed_at decides
@@ -254,6 +242,16 @@ impl Flavour {
         }
     }
 }
+
+/// Every timestamp column of a job, in the order a job's JSON lists them.
+pub const TIMESTAMPS: [&str; 6] = [
+    "inserted_at",
+    "scheduled_at",
+    "attempted_at",
+    "cancelled_at",
+    "completed_at",
+    "discarded_at",
+];
 
 /// A moment on the database clock, as RFC 3339 UTC text with a `Z`. PostgreSQL's timestamps
 /// carry no zone and SQLite's do; both are stored in UTC, so the zone is added here, once.

@@ -25,7 +25,7 @@ use anyhow::{anyhow, Context, Result};
 pub use self::catalog::{BoolValue, Catalog, QueueStateCount, Schema, TextValue};
 pub use self::jobs::{ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
 pub use self::migrations::Migrate;
-pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Targets};
+pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;

@@ -115,7 +115,12 @@ pub struct Batch<'a> {
     pub size: u64,
     /// Return each row as JSON, for the archive.
     pub archive: bool,
+    /// Where the drain stands (a count ignores it).
+    pub cursor: Cursor,
 }
+
+/// Sees a batch's rows before it commits, and can veto the commit by failing (the archive).
+pub type Sink<'a> = dyn FnMut(&[DeletedRow]) -> Result<()> + 'a;
 
 /// Prune's statements, for one engine.
 pub trait Prune {
@@ -125,10 +130,5 @@ pub trait Prune {
 
     /// Deletes one batch from the cursor's end in its own transaction, skipping rows others
     /// hold locked; `sink` (the archive) sees the rows before commit and can veto it by failing.
-    fn delete_batch(
-        &mut self,
-        batch: &Batch,
-        cursor: &Cursor,
-        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
-    ) -> Result<Vec<DeletedRow>>;
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>>;
 }

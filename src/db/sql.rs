@@ -86,22 +86,30 @@ pub type Query<DB> = BoxedSqlQuery<'static, DB, SqlQuery>;
 pub trait Dialect:
     diesel::backend::Backend + HasSqlType<Text> + HasSqlType<BigInt> + HasSqlType<Double> + Sized
 {
-    /// The placeholder of the n-th value (from 1).
-    fn placeholder(n: usize) -> String;
+    /// What a placeholder starts with; the value's number (from 1) follows.
+    const MARK: &'static str;
+    /// How to ask whether `{expr}` is in the list bound at `{list}`.
+    const IN_LIST: &'static str;
+
+    /// The placeholder of the n-th value.
+    fn placeholder(n: usize) -> String {
+        format!("{}{n}", Self::MARK)
+    }
+
     /// `expr` is one of the list bound at `placeholder`.
-    fn in_list(expr: &str, placeholder: &str) -> String;
+    fn in_list(expr: &str, placeholder: &str) -> String {
+        Self::IN_LIST
+            .replace("{expr}", expr)
+            .replace("{list}", placeholder)
+    }
+
     /// Binds a list value.
     fn bind_list(q: Query<Self>, list: Value) -> Query<Self>;
 }
 
 impl Dialect for Pg {
-    fn placeholder(n: usize) -> String {
-        format!("${n}")
-    }
-
-    fn in_list(expr: &str, placeholder: &str) -> String {
-        format!("{expr} = ANY({placeholder})")
-    }
+    const MARK: &'static str = "$";
+    const IN_LIST: &'static str = "{expr} = ANY({list})";
 
     fn bind_list(q: Query<Pg>, list: Value) -> Query<Pg> {
         match list {
@@ -114,13 +122,8 @@ impl Dialect for Pg {
 }
 
 impl Dialect for Sqlite {
-    fn placeholder(n: usize) -> String {
-        format!("?{n}")
-    }
-
-    fn in_list(expr: &str, placeholder: &str) -> String {
-        format!("{expr} IN (SELECT value FROM json_each({placeholder}))")
-    }
+    const MARK: &'static str = "?";
+    const IN_LIST: &'static str = "{expr} IN (SELECT value FROM json_each({list}))";
 
     fn bind_list(q: Query<Sqlite>, list: Value) -> Query<Sqlite> {
         let json = match list {

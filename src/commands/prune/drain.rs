@@ -42,6 +42,7 @@ pub fn pass(
                 filter: &opts.filter,
                 size: opts.limit,
                 archive: false,
+                cursor: Cursor::new(End::Oldest),
             })
             .context("counting prunable jobs")?;
         for c in counts {
@@ -191,16 +192,15 @@ impl Drain<'_> {
                 filter: &opts.filter,
                 size: n,
                 archive: self.archive.is_some(),
+                cursor,
             };
-            let rows = db
-                .delete_batch(&batch, &cursor, &mut sink)
-                .with_context(|| {
-                    let deleted: u64 = done.cells.values().sum();
-                    format!(
-                        "deleting batch {} (after {deleted} jobs deleted and committed in this pass)",
-                        done.batches + 1
-                    )
-                })?;
+            let rows = db.delete_batch(&batch, &mut sink).with_context(|| {
+                let deleted: u64 = done.cells.values().sum();
+                format!(
+                    "deleting batch {} (after {deleted} jobs deleted and committed in this pass)",
+                    done.batches + 1
+                )
+            })?;
             let got = rows.len() as u64;
             self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
             if got > 0 {

@@ -8,7 +8,7 @@ use crate::db::jobs::{
     age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
 use crate::db::Schema;
-use crate::model::SortKey;
+use crate::model::{SortKey, TIMESTAMPS};
 
 /// The WHERE clause for a job query (alias `j`), its values bound into `sql`.
 fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
@@ -76,13 +76,8 @@ fn job_json() -> String {
            'worker', j.worker, 'attempt', j.attempt, 'max_attempts', j.max_attempts, \
            'priority', j.priority, 'args', j.args, 'meta', j.meta, 'tags', to_jsonb(j.tags), \
            'errors', to_jsonb(j.errors), 'attempted_by', to_jsonb(j.attempted_by), \
-           {}, {}, {}, {}, {}, {})::text",
-        ts("inserted_at"),
-        ts("scheduled_at"),
-        ts("attempted_at"),
-        ts("cancelled_at"),
-        ts("completed_at"),
-        ts("discarded_at"),
+           {})::text",
+        TIMESTAMPS.map(ts).join(", ")
     )
 }
 

@@ -6,7 +6,7 @@ use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
 use super::{table, Pg, PgSql};
-use crate::db::prune::{Batch, Cursor, DeletedRow, End, JobFilter, PrunableCount, Prune, Targets};
+use crate::db::prune::{Batch, DeletedRow, End, JobFilter, PrunableCount, Prune, Sink, Targets};
 use crate::db::Schema;
 
 /// The placeholders of one statement's cutoffs (one per target, in order) and filters.
@@ -87,12 +87,7 @@ impl Prune for Pg {
         Ok(sql.query().load(self)?)
     }
 
-    fn delete_batch(
-        &mut self,
-        batch: &Batch,
-        cursor: &Cursor,
-        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
-    ) -> Result<Vec<DeletedRow>> {
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {
         let jobs = table(&batch.schema.prefix, "oban_jobs");
         // Oldest first across the states, so rows that sit together on disk (ids follow time)
         // go in the same batch and each page is rewritten once. A few more candidates than the
@@ -119,7 +114,13 @@ impl Prune for Pg {
                  AND {eligible}{filters} LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
              DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
              RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
-            cands = candidates(batch.schema, batch.targets, &bound, &limit, cursor.end),
+            cands = candidates(
+                batch.schema,
+                batch.targets,
+                &bound,
+                &limit,
+                batch.cursor.end
+            ),
             eligible = eligible_any(batch.targets, &recheck, "j."),
             filters = recheck.filters,
         ));

@@ -8,7 +8,7 @@ use crate::db::jobs::{
     age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
 use crate::db::Schema;
-use crate::model::SortKey;
+use crate::model::{SortKey, TIMESTAMPS};
 
 /// A JSON column, or an empty value of its kind when the text is not valid JSON.
 fn json_or(column: &str, empty: &str) -> String {
@@ -98,18 +98,11 @@ fn job_json() -> String {
     format!(
         "json_object('id', id, 'state', state, 'queue', queue, 'worker', worker, \
            'attempt', attempt, 'max_attempts', max_attempts, 'priority', priority, \
-           {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-        json("args"),
-        json("meta"),
-        json("tags"),
-        json("errors"),
-        json("attempted_by"),
-        ts("inserted_at"),
-        ts("scheduled_at"),
-        ts("attempted_at"),
-        ts("cancelled_at"),
-        ts("completed_at"),
-        ts("discarded_at"),
+           {}, {})",
+        ["args", "meta", "tags", "errors", "attempted_by"]
+            .map(json)
+            .join(", "),
+        TIMESTAMPS.map(ts).join(", ")
     )
 }
 

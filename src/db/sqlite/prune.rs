@@ -4,7 +4,7 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql};
-use crate::db::prune::{Batch, Cursor, DeletedRow, JobFilter, PrunableCount, Prune, Targets};
+use crate::db::prune::{Batch, DeletedRow, JobFilter, PrunableCount, Prune, Sink, Targets};
 use crate::db::quote_ident;
 
 /// Columns Lite stores as JSON text.
@@ -61,19 +61,14 @@ impl Prune for Lite {
 
     /// One immediate transaction, lowest ids (oldest) above the cursor first. SQLite has one
     /// writer at a time, so there is no second end to drain from.
-    fn delete_batch(
-        &mut self,
-        batch: &Batch,
-        cursor: &Cursor,
-        sink: &mut dyn FnMut(&[DeletedRow]) -> Result<()>,
-    ) -> Result<Vec<DeletedRow>> {
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {
         let returning = if batch.archive {
             row_json(&batch.schema.columns)
         } else {
             "NULL".into()
         };
         let mut sql = LiteSql::new();
-        let after = sql.bind(cursor.after_id());
+        let after = sql.bind(batch.cursor.after_id());
         let eligible = eligible_any(&mut sql, batch.targets, batch.filter);
         let size = sql.bind(batch.size);
         sql.push(&format!(
