@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::cli::ActionArgs;
 use crate::config::{defaults, Settings};
-use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, Schema, SessionLimits};
+use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, JobRef, Schema, SessionLimits};
 use crate::error::usage;
 use crate::output::{self, Report, Style};
 use crate::watch;
@@ -108,20 +108,21 @@ impl ActionOpts {
 /// A job that changed (or would change).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChangedJob {
-    /// Job id.
-    pub id: i64,
+    /// The job (attempts allowed after the change: retry raises it for exhausted jobs).
+    #[serde(flatten)]
+    pub job: JobRef,
     /// Its state before.
     pub state: String,
-    /// Queue.
-    pub queue: String,
-    /// Worker.
-    pub worker: String,
-    /// Attempts used.
-    pub attempt: i64,
-    /// Attempts allowed, after the change (retry raises it for exhausted jobs).
-    pub max_attempts: i64,
     /// Where it went: available, cancelled or deleted.
     pub to: &'static str,
+}
+
+impl std::ops::Deref for ChangedJob {
+    type Target = JobRef;
+
+    fn deref(&self) -> &JobRef {
+        &self.job
+    }
 }
 
 /// A job left alone, and why.
@@ -161,28 +162,26 @@ impl ChangedJob {
     fn planned(job: &Job, action: JobAction) -> ChangedJob {
         let raise = action == JobAction::Retry && job.attempt >= job.max_attempts;
         ChangedJob {
-            id: job.id,
-            state: job.state.to_string(),
-            queue: job.queue.clone(),
-            worker: job.worker.clone(),
-            attempt: job.attempt,
-            max_attempts: if raise {
-                job.attempt + 1
-            } else {
-                job.max_attempts
+            job: JobRef {
+                id: job.id,
+                queue: job.queue.clone(),
+                worker: job.worker.clone(),
+                attempt: job.attempt,
+                max_attempts: if raise {
+                    job.attempt + 1
+                } else {
+                    job.max_attempts
+                },
             },
+            state: job.state.to_string(),
             to: action.to(),
         }
     }
 
-    fn acted(job: ActedJob, action: JobAction) -> ChangedJob {
+    fn acted(acted: ActedJob, action: JobAction) -> ChangedJob {
         ChangedJob {
-            id: job.id,
-            state: job.state.to_string(),
-            queue: job.queue,
-            worker: job.worker,
-            attempt: job.attempt,
-            max_attempts: job.max_attempts,
+            job: acted.job,
+            state: acted.state.to_string(),
             to: action.to(),
         }
     }
@@ -432,31 +431,17 @@ impl Report for ActionReport {
             .jobs
             .iter()
             .map(|j| {
-                vec![
-                    j.id.to_string(),
-                    j.state.clone(),
-                    j.queue.clone(),
-                    j.worker.clone(),
-                    j.attempt.to_string(),
-                    j.max_attempts.to_string(),
-                    j.to.to_string(),
-                    String::new(),
-                    self.dry_run.to_string(),
-                ]
+                let mut row = vec![j.id.to_string(), j.state.clone()];
+                row.extend(j.cells());
+                row.extend([j.to.to_string(), String::new(), self.dry_run.to_string()]);
+                row
             })
             .collect();
         rows.extend(self.skipped.iter().map(|s| {
-            vec![
-                s.id.to_string(),
-                s.state.clone().unwrap_or_default(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "skipped".into(),
-                s.reason.clone(),
-                self.dry_run.to_string(),
-            ]
+            let mut row = vec![s.id.to_string(), s.state.clone().unwrap_or_default()];
+            row.extend(std::iter::repeat_n(String::new(), 4));
+            row.extend(["skipped".into(), s.reason.clone(), self.dry_run.to_string()]);
+            row
         }));
         (header, rows)
     }

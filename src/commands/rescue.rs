@@ -216,17 +216,15 @@ impl Report for RescueReport {
             .jobs
             .iter()
             .map(|j| {
-                vec![
-                    j.id.to_string(),
-                    j.queue.clone(),
-                    j.worker.clone(),
-                    j.attempt.to_string(),
-                    j.max_attempts.to_string(),
+                let mut row = vec![j.id.to_string()];
+                row.extend(j.cells());
+                row.extend([
                     j.executing.map(|s| format!("{s:.3}")).unwrap_or_default(),
                     j.node.clone().unwrap_or_default(),
                     j.state.to_string(),
                     self.dry_run.to_string(),
-                ]
+                ]);
+                row
             })
             .collect();
         (header, rows)

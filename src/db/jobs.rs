@@ -2,6 +2,7 @@
 //! whole, and retry, cancel or delete them in bounded batches.
 
 use anyhow::Result;
+use diesel::QueryableByName;
 
 use super::Schema;
 use crate::model::{JobState, SortKey, TimeBasis};
@@ -167,15 +168,12 @@ pub struct Change<'a> {
     pub eligible: &'a [&'a str],
 }
 
-/// A job a batch changed, with its state before the change.
+/// A job as the lists of changed jobs show it: which one, where, and its attempts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, diesel::QueryableByName)]
-pub struct ActedJob {
+pub struct JobRef {
     /// Job id.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
-    /// State before.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub state: JobState,
     /// Queue.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
@@ -185,9 +183,40 @@ pub struct ActedJob {
     /// Attempts used.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub attempt: i64,
-    /// Attempts allowed (after the change: retry may raise it).
+    /// Attempts allowed (after a change that may raise it).
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub max_attempts: i64,
+}
+
+impl JobRef {
+    /// Queue, worker, attempt and attempts allowed, as CSV cells.
+    pub fn cells(&self) -> [String; 4] {
+        [
+            self.queue.clone(),
+            self.worker.clone(),
+            self.attempt.to_string(),
+            self.max_attempts.to_string(),
+        ]
+    }
+}
+
+/// A job a batch changed, with its state before the change.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct ActedJob {
+    /// The job.
+    #[diesel(embed)]
+    pub job: JobRef,
+    /// State before.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub state: JobState,
+}
+
+impl std::ops::Deref for ActedJob {
+    type Target = JobRef;
+
+    fn deref(&self) -> &JobRef {
+        &self.job
+    }
 }
 
 /// A job id and its state.

@@ -23,7 +23,9 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 
 pub use self::catalog::{BoolValue, Catalog, QueueStateCount, Schema, TextValue};
-pub use self::jobs::{ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobStateRow, Jobs};
+pub use self::jobs::{
+    ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
+};
 pub use self::migrations::Migrate;
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};

@@ -1,8 +1,9 @@
 //! What rescue asks of an engine: find executing jobs whose run was orphaned and move them.
 
 use anyhow::Result;
+use diesel::QueryableByName;
 
-use super::{JobFilter, Schema};
+use super::{JobFilter, JobRef, Schema};
 use crate::model::JobState;
 
 /// How rescue decides which executing jobs are orphans and where they go.
@@ -21,21 +22,10 @@ pub struct RescueRule {
 /// A job rescue moved (or would move, or, for long-running jobs, left alone).
 #[derive(Debug, Clone, serde::Serialize, diesel::QueryableByName)]
 pub struct RescuedJob {
-    /// Job id.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub id: i64,
-    /// Queue.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub queue: String,
-    /// Worker.
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    pub worker: String,
-    /// Attempt number of the orphaned run.
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub attempt: i64,
-    /// Attempt limit (after the move: raised by `--on-exhausted retry`).
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub max_attempts: i64,
+    /// The job (attempts allowed after the move: raised by `--on-exhausted retry`).
+    #[diesel(embed)]
+    #[serde(flatten)]
+    pub job: JobRef,
     /// Seconds since `attempted_at`.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
     pub executing: Option<f64>,
@@ -46,6 +36,14 @@ pub struct RescuedJob {
     #[diesel(sql_type = diesel::sql_types::Text)]
     #[serde(rename = "to")]
     pub state: JobState,
+}
+
+impl std::ops::Deref for RescuedJob {
+    type Target = JobRef;
+
+    fn deref(&self) -> &JobRef {
+        &self.job
+    }
 }
 
 /// The orphans a rescue looks for: in which table, by which rule, among which jobs.

@@ -158,7 +158,7 @@ impl Jobs for Lite {
             apply.query().execute(conn)?;
             if action == JobAction::Retry {
                 for r in &mut rows {
-                    r.max_attempts = r.max_attempts.max(r.attempt + 1);
+                    r.job.max_attempts = r.max_attempts.max(r.attempt + 1);
                 }
             }
             Ok(rows)
