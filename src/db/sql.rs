@@ -28,55 +28,28 @@ pub enum Value {
     Floats(Vec<f64>),
 }
 
-impl From<&str> for Value {
-    fn from(v: &str) -> Value {
-        Value::Text(v.to_string())
-    }
+/// `impl From<$from> for Value`, through `$make`.
+macro_rules! value_from {
+    ($($from:ty => $make:expr),* $(,)?) => {
+        $(impl From<$from> for Value {
+            fn from(v: $from) -> Value {
+                $make(v)
+            }
+        })*
+    };
 }
-impl From<String> for Value {
-    fn from(v: String) -> Value {
-        Value::Text(v)
-    }
-}
-impl From<&String> for Value {
-    fn from(v: &String) -> Value {
-        Value::Text(v.clone())
-    }
-}
-impl From<i64> for Value {
-    fn from(v: i64) -> Value {
-        Value::Int(v)
-    }
-}
-impl From<u64> for Value {
-    fn from(v: u64) -> Value {
-        Value::Int(v.min(i64::MAX as u64) as i64)
-    }
-}
-impl From<f64> for Value {
-    fn from(v: f64) -> Value {
-        Value::Float(v)
-    }
-}
-impl From<&[String]> for Value {
-    fn from(v: &[String]) -> Value {
-        Value::Texts(v.to_vec())
-    }
-}
-impl From<&Vec<String>> for Value {
-    fn from(v: &Vec<String>) -> Value {
-        Value::Texts(v.clone())
-    }
-}
-impl From<&[i64]> for Value {
-    fn from(v: &[i64]) -> Value {
-        Value::Ints(v.to_vec())
-    }
-}
-impl From<&[f64]> for Value {
-    fn from(v: &[f64]) -> Value {
-        Value::Floats(v.to_vec())
-    }
+
+value_from! {
+    &str => |v: &str| Value::Text(v.to_string()),
+    String => Value::Text,
+    &String => |v: &String| Value::Text(v.clone()),
+    i64 => Value::Int,
+    u64 => |v: u64| Value::Int(v.min(i64::MAX as u64) as i64),
+    f64 => Value::Float,
+    &[String] => |v: &[String]| Value::Texts(v.to_vec()),
+    &Vec<String> => |v: &Vec<String>| Value::Texts(v.clone()),
+    &[i64] => |v: &[i64]| Value::Ints(v.to_vec()),
+    &[f64] => |v: &[f64]| Value::Floats(v.to_vec()),
 }
 
 /// A boxed raw statement for engine `DB`, values bound.

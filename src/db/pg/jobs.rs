@@ -43,18 +43,16 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
         w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
     }
     let ts = age_expr(q.basis, "j.");
-    if let Some(secs) = q.older_than {
-        let p = sql.bind(secs);
-        w.push(format!("{ts} < {NOW} - make_interval(secs => {p})"));
-    }
-    if let Some(secs) = q.newer_than {
-        let p = sql.bind(secs);
-        w.push(format!("{ts} >= {NOW} - make_interval(secs => {p})"));
+    let ago = |p: String| format!("{NOW} - make_interval(secs => {p})");
+    for (secs, test) in [(q.older_than, "<"), (q.newer_than, ">=")] {
+        if let Some(secs) = secs {
+            w.push(format!("{ts} {test} {}", ago(sql.bind(secs))));
+        }
     }
     if let Some(secs) = q.stuck_after {
-        let p = sql.bind(secs);
+        let since = ago(sql.bind(secs));
         w.push(format!(
-            "j.state = 'executing' AND j.attempted_at < {NOW} - make_interval(secs => {p})"
+            "j.state = 'executing' AND j.attempted_at < {since}"
         ));
     }
     w.join(" AND ")

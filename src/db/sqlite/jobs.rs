@@ -56,22 +56,16 @@ fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
         ));
     }
     let ts = age_expr(q.basis, "");
-    if let Some(secs) = q.older_than {
-        let p = sql.bind(secs);
-        w.push(format!(
-            "julianday({ts}) < julianday('now') - {p} / 86400.0"
-        ));
-    }
-    if let Some(secs) = q.newer_than {
-        let p = sql.bind(secs);
-        w.push(format!(
-            "julianday({ts}) >= julianday('now') - {p} / 86400.0"
-        ));
+    let ago = |p: String| format!("julianday('now') - {p} / 86400.0");
+    for (secs, test) in [(q.older_than, "<"), (q.newer_than, ">=")] {
+        if let Some(secs) = secs {
+            w.push(format!("julianday({ts}) {test} {}", ago(sql.bind(secs))));
+        }
     }
     if let Some(secs) = q.stuck_after {
-        let p = sql.bind(secs);
+        let since = ago(sql.bind(secs));
         w.push(format!(
-            "state = 'executing' AND julianday(attempted_at) < julianday('now') - {p} / 86400.0"
+            "state = 'executing' AND julianday(attempted_at) < {since}"
         ));
     }
     w.join(" AND ")
