@@ -122,6 +122,9 @@ pub fn table(header: &[&str]) -> Table {
     t
 }
 
+/// Rows a table shows of a long list of jobs; JSON and CSV list them all.
+pub const TABLE_ROWS: usize = 50;
+
 /// A CSV header from its column names, comma-separated.
 pub fn header(columns: &str) -> Vec<String> {
     columns.split(',').map(String::from).collect()

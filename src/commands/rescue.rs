@@ -20,9 +20,6 @@ use crate::watch;
 
 /// Long-running jobs listed at most, in accurate mode.
 const LONG_RUNNING_SHOWN: u64 = 100;
-/// Jobs shown in the table; JSON and CSV list them all.
-const TABLE_ROWS: usize = 50;
-
 /// Resolved options of a rescue pass.
 #[derive(Debug, Clone)]
 pub struct RescueOpts {
@@ -181,13 +178,13 @@ impl Report for RescueReport {
                 self.discarded,
                 self.mode,
                 output::seconds(self.elapsed),
-                job_rows(&self.jobs, TABLE_ROWS)
+                job_rows(&self.jobs, output::TABLE_ROWS)
             )
         };
-        if self.jobs.len() > TABLE_ROWS {
+        if self.jobs.len() > output::TABLE_ROWS {
             out.push_str(&format!(
                 "… and {} more (-o json lists them all)\n",
-                self.jobs.len() - TABLE_ROWS
+                self.jobs.len() - output::TABLE_ROWS
             ));
         }
         if let Some(long) = self.long_running.as_ref().filter(|l| !l.is_empty()) {
@@ -195,7 +192,7 @@ impl Report for RescueReport {
                 "{} long-running jobs of live producers, executing longer than {}, left alone:\n{}\n",
                 long.len(),
                 crate::duration::human(Duration::from_secs(self.rescue_after)),
-                job_rows(long, TABLE_ROWS)
+                job_rows(long, output::TABLE_ROWS)
             ));
         }
         match self.outcome {

@@ -7,21 +7,20 @@
 //! confirmation when a person is at the terminal, then changes the planned jobs in bounded
 //! transactions that skip rows another session holds locked.
 
+mod report;
+
 use std::io::{BufRead, Write};
 
 use anyhow::{anyhow, Context, Result};
-use comfy_table::Cell;
-use serde::Serialize;
 
 use crate::cli::ActionArgs;
 use crate::config::{defaults, Settings};
 use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, JobRef, Schema, SessionLimits};
 use crate::error::usage;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Style};
 use crate::watch;
 
-/// Rows shown in each table; JSON and CSV list them all.
-const TABLE_ROWS: usize = 50;
+pub use self::report::{ActionReport, ChangedJob, SkippedJob};
 
 /// Resolved options of an action.
 #[derive(Debug, Clone)]
@@ -103,59 +102,6 @@ impl ActionOpts {
             limits: crate::commands::session_limits(&args.session),
         })
     }
-}
-
-/// A job that changed (or would change).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChangedJob {
-    /// The job (attempts allowed after the change: retry raises it for exhausted jobs).
-    #[serde(flatten)]
-    pub job: JobRef,
-    /// Its state before.
-    pub state: String,
-    /// Where it went: available, cancelled or deleted.
-    pub to: &'static str,
-}
-
-impl std::ops::Deref for ChangedJob {
-    type Target = JobRef;
-
-    fn deref(&self) -> &JobRef {
-        &self.job
-    }
-}
-
-/// A job left alone, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkippedJob {
-    /// Job id.
-    pub id: i64,
-    /// Its state, when it exists.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub state: Option<String>,
-    /// Why it was not changed.
-    pub reason: String,
-}
-
-/// The result of an action.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionReport {
-    /// "retry", "cancel" or "delete".
-    pub command: &'static str,
-    /// Planned only.
-    pub dry_run: bool,
-    /// The jobs changed (or, in a dry run, that would be).
-    pub jobs: Vec<ChangedJob>,
-    /// The jobs left alone, with the reason.
-    pub skipped: Vec<SkippedJob>,
-    /// Number of jobs changed.
-    pub total: u64,
-    /// Stopped by Ctrl-C between batches.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub interrupted: bool,
-    /// More jobs may match than `--limit` allowed (acting by filter).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub limited: bool,
 }
 
 impl ChangedJob {
@@ -338,113 +284,6 @@ pub fn pass(
     report.skipped.sort_by_key(|s| s.id);
     report.total = report.jobs.len() as u64;
     Ok(report)
-}
-
-fn verb(action: JobAction, dry_run: bool) -> &'static str {
-    match (action, dry_run) {
-        (JobAction::Retry, false) => "made available",
-        (JobAction::Retry, true) => "would make available",
-        (JobAction::Cancel, false) => "cancelled",
-        (JobAction::Cancel, true) => "would cancel",
-        (JobAction::Delete, false) => "deleted",
-        (JobAction::Delete, true) => "would delete",
-    }
-}
-
-impl ActionReport {
-    fn action(&self) -> JobAction {
-        match self.command {
-            "retry" => JobAction::Retry,
-            "cancel" => JobAction::Cancel,
-            _ => JobAction::Delete,
-        }
-    }
-
-    /// The changed jobs as a table (also the confirmation prompt's preview).
-    pub fn jobs_table(&self) -> String {
-        let mut t = output::table(&["id", "state", "queue", "worker", "try", "to"]);
-        for j in self.jobs.iter().take(TABLE_ROWS) {
-            t.add_row(vec![
-                output::num(j.id as u64),
-                Cell::new(&j.state),
-                Cell::new(&j.queue),
-                Cell::new(&j.worker),
-                Cell::new(format!("{}/{}", j.attempt, j.max_attempts)),
-                Cell::new(j.to),
-            ]);
-        }
-        let mut out = format!("{t}\n");
-        if self.jobs.len() > TABLE_ROWS {
-            out.push_str(&format!(
-                "… and {} more (-o json lists them all)\n",
-                self.jobs.len() - TABLE_ROWS
-            ));
-        }
-        out
-    }
-}
-
-impl Report for ActionReport {
-    fn to_table(&self) -> String {
-        let dry = if self.dry_run { " (dry run)" } else { "" };
-        let verb = verb(self.action(), self.dry_run);
-        let mut out = if self.jobs.is_empty() {
-            format!("{}{dry}: no job {verb}\n", self.command)
-        } else {
-            format!(
-                "{}{dry}: {verb}: {} jobs\n{}",
-                self.command,
-                self.total,
-                self.jobs_table()
-            )
-        };
-        if !self.skipped.is_empty() {
-            let mut t = output::table(&["id", "state", "skipped because"]);
-            for s in self.skipped.iter().take(TABLE_ROWS) {
-                t.add_row(vec![
-                    output::num(s.id as u64),
-                    Cell::new(s.state.as_deref().unwrap_or("-")),
-                    Cell::new(&s.reason),
-                ]);
-            }
-            out.push_str(&format!("skipped {} jobs:\n{t}\n", self.skipped.len()));
-            if self.skipped.len() > TABLE_ROWS {
-                out.push_str(&format!(
-                    "… and {} more (-o json lists them all)\n",
-                    self.skipped.len() - TABLE_ROWS
-                ));
-            }
-        }
-        if self.limited {
-            out.push_str("stopped at --limit: more jobs may match; run again to continue\n");
-        }
-        if self.interrupted {
-            out.push_str("interrupted: the jobs listed were changed, the rest were not\n");
-        }
-        out
-    }
-
-    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header =
-            output::header("id,state,queue,worker,attempt,max_attempts,result,reason,dry_run");
-        let mut rows: Vec<Vec<String>> = self
-            .jobs
-            .iter()
-            .map(|j| {
-                let mut row = vec![j.id.to_string(), j.state.clone()];
-                row.extend(j.cells());
-                row.extend([j.to.to_string(), String::new(), self.dry_run.to_string()]);
-                row
-            })
-            .collect();
-        rows.extend(self.skipped.iter().map(|s| {
-            let mut row = vec![s.id.to_string(), s.state.clone().unwrap_or_default()];
-            row.extend(std::iter::repeat_n(String::new(), 4));
-            row.extend(["skipped".into(), s.reason.clone(), self.dry_run.to_string()]);
-            row
-        }));
-        (header, rows)
-    }
 }
 
 /// Asks on stderr and reads the answer from stdin: only "y" or "yes" go ahead.

@@ -1,0 +1,262 @@
+//! The arguments of each subcommand (shared groups live in the parent module).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::values::{count, duration, job_id, positive_count, positive_duration};
+use super::{QueueWorkerArgs, SessionArgs, WatchArgs};
+use crate::config::defaults;
+use crate::model::{FinalState, JobState, SortKey, TimeBasis};
+
+/// Arguments of `oban prune`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PruneArgs {
+    /// Prune jobs finished longer ago than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub max_age: Option<Duration>,
+    /// Age for completed jobs (overrides --max-age)
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub completed_max_age: Option<Duration>,
+    /// Age for cancelled jobs (overrides --max-age)
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub cancelled_max_age: Option<Duration>,
+    /// Age for discarded jobs (overrides --max-age)
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub discarded_max_age: Option<Duration>,
+    /// Only these final states (repeatable or comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub state: Vec<FinalState>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
+    /// Most rows deleted in one pass
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most rows deleted in one transaction
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+    /// Sleep between batches, to spare a busy database
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub pause: Option<Duration>,
+    /// Stop a pass after this long, once the batch in flight has committed
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub max_runtime: Option<Duration>,
+    /// Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub connections: Option<u8>,
+    /// Count what would be deleted, per state and queue, and delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Append every deleted row to FILE as one JSON object per line, synced before each batch commits
+    #[arg(long, value_name = "FILE")]
+    pub archive: Option<PathBuf>,
+    /// Session timeouts.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Filters shared by `inspect` and the job actions.
+#[derive(Debug, Clone, Default, Args)]
+pub struct JobFilterArgs {
+    /// Only jobs in these states (repeatable or comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub state: Vec<JobState>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
+    /// Only jobs carrying this tag (repeatable: any of them)
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// Only jobs whose args contain this JSON object, e.g. '{"user_id": 7}'
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub args: Option<String>,
+    /// Only jobs last attempted by this node (attempted_by[1]; repeatable)
+    #[arg(long, value_name = "NODE")]
+    pub node: Vec<String>,
+    /// Only jobs whose timestamp (see --by) is older than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub older_than: Option<Duration>,
+    /// Only jobs whose timestamp (see --by) is newer than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub newer_than: Option<Duration>,
+    /// Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)
+    #[arg(long, value_enum, value_name = "TIMESTAMP")]
+    pub by: Option<TimeBasis>,
+    /// Only executing jobs attempted longer ago than [lifeline] rescue_after
+    #[arg(long)]
+    pub stuck: bool,
+}
+
+/// Arguments of `oban inspect`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct InspectArgs {
+    /// Show these jobs in full instead of a list
+    #[arg(value_name = "ID", value_parser = job_id)]
+    pub ids: Vec<i64>,
+    /// Filters.
+    #[command(flatten)]
+    pub filter: JobFilterArgs,
+    /// Most jobs listed
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Sort the list by this column
+    #[arg(long, value_enum, value_name = "COLUMN")]
+    pub sort: Option<SortKey>,
+    /// Sort in descending order
+    #[arg(long)]
+    pub desc: bool,
+    /// More columns, full worker and args (wider than 80 columns)
+    #[arg(long)]
+    pub wide: bool,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Arguments of `oban retry`, `oban cancel` and `oban delete`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ActionArgs {
+    /// The jobs to act on
+    #[arg(value_name = "ID", value_parser = job_id)]
+    pub ids: Vec<i64>,
+    /// Filters (need --all-matching).
+    #[command(flatten)]
+    pub filter: JobFilterArgs,
+    /// Act on every job the filters match (required when acting by filter)
+    #[arg(long)]
+    pub all_matching: bool,
+    /// Do not ask for confirmation (required with filters when stdin is not a terminal)
+    #[arg(long)]
+    pub yes: bool,
+    /// Show what would change, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most jobs changed in one run
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most jobs changed in one transaction
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+    /// Session timeouts.
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// What happens to an orphan that has used all its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnExhausted {
+    /// Discard it, with discarded_at set (oban-py's lifeline)
+    Discard,
+    /// Raise max_attempts to attempt + 1 and make it available
+    Retry,
+}
+
+/// Arguments of `oban rescue`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RescueArgs {
+    /// Executing jobs attempted longer ago than this are orphans
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub rescue_after: Option<Duration>,
+    /// Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never
+    #[arg(long)]
+    pub accurate: bool,
+    /// With --accurate: a producer silent for this long is gone
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub producer_ttl: Option<Duration>,
+    /// What to do with an orphan that has no attempts left
+    #[arg(long, value_enum, value_name = "ACTION")]
+    pub on_exhausted: Option<OnExhausted>,
+    /// Queue and worker filters.
+    #[command(flatten)]
+    pub scope: QueueWorkerArgs,
+    /// Most jobs moved in one pass
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most jobs moved in one transaction
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+    /// List what would move and where, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Session timeouts.
+    #[command(flatten)]
+    pub session: SessionArgs,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Arguments of `oban stats`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatsArgs {
+    /// Count every cell exactly, however large the table
+    #[arg(long)]
+    pub exact: bool,
+    /// Use planner estimates for cells above this many rows
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub estimate_above: Option<u64>,
+    /// Executing longer than this counts as stuck
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub rescue_after: Option<Duration>,
+    /// Breach (exit 3) when any queue's oldest available job waited longer than this
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub max_latency: Option<Duration>,
+    /// Breach (exit 3) when more than N jobs are stuck in executing
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
+    pub max_stuck: Option<u64>,
+    /// Breach (exit 3) when more than N jobs were discarded in the last hour
+    #[arg(long, value_name = "N", value_parser = count, allow_hyphen_values = true)]
+    pub max_discarded_rate: Option<u64>,
+    /// Cancel any single statement running longer than this
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub statement_timeout: Option<Duration>,
+    /// Watch loop.
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Arguments of `oban migrate`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MigrateArgs {
+    /// List the migrations that would run, and run none
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Arguments of `oban seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// How many jobs to insert
+    #[arg(long, value_name = "N", default_value_t = defaults::SEED_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
+    pub jobs: u64,
+    /// Random seed, for a reproducible population
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Insert even when the table already has jobs
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `oban demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How many jobs to seed
+    #[arg(long, value_name = "N", default_value_t = defaults::DEMO_JOBS, value_parser = positive_count, allow_hyphen_values = true)]
+    pub jobs: u64,
+    /// Keep the demo database at this path instead of a temporary file
+    #[arg(long, value_name = "FILE")]
+    pub keep: Option<PathBuf>,
+}
+
+/// Arguments of `oban completions`.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to generate for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,276 @@
+//! `--help` defaults and the one clap command everything parses with: the derived definition
+//! with `[default: …]` appended from `config::defaults`.
+
+use clap::{CommandFactory, FromArgMatches, ValueEnum};
+
+use super::Cli;
+use crate::config::defaults;
+use crate::duration::human;
+
+/// One `[default: …]` shown in `--help`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpDefault {
+    /// The subcommand, or `None` for the global flags.
+    pub command: Option<&'static str>,
+    /// The arg's id (its field name).
+    pub arg: &'static str,
+    /// What `[default: …]` says, rendered from `config::defaults`.
+    pub text: String,
+}
+
+/// The defaults `--help` shows, every one rendered from a constant in `config::defaults`
+/// (durations in the tool's own short form, counts as digits, choices by their flag value).
+pub fn help_defaults() -> Vec<HelpDefault> {
+    use defaults as d;
+    type Row = (&'static str, String);
+    let file = |key: &str, value: String| format!("{key}, else {value}");
+    let n = |v: u64| v.to_string();
+    let session = || {
+        vec![
+            ("lock_timeout", human(d::LOCK_TIMEOUT)),
+            ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+        ]
+    };
+    let action = || {
+        let mut rows = vec![
+            ("limit", n(d::ACTION_LIMIT)),
+            ("batch_size", n(d::ACTION_BATCH_SIZE)),
+        ];
+        rows.extend(session());
+        rows
+    };
+    let groups: Vec<(Option<&'static str>, Vec<Row>)> = vec![
+        (
+            None,
+            vec![
+                ("config", format!("./{} when present", d::CONFIG_FILE)),
+                ("prefix", d::PREFIX.to_string()),
+                ("format", choice(d::FORMAT)),
+            ],
+        ),
+        (
+            Some("prune"),
+            [
+                vec![
+                    ("max_age", file("[pruner] max_age", human(d::PRUNE_MAX_AGE))),
+                    ("state", d::PRUNE_STATES.map(choice).join(",")),
+                    ("limit", file("[pruner] limit", n(d::PRUNE_LIMIT))),
+                    ("batch_size", n(d::PRUNE_BATCH_SIZE)),
+                    ("pause", human(d::PRUNE_PAUSE)),
+                    ("connections", d::PRUNE_CONNECTIONS.to_string()),
+                    (
+                        "interval",
+                        file("[pruner] interval", human(d::PRUNE_INTERVAL)),
+                    ),
+                ],
+                session(),
+            ]
+            .concat(),
+        ),
+        (
+            Some("rescue"),
+            [
+                vec![
+                    (
+                        "rescue_after",
+                        file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+                    ),
+                    ("producer_ttl", human(d::PRODUCER_TTL)),
+                    ("on_exhausted", choice(d::ON_EXHAUSTED)),
+                    ("limit", n(d::RESCUE_LIMIT)),
+                    ("batch_size", n(d::RESCUE_BATCH_SIZE)),
+                    (
+                        "interval",
+                        file("[lifeline] interval", human(d::LIFELINE_INTERVAL)),
+                    ),
+                ],
+                session(),
+            ]
+            .concat(),
+        ),
+        (
+            Some("stats"),
+            vec![
+                ("estimate_above", n(d::STATS_ESTIMATE_ABOVE)),
+                (
+                    "rescue_after",
+                    file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+                ),
+                ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+                ("interval", human(d::STATS_INTERVAL)),
+            ],
+        ),
+        (
+            Some("inspect"),
+            vec![
+                ("limit", n(d::INSPECT_LIMIT)),
+                ("sort", choice(d::INSPECT_SORT)),
+                ("interval", human(d::INSPECT_INTERVAL)),
+            ],
+        ),
+        (Some("retry"), action()),
+        (Some("cancel"), action()),
+        (Some("delete"), action()),
+    ];
+    groups
+        .into_iter()
+        .flat_map(|(command, rows)| {
+            rows.into_iter()
+                .map(move |(arg, text)| HelpDefault { command, arg, text })
+        })
+        .collect()
+}
+
+/// A choice as it is typed on the command line (`table`, `discard`).
+fn choice<T: ValueEnum>(value: T) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// Appends `[default: text]` to an arg's help (and long help, when it has one).
+fn with_default(arg: clap::Arg, text: &str) -> clap::Arg {
+    let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+    let long = arg.get_long_help().map(ToString::to_string);
+    let arg = arg.help(format!("{help} [default: {text}]"));
+    match long {
+        Some(long) => arg.long_help(format!("{long} [default: {text}]")),
+        None => arg,
+    }
+}
+
+/// The `oban` command line: the derived definition with the defaults of [`help_defaults`] in
+/// its help. Parsing, `--help` and completions all go through this.
+pub fn command() -> clap::Command {
+    let table = help_defaults();
+    // `mut_args` keeps the args in place, so `--help` lists them in the derived order.
+    let mut cmd = Cli::command().mut_args(defaults_of(&table, None));
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|s| s.get_name().to_string())
+        .collect();
+    for name in &names {
+        cmd = cmd.mut_subcommand(name, |s| s.mut_args(defaults_of(&table, Some(name))));
+    }
+    cmd
+}
+
+/// Adds its `[default: …]` to each arg of one command (`None`: the root) that has a row.
+fn defaults_of<'a>(
+    table: &'a [HelpDefault],
+    command: Option<&'a str>,
+) -> impl FnMut(clap::Arg) -> clap::Arg + 'a {
+    move |arg| {
+        let row = table
+            .iter()
+            .find(|d| d.command == command && d.arg == arg.get_id().as_str());
+        match row {
+            Some(d) => with_default(arg, &d.text),
+            None => arg,
+        }
+    }
+}
+
+/// Parses the process's arguments with [`command`], exiting with clap's message on a mistake.
+pub fn parse() -> Cli {
+    let mut cmd = command();
+    let matches = cmd.clone().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_valid() {
+        command().debug_assert();
+    }
+
+    /// Every arg of the root command and of each subcommand, with its help text.
+    fn helps(cmd: &clap::Command) -> Vec<(Option<String>, String, String)> {
+        let of = |sub: Option<String>, c: &clap::Command| {
+            c.get_arguments()
+                .map(|a| {
+                    let help = a.get_help().map(ToString::to_string).unwrap_or_default();
+                    (sub.clone(), a.get_id().to_string(), help)
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut all = of(None, cmd);
+        for sub in cmd.get_subcommands() {
+            all.extend(of(Some(sub.get_name().to_string()), sub));
+        }
+        all
+    }
+
+    #[test]
+    fn help_defaults_come_from_the_table() {
+        let table = help_defaults();
+        let raw = helps(&Cli::command());
+        let built = helps(&command());
+        // No default is written by hand in a doc comment.
+        for (sub, arg, help) in &raw {
+            assert!(
+                !help.to_lowercase().contains("default"),
+                "{sub:?} --{arg}: write the default in help_defaults, not in the help: {help}"
+            );
+        }
+        // Every `[default: …]` shown is the table's, once.
+        assert_eq!(raw.len(), built.len());
+        for (sub, arg, before) in &raw {
+            let after = built
+                .iter()
+                .find(|(s, a, _)| s == sub && a == arg)
+                .map(|(_, _, help)| help)
+                .expect("same args");
+            let row = table
+                .iter()
+                .find(|d| d.command.map(str::to_string) == *sub && d.arg == arg.as_str());
+            match row {
+                Some(d) => assert_eq!(after, &format!("{before} [default: {}]", d.text)),
+                None => assert!(!after.contains("[default:"), "{sub:?} --{arg}: {after}"),
+            }
+        }
+        // Every row names a real arg, once.
+        for (i, d) in table.iter().enumerate() {
+            let sub = d.command.map(str::to_string);
+            assert!(
+                raw.iter().any(|(s, a, _)| *s == sub && a == d.arg),
+                "no arg {:?} {}",
+                d.command,
+                d.arg
+            );
+            assert!(!table[..i].contains(d), "{d:?} twice");
+        }
+    }
+
+    #[test]
+    fn help_defaults_render_the_constants() {
+        let shown = |sub: &str, arg: &str| {
+            help_defaults()
+                .into_iter()
+                .find(|d| d.command == Some(sub) && d.arg == arg)
+                .map(|d| d.text)
+                .unwrap_or_default()
+        };
+        assert_eq!(shown("prune", "max_age"), "[pruner] max_age, else 1d");
+        assert_eq!(shown("prune", "limit"), "[pruner] limit, else 20000");
+        assert_eq!(shown("prune", "batch_size"), "10000");
+        assert_eq!(shown("prune", "state"), "completed,cancelled,discarded");
+        assert_eq!(
+            shown("rescue", "rescue_after"),
+            "[lifeline] rescue_after, else 5m"
+        );
+        assert_eq!(shown("rescue", "on_exhausted"), "discard");
+        assert_eq!(shown("inspect", "interval"), "2s");
+        assert_eq!(shown("retry", "statement_timeout"), "1m");
+        let help = command()
+            .find_subcommand_mut("prune")
+            .map(|c| c.render_help().to_string())
+            .unwrap_or_default();
+        assert!(help.contains("[default: 10000]"), "{help}");
+    }
+}

@@ -1,0 +1,186 @@
+//! Command-line syntax only: clap derive structs holding what the user typed.
+//!
+//! Nothing here has a default that oban.toml can also set; `config` resolves those so that
+//! the file can win over built-in defaults. Values are still checked here (durations, counts) so
+//! that a bad flag is a clap error naming the flag, exit code 2.
+//!
+//! Help text never writes a default down: [`command`] appends `[default: …]` to each flag's help
+//! from [`help_defaults`], rendered from the constants in `config::defaults`. Parse, print help
+//! and generate completions through [`command`], never `Cli::command()`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+mod args;
+mod help;
+mod values;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use self::args::*;
+pub use self::help::{command, help_defaults, parse, HelpDefault};
+pub use self::values::*;
+
+/// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
+#[derive(Debug, Parser)]
+#[command(
+    name = "oban",
+    version,
+    about,
+    long_about = "Operate Oban job tables (oban-py, Elixir Oban, Oban Lite) from a terminal, \
+                  cron or CI: prune finished jobs, rescue orphaned ones, inspect jobs and retry, cancel or \
+                  delete them, install the schema, seed test data.",
+    after_help = "Examples:\n  \
+        oban demo\n  \
+        export OBAN_DSN=postgres://app@db/app\n  \
+        oban prune --max-age 1h\n  \
+        oban prune --dry-run -o json\n  \
+        oban prune --watch --interval 30s\n  \
+        oban rescue --accurate\n  \
+        oban inspect --state discarded,retryable\n  \
+        oban retry 42 43\n\n\
+        Configuration: flags > environment (OBAN_DSN, DATABASE_URL, OBAN_PREFIX) > oban.toml > defaults."
+)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]
+    #[arg(short = 'd', long = "database-url", global = true, value_name = "DSN")]
+    pub database_url: Option<String>,
+    /// Configuration file
+    #[arg(short = 'c', long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Schema holding the Oban tables (Oban's prefix) [env: OBAN_PREFIX]
+    #[arg(long, global = true, value_name = "SCHEMA")]
+    pub prefix: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long = "format", global = true, value_enum)]
+    pub format: Option<Format>,
+    /// Print nothing on success in table format (errors still go to stderr)
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// How results are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable tables
+    Table,
+    /// One JSON document per pass
+    Json,
+    /// A header row, then rows
+    Csv,
+    /// Prometheus text exposition format (stats only)
+    Prometheus,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Delete finished jobs (completed, cancelled, discarded) older than their cutoff
+    #[command(after_help = "Examples:\n  \
+        oban prune --max-age 1h\n  \
+        oban prune --dry-run -o json\n  \
+        oban prune --discarded-max-age 30d --queue mailers --archive /var/backups/oban.jsonl\n  \
+        oban prune --watch --interval 30s\n  \
+        */5 * * * * oban prune -q        # cron: overlapping runs are harmless")]
+    Prune(Box<PruneArgs>),
+    /// Move jobs orphaned in `executing` back to available (or discard them when out of attempts)
+    #[command(after_help = "Examples:\n  \
+        oban rescue                              # executing longer than [lifeline] rescue_after\n  \
+        oban rescue --rescue-after 30m --queue media --dry-run\n  \
+        oban rescue --accurate                   # orphans of dead producers, whatever their age\n  \
+        oban rescue --accurate --on-exhausted retry --watch --interval 15s\n  \
+        */1 * * * * oban rescue -q               # cron: overlapping runs are harmless")]
+    Rescue(Box<RescueArgs>),
+    /// Counts by queue and state, queue latency, throughput and database health
+    #[command(after_help = "Examples:\n  \
+        oban stats\n  \
+        oban stats --watch --interval 2s                 # live view on a terminal\n  \
+        oban stats -o prometheus > /var/lib/node_exporter/oban.prom\n  \
+        oban stats --max-latency 5m --max-stuck 0 -q      # exit 3 when breached")]
+    Stats(StatsArgs),
+    /// List jobs by filters, or show jobs by id in full (read-only)
+    #[command(after_help = "Examples:\n  \
+        oban inspect --state discarded,retryable --queue mailers\n  \
+        oban inspect --stuck                     # executing longer than [lifeline] rescue_after\n  \
+        oban inspect --worker app.workers.Sync --args '{\"account_id\": 7}' --older-than 1h\n  \
+        oban inspect --node worker-3 --sort attempted --desc --wide\n  \
+        oban inspect 42 43                       # every column, args, meta and each error\n  \
+        oban inspect --state executing --watch --interval 5s")]
+    Inspect(Box<InspectArgs>),
+    /// Make jobs available to run now (any state but available and executing)
+    #[command(after_help = "Examples:\n  \
+        oban retry 42 43\n  \
+        oban retry --state discarded --queue mailers --all-matching --dry-run\n  \
+        oban retry --state discarded --worker app.workers.Sync --all-matching --yes")]
+    Retry(Box<ActionArgs>),
+    /// Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)
+    #[command(after_help = "Examples:\n  \
+        oban cancel 42\n  \
+        oban cancel --state scheduled --worker app.workers.Newsletter --all-matching --yes")]
+    Cancel(Box<ActionArgs>),
+    /// Delete jobs (any state but executing)
+    #[command(after_help = "Examples:\n  \
+        oban delete 42\n  \
+        oban delete --state discarded --args '{\"tenant\": \"gone\"}' --all-matching --dry-run")]
+    Delete(Box<ActionArgs>),
+    /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
+    #[command(after_help = "Examples:\n  \
+        oban migrate -d postgres://app@db/app --prefix jobs\n  \
+        oban migrate --dry-run\n  \
+        oban migrate -d sqlite://jobs.db")]
+    Migrate(MigrateArgs),
+    /// Fill the jobs table with a realistic population (for demos, tests and benchmarks)
+    #[command(after_help = "Examples:\n  \
+        oban seed --jobs 100000\n  \
+        oban seed --jobs 1000000 --seed 7 --force")]
+    Seed(SeedArgs),
+    /// Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database
+    Demo(DemoArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  oban completions bash > /etc/bash_completion.d/oban")]
+    Completions(CompletionsArgs),
+}
+
+/// `--watch` and `--interval`, shared by maintenance and query commands.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WatchArgs {
+    /// Run a pass every interval until Ctrl-C
+    #[arg(long)]
+    pub watch: bool,
+    /// Time between passes with --watch, at least 100ms
+    #[arg(long, value_name = "DURATION", value_parser = interval, allow_hyphen_values = true)]
+    pub interval: Option<Duration>,
+}
+
+/// Session safety settings for commands that write.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SessionArgs {
+    /// Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout)
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub lock_timeout: Option<Duration>,
+    /// Cancel any single statement running longer than this
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub statement_timeout: Option<Duration>,
+}
+
+/// `--queue` and `--worker`, shared by every command that selects jobs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct QueueWorkerArgs {
+    /// Only jobs in this queue (repeatable)
+    #[arg(long, value_name = "QUEUE")]
+    pub queue: Vec<String>,
+    /// Only jobs of this worker (repeatable)
+    #[arg(long, value_name = "WORKER")]
+    pub worker: Vec<String>,
+}
