@@ -3,7 +3,7 @@
 //! The built-in defaults are in [`defaults`]; oban.toml is read by [`file`]. Resolution is pure:
 //! warnings about the file travel in [`Settings::warnings`] for the caller to print.
 
-pub mod defaults;
+pub use crate::defaults;
 pub mod file;
 
 use std::path::PathBuf;
@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::dsn::Dsn;
 use crate::error::usage;
+use crate::output::{Format, Style};
 
 pub use file::FileConfig;
 
@@ -58,6 +59,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The output style the settings ask for; `compact` for one JSON document per line.
+    pub fn style(&self, compact: bool) -> Style {
+        Style {
+            format: self.format,
+            quiet: self.quiet,
+            compact,
+        }
+    }
+
     /// The DSN, or a usage error that says how to give one.
     pub fn require_dsn(&self) -> Result<&Dsn> {
         self.dsn.as_ref().ok_or_else(|| {

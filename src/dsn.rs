@@ -130,6 +130,14 @@ pub fn redact(url: &str) -> String {
     out
 }
 
+/// Replaces every secret in `text` with `***`.
+pub fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |acc, s| acc.replace(s.as_str(), "***"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod defaults;
 pub mod dsn;
 pub mod duration;
 pub mod error;
@@ -17,6 +18,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use cli::{Cli, Command};
+pub use dsn::scrub;
 
 /// Runs a parsed command line, writing results to `out`. Returns the exit code on success.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
@@ -66,12 +68,4 @@ pub fn secrets(cli: &Cli) -> Vec<String> {
         .iter()
         .filter_map(|text| dsn::Dsn::parse(text).ok()?.password())
         .collect()
-}
-
-/// Replaces every secret in `text` with `***`.
-pub fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |acc, s| acc.replace(s.as_str(), "***"))
 }

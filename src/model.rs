@@ -220,6 +220,15 @@ impl TimeBasis {
     }
 }
 
+/// What happens to an orphan that has used all its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnExhausted {
+    /// Discard it, with discarded_at set (oban-py's lifeline)
+    Discard,
+    /// Raise max_attempts to attempt + 1 and make it available
+    Retry,
+}
+
 /// Which of the known table shapes a database holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,7 +7,18 @@ use anyhow::Result;
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 use serde::Serialize;
 
-use crate::cli::Format;
+/// How results are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable tables
+    Table,
+    /// One JSON document per pass
+    Json,
+    /// A header row, then rows
+    Csv,
+    /// Prometheus text exposition format (stats only)
+    Prometheus,
+}
 
 /// What a report must offer to be printed in every format.
 pub trait Report: Serialize {
@@ -54,17 +65,6 @@ pub struct Style {
     pub quiet: bool,
     /// One JSON document per line (watch mode) instead of pretty-printed.
     pub compact: bool,
-}
-
-impl Style {
-    /// The style the settings ask for; `compact` for one JSON document per line.
-    pub fn of(settings: &crate::config::Settings, compact: bool) -> Style {
-        Style {
-            format: settings.format,
-            quiet: settings.quiet,
-            compact,
-        }
-    }
 }
 
 /// Writes a report in the chosen format. Quiet silences tables only: a script that asks for

@@ -15,7 +15,7 @@ use crate::cli::Format;
 use crate::config::Settings;
 use crate::db::{Db, Schema, SessionLimits};
 use crate::error::exit;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -130,7 +130,7 @@ impl Runner<'_> {
                 pass.map_err(&explain)
             },
             |e| {
-                let message = crate::scrub(&format!("{e:#}"), &secrets);
+                let message = crate::dsn::scrub(&format!("{e:#}"), &secrets);
                 eprintln!(
                     "oban: {}: pass failed, retrying in {}: {message}",
                     self.command,
@@ -148,7 +148,7 @@ impl Runner<'_> {
         mut pass: impl FnMut(&mut Db, &Schema, bool) -> Result<(R, Tally)>,
     ) -> Result<i32> {
         let settings = self.settings;
-        let style = Style::of(settings, self.watching);
+        let style = settings.style(self.watching);
         let (mut passes, mut changed, mut interrupted) = (0u64, 0u64, false);
         let failed = self.run(
             |db, schema, first| {

@@ -3,12 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::values::{count, duration, job_id, positive_count, positive_duration};
 use super::{QueueWorkerArgs, SessionArgs, WatchArgs};
-use crate::config::defaults;
-use crate::model::{FinalState, JobState, SortKey, TimeBasis};
+use crate::defaults;
+use crate::model::{FinalState, JobState, OnExhausted, SortKey, TimeBasis};
 
 /// Arguments of `oban prune`.
 #[derive(Debug, Clone, Default, Args)]
@@ -145,15 +145,6 @@ pub struct ActionArgs {
     /// Session timeouts.
     #[command(flatten)]
     pub session: SessionArgs,
-}
-
-/// What happens to an orphan that has used all its attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnExhausted {
-    /// Discard it, with discarded_at set (oban-py's lifeline)
-    Discard,
-    /// Raise max_attempts to attempt + 1 and make it available
-    Retry,
 }
 
 /// Arguments of `oban rescue`.

@@ -4,7 +4,7 @@
 use clap::{CommandFactory, FromArgMatches, ValueEnum};
 
 use super::Cli;
-use crate::config::defaults;
+use crate::defaults;
 use crate::duration::human;
 
 /// One `[default: …]` shown in `--help`.

@@ -15,11 +15,13 @@ mod args;
 mod help;
 mod values;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 pub use self::args::*;
 pub use self::help::{command, help_defaults, parse, HelpDefault};
 pub use self::values::*;
+pub use crate::model::OnExhausted;
+pub use crate::output::Format;
 
 /// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
 #[derive(Debug, Parser)]
@@ -68,19 +70,6 @@ pub struct GlobalArgs {
     /// Print nothing on success in table format (errors still go to stderr)
     #[arg(short, long, global = true)]
     pub quiet: bool,
-}
-
-/// How results are written to stdout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Human-readable tables
-    Table,
-    /// One JSON document per pass
-    Json,
-    /// A header row, then rows
-    Csv,
-    /// Prometheus text exposition format (stats only)
-    Prometheus,
 }
 
 /// The subcommands.

@@ -20,7 +20,7 @@ use crate::db::Db;
 use crate::dsn::{Backend, Dsn};
 use crate::error::usage;
 use crate::model::JobState;
-use crate::output::{write_report, Style};
+use crate::output::write_report;
 
 /// The fixed seed, so every demo shows the same population.
 const DEMO_SEED: u64 = 42;
@@ -43,7 +43,7 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
         target: path.display().to_string(),
     };
     let table = settings.format == Format::Table;
-    let style = Style::of(settings, true);
+    let style = settings.style(true);
     let step = |out: &mut dyn Write, text: &str| -> Result<()> {
         if table && !settings.quiet {
             writeln!(out, "\n== {text}")?;

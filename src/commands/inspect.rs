@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{Format, InspectArgs};
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::{Db, Job, JobQuery, Schema};
+use crate::defaults;
 use crate::error::usage;
 use crate::model::SortKey;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 use crate::watch;
 
 /// Clears a terminal and moves the cursor home, to redraw a watched list in place.
@@ -371,7 +372,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
         && !settings.quiet
         && settings.format == Format::Table
         && output::Terminal::get().stdout;
-    let style = Style::of(settings, watching);
+    let style = settings.style(watching);
     let mut missing = Vec::new();
     let runner = watch::Runner {
         command: "inspect",

@@ -8,7 +8,7 @@ use crate::cli::MigrateArgs;
 use crate::config::Settings;
 use crate::db::migrations::{migrate, MigrateReport};
 use crate::db::Db;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 
 impl Report for MigrateReport {
     fn to_table(&self) -> String {
@@ -58,6 +58,6 @@ pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> 
 /// The `oban migrate` command.
 pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Result<i32> {
     let report = migrate_dsn(settings, args.dry_run)?;
-    output::write_report(out, Style::of(settings, false), &report)?;
+    output::write_report(out, settings.style(false), &report)?;
     Ok(0)
 }

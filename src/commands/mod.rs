@@ -12,8 +12,9 @@ pub mod seed;
 pub mod stats;
 
 use crate::cli::{JobFilterArgs, QueueWorkerArgs, SessionArgs};
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::{JobFilter, JobQuery, SessionLimits};
+use crate::defaults;
 use crate::error::usage;
 
 /// Whether any filter flag was given (ids aside).

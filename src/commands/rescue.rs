@@ -9,10 +9,11 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::cli::{OnExhausted, RescueArgs};
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::{
     lock, Db, Flavour, JobFilter, Orphans, RescueRule, RescuedJob, Schema, SessionLimits,
 };
+use crate::defaults;
 use crate::error::usage;
 use crate::model::{DbTime, JobState};
 use crate::output::{self, Report};

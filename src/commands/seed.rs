@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::cli::SeedArgs;
 use crate::config::Settings;
 use crate::db::{Db, Schema};
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 
 /// Jobs per insert statement.
 const BATCH: u64 = 10_000;
@@ -406,6 +406,6 @@ pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<
     }
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let report = self::seed(&mut db, &schema, args.jobs, seed)?;
-    output::write_report(out, Style::of(settings, false), &report)?;
+    output::write_report(out, settings.style(false), &report)?;
     Ok(0)
 }

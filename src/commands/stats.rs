@@ -11,12 +11,13 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::cli::{Format, StatsArgs};
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::figures::FigureOpts;
 use crate::db::stats::{Leader, Producer, TableHealth};
 use crate::db::{Db, Flavour, Schema};
+use crate::defaults;
 use crate::model::JobState;
-use crate::output::{self, Report, Style};
+use crate::output::{self, Report};
 use crate::watch;
 
 /// Resolved options.
@@ -624,7 +625,7 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
     let interval = args.watch.interval.unwrap_or(defaults::STATS_INTERVAL);
     let terminal = output::Terminal::get().stdout;
     let live_view = watching && settings.format == Format::Table && terminal;
-    let mut style = Style::of(settings, watching);
+    let mut style = settings.style(watching);
     if watching && settings.format == Format::Table && !terminal {
         // A watch piped somewhere is read by a program: one JSON document per tick.
         style.format = Format::Json;

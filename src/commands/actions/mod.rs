@@ -14,10 +14,11 @@ use std::io::{BufRead, Write};
 use anyhow::{anyhow, Context, Result};
 
 use crate::cli::ActionArgs;
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, JobRef, Schema, SessionLimits};
+use crate::defaults;
 use crate::error::usage;
-use crate::output::{self, Style};
+use crate::output;
 use crate::watch;
 
 pub use self::report::{ActionReport, ChangedJob, SkippedJob};
@@ -329,7 +330,7 @@ pub fn run(
         |db, schema, _first| {
             let report = pass(db, schema, &opts, &mut confirm)?;
             interrupted = report.interrupted;
-            output::write_report(out, Style::of(settings, false), &report)
+            output::write_report(out, settings.style(false), &report)
         },
         |e| e,
     )?;

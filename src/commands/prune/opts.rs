@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::cli::PruneArgs;
-use crate::config::{defaults, Settings};
+use crate::config::Settings;
 use crate::db::{JobFilter, SessionLimits};
+use crate::defaults;
 use crate::dsn::Dsn;
 use crate::model::FinalState;
 

@@ -6,8 +6,8 @@
 
 use std::time::Duration;
 
-use crate::cli::{Format, OnExhausted};
-use crate::model::{FinalState, SortKey};
+use crate::model::{FinalState, OnExhausted, SortKey};
+use crate::output::Format;
 
 /// The config file read when `-c/--config` is not given, and only when it exists.
 pub const CONFIG_FILE: &str = "oban.toml";
