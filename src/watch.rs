@@ -13,6 +13,7 @@ use anyhow::Result;
 
 use crate::cli::Format;
 use crate::config::Settings;
+use crate::db::errors::Timeout;
 use crate::db::{Db, Schema, SessionLimits};
 use crate::error::exit;
 use crate::output::{self, Report};
@@ -127,7 +128,7 @@ impl Runner<'_> {
                     tick(&mut db, &schema, first)
                 });
                 first = false;
-                pass.map_err(&explain)
+                pass.map_err(|e| explain(self.name_the_limit(e)))
             },
             |e| {
                 let message = crate::dsn::scrub(&format!("{e:#}"), &secrets);
@@ -138,6 +139,22 @@ impl Runner<'_> {
                 );
             },
         )
+    }
+
+    /// A failure caused by a session limit names the limit and the flag that sets it.
+    fn name_the_limit(&self, e: anyhow::Error) -> anyhow::Error {
+        let Some(timeout) = crate::db::errors::timeout(&e) else {
+            return e;
+        };
+        let (setting, limit) = match timeout {
+            Timeout::Lock => ("lock_timeout", self.limits.lock_timeout),
+            Timeout::Statement => ("statement_timeout", self.limits.statement_timeout),
+        };
+        e.context(format!(
+            "{setting} ({}) ran out; raise {} to wait longer",
+            crate::duration::human(limit),
+            timeout.flag()
+        ))
     }
 
     /// A maintenance command's run: runs `pass` and prints each report, then (watch mode, on

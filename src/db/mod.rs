@@ -6,6 +6,7 @@
 //! the command line or the commands.
 
 pub mod catalog;
+pub mod errors;
 pub mod figures;
 pub mod jobs;
 pub mod lock;

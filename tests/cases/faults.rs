@@ -181,6 +181,11 @@ fn a_held_table_lock_fails_within_lock_timeout() {
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("lock timeout"), "{args:?}: {stderr}");
+        // The message names the limit that ran out and the flag that sets it.
+        assert!(
+            stderr.contains("lock_timeout (1s) ran out; raise --lock-timeout"),
+            "{args:?}: {stderr}"
+        );
     }
     // stats waits on the lock too, and gives up at its statement timeout, saying which flag
     // to raise.
