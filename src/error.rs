@@ -24,6 +24,15 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
 }
 
+/// Whether the error is a closed output pipe (`oban prune -o json | head -1`): not a
+/// failure, and the end of any `--watch` loop (exit 0, as `yes | head` does).
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// The exit code for an error chain: 2 for usage errors anywhere in the chain, else 1.
 pub fn exit_code(error: &anyhow::Error) -> i32 {
     if error.chain().any(|e| e.is::<UsageError>()) {

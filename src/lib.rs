@@ -23,7 +23,12 @@ pub use dsn::scrub;
 /// Runs a parsed command line, writing results to `out`. Returns the exit code on success.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
     if let Command::Completions(args) = &cli.command {
-        clap_complete::generate(args.shell, &mut cli::command(), "oban", out);
+        // Generated into memory first: clap_complete panics on a failed write, and a closed
+        // pipe (`oban completions fish | head -1`) is not a failure.
+        let mut script = Vec::new();
+        clap_complete::generate(args.shell, &mut cli::command(), "oban", &mut script);
+        out.write_all(&script)?;
+        out.flush()?;
         return Ok(0);
     }
     let settings = config::resolve(&cli.global, &|key| std::env::var(key).ok())?;

@@ -10,7 +10,7 @@ fn main() {
     let mut out = stdout.lock();
     let code = match oban::run(&cli, &mut out) {
         Ok(code) => code,
-        Err(err) if is_broken_pipe(&err) => 0,
+        Err(err) if oban::error::is_broken_pipe(&err) => 0,
         Err(err) => {
             let _ = out.flush();
             let message = oban::scrub(&format!("{err:#}"), &oban::secrets(&cli));
@@ -19,12 +19,4 @@ fn main() {
         }
     };
     std::process::exit(code);
-}
-
-/// A closed pipe (`oban prune -o json | head -1`) is not a failure.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

@@ -64,8 +64,9 @@ pub fn run_loop(
     loop {
         let started = Instant::now();
         if let Err(e) = tick() {
-            // A usage error (say --accurate on a schema without producers) will not heal.
-            if crate::error::exit_code(&e) == exit::USAGE {
+            // A usage error (say --accurate on a schema without producers) will not heal, and
+            // nobody reads a closed pipe: both end the loop (the pass's batches are committed).
+            if crate::error::exit_code(&e) == exit::USAGE || crate::error::is_broken_pipe(&e) {
                 return Err(e);
             }
             failed += 1;

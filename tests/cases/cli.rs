@@ -341,3 +341,27 @@ fn help_has_examples() {
     );
     oban().arg("--version").assert().success();
 }
+
+/// Issue 12: `oban completions fish | head -1` (or `> /dev/full`) used to panic (exit 101).
+#[test]
+fn issue_12_completions_into_a_closed_or_full_stream_do_not_panic() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("oban"))
+        .args(["completions", "fish"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    if let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("oban"))
+            .args(["completions", "fish"])
+            .stdout(full)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("oban: "));
+    }
+}

@@ -145,3 +145,59 @@ fn stats_watch_prints_one_document_per_tick_with_rates() {
         .is_none());
     assert!(docs[1]["queues"]["default"]["completed_per_second"].is_number());
 }
+
+/// Waits up to `limit` for the child to exit on its own.
+fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Issue 12: `--watch` into a closed pipe used to print "Broken pipe, retrying" forever (and
+/// prune kept deleting). A closed stdout now ends every watch loop with exit 0.
+#[test]
+fn issue_12_a_closed_pipe_ends_every_watch_loop() {
+    use std::io::Read;
+    let db = PgDb::migrated("watch_pipe", "public");
+    let old: Vec<JobSpec> = (0..40)
+        .map(|_| JobSpec::new("completed", 2.0 * 86_400.0))
+        .collect();
+    insert(&db, "public", &old);
+    for args in [
+        vec!["stats", "-o", "json"],
+        vec!["inspect", "-o", "json"],
+        vec!["prune", "-o", "json", "--limit", "5", "--batch-size", "5"],
+        vec!["rescue", "-o", "json"],
+    ] {
+        let mut full = vec!["-d", db.url.as_str()];
+        full.extend(&args);
+        full.extend(["--watch", "--interval", "100ms"]);
+        let mut child = spawn(&full);
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 16];
+        stdout.read_exact(&mut first).expect("a first document");
+        drop(stdout);
+        let status = exits_within(&mut child, Duration::from_secs(10));
+        if status.is_none() {
+            let _ = child.kill();
+        }
+        let mut stderr = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut stderr);
+        }
+        let status = status.unwrap_or_else(|| panic!("{args:?} kept running: {stderr}"));
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("retrying"), "{args:?}: {stderr}");
+    }
+    // prune stopped with the pass in flight: at most two passes of 5 went, not all 40.
+    let left = db.count("SELECT count(*) AS n FROM oban_jobs");
+    assert!(
+        left >= 30,
+        "prune kept deleting after the pipe closed: {left} left"
+    );
+}
