@@ -93,6 +93,23 @@ pub fn validate_prefix(prefix: &str, origin: &str) -> Result<String> {
     }
 }
 
+/// Refuses to write into PostgreSQL's own schemas (`information_schema`, `pg_catalog`,
+/// `pg_toast`, any `pg_*`): a usage error, before any SQL runs. SQLite has no schemas.
+pub fn refuse_system_schema(settings: &Settings) -> Result<()> {
+    let sqlite = settings
+        .dsn
+        .as_ref()
+        .is_some_and(|d| d.backend == crate::dsn::Backend::Sqlite);
+    let prefix = settings.prefix.to_ascii_lowercase();
+    if !sqlite && (prefix == "information_schema" || prefix.starts_with("pg_")) {
+        return Err(usage(format!(
+            "prefix {}: a PostgreSQL system schema; Oban's tables belong in a schema of their own",
+            settings.prefix
+        )));
+    }
+    Ok(())
+}
+
 /// Resolves settings. `env` looks up environment variables (a function so tests can pass a
 /// map); the default config file is `./oban.toml`, read only when it exists.
 pub fn resolve(global: &GlobalArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {

@@ -40,6 +40,19 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
             "--format prometheus: only `oban stats` speaks Prometheus; use table, json or csv",
         ));
     }
+    let writes = matches!(
+        cli.command,
+        Command::Prune(_)
+            | Command::Rescue(_)
+            | Command::Retry(_)
+            | Command::Cancel(_)
+            | Command::Delete(_)
+            | Command::Migrate(_)
+            | Command::Seed(_)
+    );
+    if writes {
+        config::refuse_system_schema(&settings)?;
+    }
     match &cli.command {
         Command::Prune(args) => commands::prune::run(&settings, args, out),
         Command::Rescue(args) => commands::rescue::run(&settings, args, out),

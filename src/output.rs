@@ -73,7 +73,13 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
     // Rendered in memory first, so that a closed pipe surfaces as a plain io::Error.
     let bytes = match style.format {
         Format::Table if style.quiet => return Ok(()),
-        Format::Table => report.to_table().into_bytes(),
+        // comfy-table pads the last column; a pipe (grep, diff) gets clean line ends.
+        Format::Table => report
+            .to_table()
+            .lines()
+            .map(|l| format!("{}\n", l.trim_end()))
+            .collect::<String>()
+            .into_bytes(),
         Format::Json => {
             let mut buf = if style.compact {
                 serde_json::to_vec(report)?
@@ -128,6 +134,34 @@ pub const TABLE_ROWS: usize = 50;
 /// A CSV header from its column names, comma-separated.
 pub fn header(columns: &str) -> Vec<String> {
     columns.split(',').map(String::from).collect()
+}
+
+/// `1 job`, `2 jobs`: a count with its noun in the right number.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// At most `max` characters, cut at the end with an ellipsis.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// At most `max` characters, keeping the end (the informative part of a module path).
+pub fn clip_left(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let kept: String = text.chars().skip(n - max + 1).collect();
+    format!("…{kept}")
 }
 
 /// A right-aligned number cell.

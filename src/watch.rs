@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::db::errors::Timeout;
 use crate::db::{Db, Schema, SessionLimits};
 use crate::error::exit;
-use crate::output::{self, Report};
+use crate::output::{self, plural, Report};
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -88,6 +88,8 @@ pub struct Tally {
     pub changed: u64,
     /// The pass stopped early on Ctrl-C.
     pub interrupted: bool,
+    /// Nothing was changed on purpose: `changed` counts what would have been.
+    pub dry_run: bool,
 }
 
 /// One command's run, the same for every command that reads or writes jobs: one pass, or a
@@ -167,21 +169,29 @@ impl Runner<'_> {
     ) -> Result<i32> {
         let settings = self.settings;
         let style = settings.style(self.watching);
-        let (mut passes, mut changed, mut interrupted) = (0u64, 0u64, false);
+        let (mut passes, mut changed, mut interrupted, mut dry_run) = (0u64, 0u64, false, false);
         let failed = self.run(
             |db, schema, first| {
                 let (report, tally) = pass(db, schema, first)?;
                 passes += 1;
                 changed += tally.changed;
                 interrupted = tally.interrupted;
+                dry_run = tally.dry_run;
                 output::write_report(out, style, &report)
             },
             |e| e,
         )?;
         if self.watching && !settings.quiet && settings.format == Format::Table {
+            let what = if dry_run {
+                "would have changed (dry run: none did)"
+            } else {
+                "changed"
+            };
             eprintln!(
-                "{}: stopped after {passes} passes ({failed} failed), {changed} jobs changed in all",
-                self.command
+                "{}: stopped after {} ({failed} failed), {} {what} in all",
+                self.command,
+                plural(passes, "pass", "passes"),
+                plural(changed, "job", "jobs"),
             );
         }
         Ok(if !self.watching && interrupted {

@@ -124,25 +124,6 @@ pub fn age_text(age: Option<f64>) -> String {
     }
 }
 
-/// At most `max` characters, cut at the end with an ellipsis.
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().take(max.saturating_sub(1)).collect();
-    format!("{kept}…")
-}
-
-/// At most `max` characters, keeping the end (the informative part of a module path).
-fn clip_left(text: &str, max: usize) -> String {
-    let n = text.chars().count();
-    if n <= max {
-        return text.to_string();
-    }
-    let kept: String = text.chars().skip(n - max + 1).collect();
-    format!("…{kept}")
-}
-
 /// The node, the first element of `attempted_by`.
 pub fn node(job: &Job) -> String {
     job.attempted_by
@@ -272,7 +253,7 @@ impl InspectReport {
             if self.wide {
                 let last = errors(job)
                     .last()
-                    .map(|e| clip(error_text(e).lines().last().unwrap_or(""), 60))
+                    .map(|e| output::clip(error_text(e).lines().last().unwrap_or(""), 60))
                     .unwrap_or_default();
                 t.add_row(vec![
                     output::num(job.id as u64),
@@ -294,12 +275,12 @@ impl InspectReport {
                 t.add_row(vec![
                     output::num(job.id as u64),
                     Cell::new(job.state),
-                    Cell::new(clip(&job.queue, 8)),
-                    Cell::new(clip_left(&job.worker, 16)),
+                    Cell::new(output::clip(&job.queue, 8)),
+                    Cell::new(output::clip_left(&job.worker, 16)),
                     Cell::new(tries),
                     Cell::new(age_text(job.age)),
-                    Cell::new(clip(&node(job), 8)),
-                    Cell::new(clip(&args, 11)),
+                    Cell::new(output::clip(&node(job), 8)),
+                    Cell::new(output::clip(&args, 11)),
                 ]);
             }
         }
@@ -311,7 +292,10 @@ impl InspectReport {
                 self.sort.label()
             ));
         } else {
-            out.push_str(&format!("{} jobs\n", self.jobs.len()));
+            out.push_str(&format!(
+                "{}\n",
+                output::plural(self.jobs.len() as u64, "job", "jobs")
+            ));
         }
         out
     }
@@ -419,8 +403,8 @@ mod tests {
 
     #[test]
     fn clipping_keeps_the_informative_end() {
-        assert_eq!(clip("abcdef", 4), "abc…");
-        assert_eq!(clip("abc", 4), "abc");
-        assert_eq!(clip_left("app.workers.Sync", 8), "…rs.Sync");
+        assert_eq!(output::clip("abcdef", 4), "abc…");
+        assert_eq!(output::clip("abc", 4), "abc");
+        assert_eq!(output::clip_left("app.workers.Sync", 8), "…rs.Sync");
     }
 }

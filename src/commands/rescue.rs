@@ -141,14 +141,14 @@ fn job_rows(jobs: &[RescuedJob], limit: usize) -> comfy_table::Table {
     for job in jobs.iter().take(limit) {
         t.add_row(vec![
             output::num(job.id as u64),
-            job.queue.clone().into(),
-            job.worker.clone().into(),
+            output::clip(&job.queue, 12).into(),
+            output::clip_left(&job.worker, 24).into(),
             format!("{}/{}", job.attempt, job.max_attempts).into(),
             job.executing
                 .map(|s| crate::duration::human(Duration::from_secs(s.max(0.0) as u64)))
                 .unwrap_or_default()
                 .into(),
-            job.node.clone().unwrap_or_default().into(),
+            output::clip(job.node.as_deref().unwrap_or_default(), 12).into(),
             job.state.name().into(),
         ]);
     }
@@ -173,8 +173,8 @@ impl Report for RescueReport {
             )
         } else {
             format!(
-                "rescue{dry}: {verb} {} jobs: {} to available, {} to discarded ({} mode, {})\n{}\n",
-                self.total(),
+                "rescue{dry}: {verb} {}: {} to available, {} to discarded ({} mode, {})\n{}\n",
+                output::plural(self.total(), "job", "jobs"),
                 self.rescued,
                 self.discarded,
                 self.mode,
@@ -362,6 +362,7 @@ pub fn run(settings: &Settings, args: &RescueArgs, out: &mut dyn Write) -> Resul
         let tally = watch::Tally {
             changed: report.total(),
             interrupted: report.outcome == Outcome::Interrupted,
+            dry_run: report.dry_run,
         };
         Ok((report, tally))
     })

@@ -46,8 +46,8 @@ impl Report for SeedReport {
         }
         t.add_row(vec!["total".into(), output::num(self.inserted)]);
         format!(
-            "seed: inserted {} jobs in {} (seed {})\n{t}\n",
-            self.inserted,
+            "seed: inserted {} in {} (seed {})\n{t}\n",
+            output::plural(self.inserted, "job", "jobs"),
             output::seconds(self.elapsed),
             self.seed
         )

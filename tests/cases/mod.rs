@@ -1,6 +1,7 @@
 mod actions;
 mod cli;
 mod faults;
+mod hardening;
 mod inspect;
 mod migrate;
 mod properties;

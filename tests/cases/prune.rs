@@ -540,7 +540,7 @@ fn table_and_csv_output() {
     );
     let out = oban().args(["-d", &db.url, "prune"]).output().expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("prune: deleted 1 jobs"), "{text}");
+    assert!(text.starts_with("prune: deleted 1 job in"), "{text}");
     assert!(text.contains("mailers"), "{text}");
     assert!(
         text.lines().all(|l| l.chars().count() <= 80),

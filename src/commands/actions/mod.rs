@@ -257,10 +257,10 @@ pub fn pass(
             )
             .with_context(|| {
                 format!(
-                    "{} batch {} (after {} jobs changed)",
+                    "{} batch {} (after {} changed)",
                     opts.action.name(),
                     n + 1,
-                    report.jobs.len()
+                    output::plural(report.jobs.len() as u64, "job", "jobs")
                 )
             })?;
         let left: Vec<i64> = chunk
@@ -292,10 +292,10 @@ fn ask(report: &ActionReport) -> Result<bool> {
     let mut err = std::io::stderr();
     write!(
         err,
-        "{}{} {} jobs? [y/N] ",
+        "{}{} {}? [y/N] ",
         report.jobs_table(),
         report.command,
-        report.jobs.len()
+        output::plural(report.jobs.len() as u64, "job", "jobs")
     )?;
     err.flush()?;
     let mut line = String::new();

@@ -86,8 +86,8 @@ impl ActionReport {
             t.add_row(vec![
                 output::num(j.id as u64),
                 Cell::new(&j.state),
-                Cell::new(&j.queue),
-                Cell::new(&j.worker),
+                Cell::new(output::clip(&j.queue, 12)),
+                Cell::new(output::clip_left(&j.worker, 24)),
                 Cell::new(format!("{}/{}", j.attempt, j.max_attempts)),
                 Cell::new(j.to),
             ]);
@@ -111,9 +111,9 @@ impl Report for ActionReport {
             format!("{}{dry}: no job {verb}\n", self.command)
         } else {
             format!(
-                "{}{dry}: {verb}: {} jobs\n{}",
+                "{}{dry}: {verb}: {}\n{}",
                 self.command,
-                self.total,
+                output::plural(self.total, "job", "jobs"),
                 self.jobs_table()
             )
         };
@@ -126,7 +126,10 @@ impl Report for ActionReport {
                     Cell::new(&s.reason),
                 ]);
             }
-            out.push_str(&format!("skipped {} jobs:\n{t}\n", self.skipped.len()));
+            out.push_str(&format!(
+                "skipped {}:\n{t}\n",
+                output::plural(self.skipped.len() as u64, "job", "jobs")
+            ));
             if self.skipped.len() > output::TABLE_ROWS {
                 out.push_str(&format!(
                     "… and {} more (-o json lists them all)\n",

@@ -55,6 +55,7 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
         let tally = watch::Tally {
             changed: report.total,
             interrupted: report.outcome == Outcome::Interrupted,
+            dry_run: report.dry_run,
         };
         Ok((report, tally))
     })

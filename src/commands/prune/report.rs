@@ -116,15 +116,15 @@ impl Report for PruneReport {
                 output::seconds(self.elapsed)
             ),
             _ if self.dry_run => format!(
-                "prune (dry run): {verb} {} jobs ({})\n",
-                self.total,
+                "prune (dry run): {verb} {} ({})\n",
+                output::plural(self.total, "job", "jobs"),
                 output::seconds(self.elapsed),
             ),
             _ => format!(
-                "prune: {verb} {} jobs in {} ({} batches)\n",
-                self.total,
+                "prune: {verb} {} in {} ({})\n",
+                output::plural(self.total, "job", "jobs"),
                 output::seconds(self.elapsed),
-                self.batches
+                output::plural(self.batches, "batch", "batches")
             ),
         };
         if self.total > 0 {

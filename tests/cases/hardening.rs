@@ -1,0 +1,124 @@
+//! Issue 12: defects found trying the tool as a new user and as a hostile tester would. Each
+//! test failed before its fix.
+
+use crate::support::{insert, oban, JobSpec, LiteDb, PgDb, Target};
+
+const DAY: f64 = 86_400.0;
+
+/// Writing commands refuse PostgreSQL's own schemas (exit 2, before any SQL).
+#[test]
+fn issue_12_system_schemas_are_refused_for_writes() {
+    let db = PgDb::new("hard_sysschema");
+    for prefix in ["information_schema", "pg_catalog", "pg_toast", "PG_temp_1"] {
+        for args in [
+            vec!["migrate"],
+            vec!["seed", "--jobs", "10"],
+            vec!["prune"],
+            vec!["rescue"],
+            vec!["delete", "--state", "completed", "--all-matching", "--yes"],
+        ] {
+            let out = oban()
+                .args(["-d", &db.url, "--prefix", prefix])
+                .args(&args)
+                .output()
+                .expect("run");
+            assert_eq!(out.status.code(), Some(2), "{prefix} {args:?}: {out:?}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("system schema"), "{stderr}");
+        }
+    }
+    let tables = db.count(
+        "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE c.relname LIKE 'oban%'",
+    );
+    assert_eq!(tables, 0, "nothing was created");
+}
+
+/// `prune --watch --dry-run` used to end with "N jobs changed in all" though nothing changed.
+#[test]
+fn issue_12_a_dry_run_watch_says_nothing_changed() {
+    let db = LiteDb::migrated();
+    insert(&db, "", &[JobSpec::new("completed", 2.0 * DAY)]);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("oban"))
+        .args([
+            "-d",
+            &db.dsn(),
+            "prune",
+            "--dry-run",
+            "--watch",
+            "--interval",
+            "100ms",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    // SIGINT, as Ctrl-C sends.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+        .expect("read");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("would have changed (dry run: none did)"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("jobs changed"), "{stderr}");
+    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 1);
+}
+
+/// The rescue table used to wrap a long worker name onto a line of its own, which breaks
+/// grep and awk: each job is one line now, the worker clipped with `…`.
+#[test]
+fn issue_12_long_worker_names_stay_on_their_row() {
+    let db = LiteDb::migrated();
+    let worker = "app.workers.billing.quarterly.SendTheQuarterlyStatementToEveryCustomer";
+    insert(
+        &db,
+        "",
+        &[JobSpec::new("executing", 3_600.0)
+            .worker(worker)
+            .queue("billing")],
+    );
+    for args in [vec!["rescue", "--dry-run"], vec!["rescue"]] {
+        let out = oban()
+            .args(["-d", &db.dsn()])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let row = text
+            .lines()
+            .find(|l| l.contains("billing"))
+            .unwrap_or_else(|| panic!("no row: {text}"));
+        assert!(
+            row.contains("ToEveryCustomer") && row.contains('…'),
+            "{text}"
+        );
+        assert!(row.contains("available"), "{text}");
+        assert!(row.chars().count() <= 80, "{text}");
+        assert!(
+            text.lines().all(|l| !l.ends_with(' ')),
+            "trailing spaces: {text:?}"
+        );
+    }
+}
+
+/// Plurals: "1 job", "1 batch", not "1 jobs", "(1 batches)".
+#[test]
+fn issue_12_counts_of_one_read_as_one() {
+    let db = LiteDb::migrated();
+    insert(&db, "", &[JobSpec::new("completed", 2.0 * DAY)]);
+    let out = oban()
+        .args(["-d", &db.dsn(), "prune"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("deleted 1 job in"), "{text}");
+    assert!(text.contains("(1 batch)"), "{text}");
+}
