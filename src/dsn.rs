@@ -20,13 +20,70 @@ pub struct Dsn {
     pub target: String,
 }
 
+/// The connection keywords libpq knows: a DSN of `key=value` pairs starting with one of these
+/// is a PostgreSQL connection string.
+const LIBPQ_KEYWORDS: [&str; 32] = [
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "passfile",
+    "require_auth",
+    "channel_binding",
+    "connect_timeout",
+    "client_encoding",
+    "options",
+    "application_name",
+    "fallback_application_name",
+    "keepalives",
+    "keepalives_idle",
+    "keepalives_interval",
+    "keepalives_count",
+    "tcp_user_timeout",
+    "replication",
+    "gssencmode",
+    "sslmode",
+    "sslcompression",
+    "sslcert",
+    "sslkey",
+    "sslpassword",
+    "sslrootcert",
+    "sslcrl",
+    "requirepeer",
+    "krbsrvname",
+    "service",
+    "target_session_attrs",
+];
+
+/// What a rejected DSN is told, without repeating it (it may hold a password).
+const EXPECTED: &str = "expected postgres://…, postgresql://…, libpq's key=value form \
+     (host=… user=… dbname=…), sqlite://PATH, sqlite:PATH or a file ending in .db, .sqlite or \
+     .sqlite3";
+
 impl Dsn {
-    /// Classifies a DSN: `postgres://`/`postgresql://` URLs, `sqlite://PATH`, `sqlite:PATH`, or a
-    /// path ending in `.db`, `.sqlite` or `.sqlite3`.
+    /// Classifies a DSN: `postgres://`/`postgresql://` URLs, libpq's `key=value` strings,
+    /// `sqlite://PATH`, `sqlite:PATH`, or a path ending in `.db`, `.sqlite` or `.sqlite3`.
+    /// An error never repeats the DSN: it may hold a password.
     pub fn parse(input: &str) -> Result<Dsn, String> {
         let text = input.trim();
         let lower = text.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            check_userinfo(text)?;
+            return Ok(Dsn {
+                backend: Backend::Postgres,
+                target: text.to_string(),
+            });
+        }
+        if lower.starts_with("postgres:") || lower.starts_with("postgresql:") {
+            return Err(
+                "a postgres URL starts with postgres:// (two slashes); the one given \
+                 does not (not repeated here: it may hold a password)"
+                    .into(),
+            );
+        }
+        if keyword_pairs(text).is_some() {
             return Ok(Dsn {
                 backend: Backend::Postgres,
                 target: text.to_string(),
@@ -50,9 +107,7 @@ impl Dsn {
                 target: p.to_string(),
             }),
             _ => Err(format!(
-                "unrecognised database URL '{}'; expected postgres://…, postgresql://…, \
-                 sqlite://PATH, sqlite:PATH or a file ending in .db, .sqlite or .sqlite3",
-                redact(text)
+                "unrecognised database URL (not repeated here: it may hold a password); {EXPECTED}"
             )),
         }
     }
@@ -83,39 +138,149 @@ fn strip_prefix_ci<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
-/// Splits `scheme://userinfo@rest` into (`scheme://`, userinfo, `@rest`).
+/// Splits `scheme://userinfo@rest` into (`scheme://`, userinfo, `@rest`). The userinfo ends at
+/// the last `@` before the path, as the URL standard has it: a password holding an unencoded
+/// `@` is still found whole (and then refused by [`check_userinfo`]).
 fn userinfo(url: &str) -> Option<(&str, &str, &str)> {
     let start = url.find("://")? + 3;
-    let authority_end = url[start..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| start + i);
-    let at = url[start..authority_end].rfind('@')? + start;
-    Some((&url[..start], &url[start..at], &url[at..]))
+    let rest = &url[start..];
+    let at = rest.rfind('@')?;
+    // An `@` inside query parameters (`?application_name=a@b`) is not the userinfo's end.
+    let in_query = rest[..at]
+        .split_once('?')
+        .is_some_and(|(_, query)| query.contains('='));
+    if in_query {
+        let before_query = &rest[..rest.find('?')?];
+        let at = before_query.rfind('@')? + start;
+        return Some((&url[..start], &url[start..at], &url[at..]));
+    }
+    Some((&url[..start], &url[start..start + at], &url[start + at..]))
 }
 
-fn password_of(url: &str) -> Option<String> {
-    if let Some((_, info, _)) = userinfo(url) {
+/// Refuses a URL whose userinfo holds characters that end it early for libpq (which reads the
+/// userinfo up to the first `@`, `/`, `?` or `#`): libpq would take part of the password for
+/// the host and print it in its error.
+fn check_userinfo(url: &str) -> Result<(), String> {
+    let Some((_, info, _)) = userinfo(url) else {
+        return Ok(());
+    };
+    if info.contains(['@', '/', '?', '#']) {
+        return Err(
+            "the user or password in the database URL holds a character that must be \
+             percent-encoded: @ as %40, / as %2F, ? as %3F, # as %23 (not repeated here)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// libpq's `key=value` connection string, as (key, value, byte range of the value), when
+/// `text` is one: every key a libpq keyword, values bare or single-quoted with `\'` and
+/// `\\` escapes.
+fn keyword_pairs(text: &str) -> Option<Vec<(String, String, std::ops::Range<usize>)>> {
+    let bytes = text.as_bytes();
+    let mut pairs = Vec::new();
+    let mut i = 0;
+    let skip_space = |i: &mut usize| {
+        while *i < bytes.len() && bytes[*i].is_ascii_whitespace() {
+            *i += 1;
+        }
+    };
+    loop {
+        skip_space(&mut i);
+        if i >= bytes.len() {
+            break;
+        }
+        let key_start = i;
+        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+            i += 1;
+        }
+        let key = text[key_start..i].to_ascii_lowercase();
+        if !LIBPQ_KEYWORDS.contains(&key.as_str()) {
+            return None;
+        }
+        skip_space(&mut i);
+        if bytes.get(i) != Some(&b'=') {
+            return None;
+        }
+        i += 1;
+        skip_space(&mut i);
+        let (value, range) = if bytes.get(i) == Some(&b'\'') {
+            let start = i;
+            i += 1;
+            let mut value = String::new();
+            let mut closed = false;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'\\' if i + 1 < bytes.len() => {
+                        value.push(bytes[i + 1] as char);
+                        i += 2;
+                    }
+                    b'\'' => {
+                        i += 1;
+                        closed = true;
+                        break;
+                    }
+                    _ => {
+                        let c = text[i..].chars().next()?;
+                        value.push(c);
+                        i += c.len_utf8();
+                    }
+                }
+            }
+            if !closed {
+                return None;
+            }
+            (value, start..i)
+        } else {
+            let start = i;
+            while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            (text[start..i].to_string(), start..i)
+        };
+        pairs.push((key, value, range));
+    }
+    (!pairs.is_empty()).then_some(pairs)
+}
+
+fn password_of(dsn: &str) -> Option<String> {
+    if let Some(pairs) = keyword_pairs(dsn) {
+        return pairs
+            .into_iter()
+            .find(|(k, v, _)| k == "password" && !v.is_empty())
+            .map(|(_, v, _)| v);
+    }
+    if let Some((_, info, _)) = userinfo(dsn) {
         if let Some((_, pass)) = info.split_once(':') {
             if !pass.is_empty() {
                 return Some(pass.to_string());
             }
         }
     }
-    let query = url.split_once('?')?.1;
+    let query = dsn.split_once('?')?.1;
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key.eq_ignore_ascii_case("password") && !value.is_empty()).then(|| value.to_string())
     })
 }
 
-/// Returns the DSN with any password replaced by `***`, in the userinfo or a `password=` parameter.
-pub fn redact(url: &str) -> String {
-    let mut out = match userinfo(url) {
+/// Returns the DSN with any password replaced by `***`: in the URL's userinfo, a `password=`
+/// query parameter, or a `password=` pair of libpq's key=value form.
+pub fn redact(dsn: &str) -> String {
+    if let Some(pairs) = keyword_pairs(dsn) {
+        let mut out = dsn.to_string();
+        for (_, _, range) in pairs.iter().rev().filter(|(k, _, _)| k == "password") {
+            out.replace_range(range.clone(), "***");
+        }
+        return out;
+    }
+    let mut out = match userinfo(dsn) {
         Some((scheme, info, rest)) => match info.split_once(':') {
             Some((user, _)) => format!("{scheme}{user}:***{rest}"),
-            None => url.to_string(),
+            None => dsn.to_string(),
         },
-        None => url.to_string(),
+        None => dsn.to_string(),
     };
     if let Some((base, query)) = out.clone().split_once('?') {
         let params: Vec<String> = query
@@ -180,6 +345,33 @@ mod tests {
         assert_eq!(redact("postgres://a:p@ss@db/x"), "postgres://a:***@db/x");
         let err = Dsn::parse("mysql://root:hunter2@db/x").expect_err("unsupported");
         assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn every_libpq_form_is_masked() {
+        let kw = Dsn::parse("host=db user=app password=s3cret dbname=app").expect("keyword");
+        assert_eq!(kw.backend, Backend::Postgres);
+        assert_eq!(kw.password().as_deref(), Some("s3cret"));
+        assert_eq!(kw.to_string(), "host=db user=app password=*** dbname=app");
+        let quoted = Dsn::parse("host=db password = 'it\\'s a s3cret' dbname=app").expect("quoted");
+        assert_eq!(quoted.password().as_deref(), Some("it's a s3cret"));
+        assert!(!quoted.to_string().contains("s3cret"), "{quoted}");
+        for bad in [
+            "postgres:/root:s3cret@127.0.0.1/db",
+            "postgresql:root:s3cret@127.0.0.1/db",
+            "postgres://root:p@s3cret@127.0.0.1/db",
+            "postgres://root:pa/s3cret@127.0.0.1/db",
+            "postgres://root:pa?s3cret@127.0.0.1/db",
+            "postgres://root:pa#s3cret@127.0.0.1/db",
+            "host=db password=s3cret bogus=1",
+            "mysql://root:s3cret@db/x",
+        ] {
+            let err = Dsn::parse(bad).expect_err(bad);
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+        }
+        let encoded = Dsn::parse("postgres://root:p%40s3cret@127.0.0.1/db").expect("encoded");
+        assert_eq!(encoded.password().as_deref(), Some("p%40s3cret"));
+        assert!(Dsn::parse("postgres://h/db?options=-c%20x&application_name=a@b").is_ok());
     }
 
     #[test]

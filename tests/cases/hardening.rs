@@ -122,3 +122,53 @@ fn issue_12_counts_of_one_read_as_one() {
     assert!(text.contains("deleted 1 job in"), "{text}");
     assert!(text.contains("(1 batch)"), "{text}");
 }
+
+/// Every form libpq accepts keeps its password out of every message: keyword DSNs (flag,
+/// environment, oban.toml), a URL with one slash, and passwords holding unencoded `@ / ? #`.
+#[test]
+fn issue_12_no_dsn_form_shows_its_password() {
+    let forms = [
+        "host=127.0.0.1 port=1 user=root password=s3cret-pw dbname=oban",
+        "host=127.0.0.1 port=1 user=root password='s3cret-pw x' dbname=oban",
+        "postgres:/root:s3cret-pw@127.0.0.1:1/oban",
+        "postgres://root:p@s3cret-pw@127.0.0.1:1/oban",
+        "postgres://root:pa/s3cret-pw@127.0.0.1:1/oban",
+        "postgres://root:pa?s3cret-pw@127.0.0.1:1/oban",
+        "postgres://root:pa#s3cret-pw@127.0.0.1:1/oban",
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    for dsn in forms {
+        for how in ["flag", "env", "file"] {
+            if how == "file" {
+                let toml = format!("dsn = {}\n", toml_string(dsn));
+                std::fs::write(dir.path().join("oban.toml"), toml).expect("write");
+            }
+            for args in [vec!["prune"], vec!["stats"], vec!["inspect", "7"]] {
+                let mut cmd = crate::support::oban_in(dir.path());
+                match how {
+                    "flag" => {
+                        cmd.args(["-d", dsn]);
+                    }
+                    "env" => {
+                        cmd.env("OBAN_DSN", dsn);
+                    }
+                    _ => {}
+                }
+                let out = cmd.args(&args).output().expect("run");
+                let all = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                assert_ne!(out.status.code(), Some(0), "{dsn} {how} {args:?}");
+                assert!(!all.contains("s3cret"), "{dsn} via {how} {args:?}: {all}");
+            }
+            let _ = std::fs::remove_file(dir.path().join("oban.toml"));
+        }
+    }
+}
+
+/// A TOML basic string holding `text`.
+fn toml_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
