@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use crate::model::{FinalState, Flavour};
+use crate::model::{FinalState, Flavour, JobState};
 
 /// What was found in the database for the configured prefix.
 #[derive(Debug, Clone)]
@@ -23,6 +23,27 @@ pub struct Schema {
     pub indexed_final_states: Vec<FinalState>,
     /// Column names of `oban_jobs`, in table order.
     pub columns: Vec<String>,
+    /// The states the table can hold: the labels of its state enum. Older Elixir tables lack
+    /// some (before migration v14 `suspended`, before v9 `cancelled`), and naming a missing
+    /// label in SQL is an error, so statements only name these.
+    pub states: Vec<JobState>,
+}
+
+impl Schema {
+    /// Whether the table can hold jobs in `state`.
+    pub fn has_state(&self, state: JobState) -> bool {
+        self.states.contains(&state)
+    }
+
+    /// The names among `names` that the table can hold, keeping their order.
+    pub fn existing_states<S: AsRef<str>>(&self, names: &[S]) -> Vec<String> {
+        names
+            .iter()
+            .map(AsRef::as_ref)
+            .filter(|n| JobState::parse(n).is_some_and(|s| self.has_state(s)))
+            .map(String::from)
+            .collect()
+    }
 }
 
 /// Columns every Oban flavour has and this tool relies on.

@@ -241,7 +241,8 @@ pub fn age_expr(basis: Option<TimeBasis>, alias: &str) -> String {
         .filter(|s| s.age_column() != "scheduled_at")
         .map(|s| format!(" WHEN '{}' THEN {alias}{}", s.name(), s.age_column()))
         .collect();
-    format!("(CASE {alias}state{arms} ELSE {alias}scheduled_at END)")
+    // Compared as text: a label missing from an older enum is then no error.
+    format!("(CASE CAST({alias}state AS text){arms} ELSE {alias}scheduled_at END)")
 }
 
 /// The job statements, for one engine.

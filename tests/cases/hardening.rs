@@ -172,3 +172,99 @@ fn issue_12_no_dsn_form_shows_its_password() {
 fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
+
+/// An Elixir Oban table as an older migration left it: `version` 12 or 13 has no `suspended`
+/// label (v14 adds it), v12 lacks the `(state, cancelled_at)` / `(state, discarded_at)`
+/// indexes, and a table first installed before Oban 2.18.1 keeps `tags varchar(255)[]`.
+fn older_elixir_db(label: &str, version: u32) -> PgDb {
+    let mut ddl = crate::cases::prune::ELIXIR_DDL
+        .replace("{p}", "public")
+        .replace(
+            "tags text[] DEFAULT ARRAY[]::text[]",
+            "tags varchar(255)[] DEFAULT ARRAY[]::varchar[]",
+        )
+        .replace(
+            "COMMENT ON TABLE public.oban_jobs IS '12'",
+            &format!("COMMENT ON TABLE public.oban_jobs IS '{version}'"),
+        );
+    if version < 14 {
+        ddl = ddl.replace(
+            "'available', 'suspended', 'scheduled'",
+            "'available', 'scheduled'",
+        );
+    }
+    if version < 13 {
+        ddl = ddl
+            .replace("CREATE INDEX oban_jobs_state_cancelled_at_index ON public.oban_jobs (state, cancelled_at);", "")
+            .replace("CREATE INDEX oban_jobs_state_discarded_at_index ON public.oban_jobs (state, discarded_at);", "");
+    }
+    let db = PgDb::new(label);
+    db.exec(&ddl);
+    db
+}
+
+/// Issue 12: on tables older than migration v14 (no `suspended`) or with `varchar(255)[]`
+/// tags, retry/cancel/delete, `inspect --state suspended` and `--tag` used to fail with
+/// `invalid input value for enum` or `operator does not exist`.
+#[test]
+fn issue_12_older_elixir_tables_work_with_every_command() {
+    for version in [12, 13, 14] {
+        let db = older_elixir_db(&format!("hard_elixir_v{version}"), version);
+        insert(
+            &db,
+            "public",
+            &[
+                JobSpec::new("discarded", 2.0 * DAY),
+                JobSpec::new("scheduled", -600.0),
+                JobSpec::new("completed", 2.0 * DAY),
+                JobSpec::new("executing", 3_600.0),
+            ],
+        );
+        db.exec("UPDATE oban_jobs SET tags = ARRAY['billing']::varchar[] WHERE id = 1");
+        let run = |args: &[&str]| {
+            let out = oban()
+                .args(["-d", &db.url, "-o", "json"])
+                .args(args)
+                .output()
+                .expect("run");
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            assert_eq!(out.status.code(), Some(0), "v{version} {args:?}: {stderr}");
+            serde_json::from_slice::<serde_json::Value>(&out.stdout)
+                .unwrap_or_else(|e| panic!("v{version} {args:?}: {e}: {stderr}"))
+        };
+        let tagged = run(&["inspect", "--tag", "billing"]);
+        assert_eq!(
+            tagged["jobs"].as_array().map(Vec::len),
+            Some(1),
+            "v{version}"
+        );
+        let suspended = run(&["inspect", "--state", "suspended"]);
+        assert_eq!(
+            suspended["jobs"].as_array().map(Vec::len),
+            Some(0),
+            "v{version}"
+        );
+        let retried = run(&["retry", "1", "--yes"]);
+        assert_eq!(retried["total"], 1, "v{version}: {retried}");
+        let cancelled = run(&["cancel", "--state", "scheduled", "--all-matching", "--yes"]);
+        assert_eq!(cancelled["total"], 1, "v{version}: {cancelled}");
+        let deleted = run(&[
+            "delete",
+            "--state",
+            "cancelled,suspended",
+            "--all-matching",
+            "--yes",
+        ]);
+        assert_eq!(deleted["total"], 1, "v{version}: {deleted}");
+        let pruned = run(&["prune"]);
+        assert_eq!(pruned["total"], 1, "v{version}: {pruned}");
+        run(&["rescue", "--dry-run"]);
+        run(&["stats"]);
+        run(&["inspect", "--older-than", "1m"]);
+        assert_eq!(
+            db.count("SELECT count(*) AS n FROM oban_jobs"),
+            2,
+            "v{version}"
+        );
+    }
+}

@@ -6,7 +6,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
 use crate::db::catalog::{missing_columns, BoolValue, Catalog, QueueStateCount, Schema, TextValue};
-use crate::model::{FinalState, Flavour};
+use crate::model::{FinalState, Flavour, JobState};
 
 #[derive(QueryableByName)]
 struct CatalogRow {
@@ -22,6 +22,8 @@ struct CatalogRow {
     columns: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
     indexes: Vec<String>,
+    #[diesel(sql_type = Array<Text>)]
+    states: Vec<String>,
 }
 
 /// Whether a btree index definition leads with `column`, or with `state` then `column`.
@@ -53,7 +55,11 @@ impl Catalog for Pg {
                       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
                       ORDER BY a.attnum) AS columns, \
                ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i \
-                      WHERE i.indrelid = c.oid AND i.indisvalid) AS indexes \
+                      WHERE i.indrelid = c.oid AND i.indisvalid) AS indexes, \
+               ARRAY(SELECT e.enumlabel::text FROM pg_attribute a \
+                      JOIN pg_enum e ON e.enumtypid = a.atttypid \
+                      WHERE a.attrelid = c.oid AND a.attname = 'state' \
+                      ORDER BY e.enumsortorder) AS states \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE n.nspname = $1 AND c.relname = 'oban_jobs' AND c.relkind = 'r'",
         )
@@ -87,6 +93,15 @@ impl Catalog for Pg {
             estimated_rows: (cat.reltuples >= 0.0).then_some(cat.reltuples),
             indexed_final_states: indexed,
             columns: cat.columns,
+            // A text state column (no enum) holds any state.
+            states: if cat.states.is_empty() {
+                JobState::ALL.to_vec()
+            } else {
+                JobState::ALL
+                    .into_iter()
+                    .filter(|s| cat.states.iter().any(|l| l == s.name()))
+                    .collect()
+            },
         }))
     }
 

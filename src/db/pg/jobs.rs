@@ -17,10 +17,15 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
         w.push(format!("j.id = ANY({}::bigint[])", sql.bind(&q.ids[..])));
     }
     if !q.states.is_empty() {
+        // Only the labels the enum has: a missing one is an error in SQL, and no job is in it.
+        let states = schema.existing_states(&q.states);
+        if states.is_empty() {
+            w.push("false".into());
+        }
         // Cast to the enum so the (state, queue, …) index applies.
         w.push(format!(
             "j.state = ANY({}::text[]::{}[])",
-            sql.bind(&q.states),
+            sql.bind(&states),
             table(&schema.prefix, "oban_job_state")
         ));
     }
@@ -31,7 +36,8 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
         w.push(format!("j.worker = ANY({}::text[])", sql.bind(&q.workers)));
     }
     if !q.tags.is_empty() {
-        w.push(format!("j.tags && {}::text[]", sql.bind(&q.tags)));
+        // Tables first installed before Oban 2.18.1 keep `tags varchar(255)[]`.
+        w.push(format!("j.tags::text[] && {}::text[]", sql.bind(&q.tags)));
     }
     if !q.nodes.is_empty() {
         w.push(format!(
@@ -116,7 +122,10 @@ impl Jobs for Pg {
             ),
             JobAction::Delete => format!("DELETE FROM {jobs} AS j USING batch b"),
         };
-        let eligible: Vec<String> = eligible.iter().map(|s| s.to_string()).collect();
+        let eligible = schema.existing_states(eligible);
+        if eligible.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut sql = PgSql::new();
         let ids = sql.bind(ids);
         let states = sql.bind(&eligible);

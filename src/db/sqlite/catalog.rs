@@ -5,7 +5,7 @@ use diesel::{sql_query, RunQueryDsl};
 
 use super::{Lite, LiteSql};
 use crate::db::catalog::{missing_columns, BoolValue, Catalog, QueueStateCount, Schema, TextValue};
-use crate::model::Flavour;
+use crate::model::{Flavour, JobState};
 
 impl Catalog for Lite {
     fn detect(&mut self, _prefix: &str) -> Result<Option<Schema>> {
@@ -31,6 +31,7 @@ impl Catalog for Lite {
             estimated_rows: None,
             indexed_final_states: Vec::new(),
             columns,
+            states: JobState::ALL.to_vec(),
         }))
     }
 
