@@ -112,6 +112,42 @@ impl Dsn {
         }
     }
 
+    /// The PostgreSQL connection string to hand to libpq. A DSN that names no host (nor
+    /// `PGHOST`/`PGHOSTADDR`) means the local server's Unix socket; the libpq built into the
+    /// binary looks for it only in `/tmp`, so the first of `socket_dirs` that holds the socket
+    /// for the port is named instead (Debian and Ubuntu servers use `/var/run/postgresql`).
+    pub fn libpq_target(
+        &self,
+        socket_dirs: &[&str],
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> String {
+        let target = &self.target;
+        if self.backend != Backend::Postgres
+            || env("PGHOST").is_some()
+            || env("PGHOSTADDR").is_some()
+            || names_host(target)
+        {
+            return target.clone();
+        }
+        let port = port_of(target)
+            .or_else(|| env("PGPORT"))
+            .unwrap_or_else(|| "5432".into());
+        let Some(dir) = socket_dirs.iter().find(|d| {
+            std::path::Path::new(d)
+                .join(format!(".s.PGSQL.{port}"))
+                .exists()
+        }) else {
+            return target.clone();
+        };
+        if keyword_pairs(target).is_some() {
+            format!("{target} host='{dir}'")
+        } else if target.contains('?') {
+            format!("{target}&host={dir}")
+        } else {
+            format!("{target}?host={dir}")
+        }
+    }
+
     /// The password in the DSN, if any, so that messages can be scrubbed of it.
     pub fn password(&self) -> Option<String> {
         password_of(&self.target)
@@ -244,6 +280,57 @@ fn keyword_pairs(text: &str) -> Option<Vec<(String, String, std::ops::Range<usiz
     (!pairs.is_empty()).then_some(pairs)
 }
 
+/// The value of a libpq parameter: a key=value pair, or a URL query parameter.
+fn parameter(dsn: &str, name: &str) -> Option<String> {
+    if let Some(pairs) = keyword_pairs(dsn) {
+        return pairs
+            .into_iter()
+            .find(|(k, _, _)| k == name)
+            .map(|(_, v, _)| v);
+    }
+    let query = dsn.split_once('?')?.1;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        key.eq_ignore_ascii_case(name).then(|| value.to_string())
+    })
+}
+
+/// Whether a PostgreSQL DSN names a host (or a socket directory) itself.
+fn names_host(dsn: &str) -> bool {
+    if parameter(dsn, "host").is_some() || parameter(dsn, "hostaddr").is_some() {
+        return true;
+    }
+    if keyword_pairs(dsn).is_some() {
+        return false;
+    }
+    host_and_port(dsn).is_some_and(|(host, _)| !host.is_empty())
+}
+
+/// The URL's `host[:port]`, after any userinfo and before the path or query.
+fn host_and_port(url: &str) -> Option<(&str, Option<&str>)> {
+    let start = url.find("://")? + 3;
+    let from = userinfo(url).map_or(start, |(scheme, info, _)| scheme.len() + info.len() + 1);
+    let rest = &url[from..];
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    Some(match authority.rsplit_once(':') {
+        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => {
+            (host, Some(port))
+        }
+        _ => (authority, None),
+    })
+}
+
+/// The port a DSN names, if any.
+fn port_of(dsn: &str) -> Option<String> {
+    parameter(dsn, "port").or_else(|| {
+        keyword_pairs(dsn)
+            .is_none()
+            .then(|| host_and_port(dsn).and_then(|(_, p)| p.map(String::from)))
+            .flatten()
+    })
+}
+
 fn password_of(dsn: &str) -> Option<String> {
     if let Some(pairs) = keyword_pairs(dsn) {
         return pairs
@@ -372,6 +459,43 @@ mod tests {
         let encoded = Dsn::parse("postgres://root:p%40s3cret@127.0.0.1/db").expect("encoded");
         assert_eq!(encoded.password().as_deref(), Some("p%40s3cret"));
         assert!(Dsn::parse("postgres://h/db?options=-c%20x&application_name=a@b").is_ok());
+    }
+
+    #[test]
+    fn a_dsn_without_a_host_finds_the_local_socket() {
+        let dir = tempfile::tempdir().expect("dir");
+        let socket_dir = dir.path().display().to_string();
+        std::fs::write(dir.path().join(".s.PGSQL.5432"), "").expect("socket stand-in");
+        let none = |_: &str| None;
+        let target = |dsn: &str| {
+            Dsn::parse(dsn)
+                .expect(dsn)
+                .libpq_target(&["/nonexistent", &socket_dir], &none)
+        };
+        assert_eq!(
+            target("postgres:///app"),
+            format!("postgres:///app?host={socket_dir}")
+        );
+        assert_eq!(
+            target("postgres://u@/app?sslmode=disable"),
+            format!("postgres://u@/app?sslmode=disable&host={socket_dir}")
+        );
+        assert_eq!(
+            target("dbname=app"),
+            format!("dbname=app host='{socket_dir}'")
+        );
+        for named in [
+            "postgres://db/app",
+            "postgres://u:p@127.0.0.1:5432/app",
+            "postgres:///app?host=/run/pg",
+            "host=db dbname=app",
+            "postgres://:6543/app",
+        ] {
+            assert_eq!(target(named), named, "{named}");
+        }
+        let pghost = |k: &str| (k == "PGHOST").then(|| "db".to_string());
+        let dsn = Dsn::parse("postgres:///app").expect("pg");
+        assert_eq!(dsn.libpq_target(&[&socket_dir], &pghost), "postgres:///app");
     }
 
     #[test]

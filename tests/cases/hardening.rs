@@ -268,3 +268,25 @@ fn issue_12_older_elixir_tables_work_with_every_command() {
         );
     }
 }
+
+/// The libpq built into the binary looks for the local socket in /tmp only; a DSN without a
+/// host must still reach a Debian server through /var/run/postgresql. Checked against the
+/// default test server, which is local (the machine's own PostgreSQL).
+#[test]
+fn a_dsn_without_a_host_reaches_the_local_server_by_its_socket() {
+    if std::env::var("OBAN_TEST_DATABASE_URL").is_ok() {
+        return; // another server was named: its socket is not ours to find.
+    }
+    let db = PgDb::migrated("hard_socket", "public");
+    for dsn in [
+        format!("postgres:///{}", db.name),
+        format!("postgresql://root@/{}", db.name),
+        format!("dbname={} user=root", db.name),
+    ] {
+        let out = oban()
+            .args(["-d", &dsn, "stats", "-o", "json"])
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{dsn}: {out:?}");
+    }
+}

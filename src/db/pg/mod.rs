@@ -23,13 +23,18 @@ pub type PgSql = Sql<Backend>;
 /// The database clock, in the zone-less UTC that Oban's timestamps use.
 pub const NOW: &str = "timezone('UTC', now())";
 
+/// Where distributions put the server's Unix socket, in the order they are tried for a DSN
+/// without a host.
+const SOCKET_DIRS: &[&str] = &["/var/run/postgresql", "/run/postgresql", "/tmp"];
+
 /// The connection type the engine's traits are implemented on.
 pub type Pg = PgConnection;
 
 /// Connects and applies timeouts and a recognisable application name.
 pub fn connect(dsn: &Dsn, limits: SessionLimits) -> Result<Pg> {
     let mut conn =
-        PgConnection::establish(&dsn.target).with_context(|| format!("connecting to {dsn}"))?;
+        PgConnection::establish(&dsn.libpq_target(SOCKET_DIRS, &|key| std::env::var(key).ok()))
+            .with_context(|| format!("connecting to {dsn}"))?;
     let lock_ms = limits.lock_timeout.as_millis();
     let stmt_ms = limits.statement_timeout.as_millis();
     // Integers formatted by us, not user text: SET does not take bind parameters.
