@@ -42,6 +42,8 @@ pub struct Terminal {
     pub stdout: bool,
     /// Standard error: progress bars may be drawn.
     pub stderr: bool,
+    /// The terminal's width, when stdout is one.
+    pub columns: Option<u16>,
 }
 
 impl Terminal {
@@ -52,6 +54,11 @@ impl Terminal {
             stdin: std::io::stdin().is_terminal(),
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
+            // comfy-table asks the terminal for its size when it has no width of its own.
+            columns: std::io::stdout()
+                .is_terminal()
+                .then(|| Table::new().width())
+                .flatten(),
         })
     }
 }
@@ -108,8 +115,13 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
     Ok(())
 }
 
+/// Columns a table may use: the terminal's width when wider than 80, else 80.
+pub fn width() -> u16 {
+    Terminal::get().columns.unwrap_or(80).max(80)
+}
+
 /// A table in the house style: horizontal rules only (Unicode on a terminal, ASCII in pipes),
-/// at most 80 columns.
+/// 80 columns wide, or the terminal's width when wider.
 pub fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     // Only a rule under the header (see comfy-table's preset format: the sixth character).
@@ -119,7 +131,7 @@ pub fn table(header: &[&str]) -> Table {
         t.load_preset("     -             ");
     }
     t.set_content_arrangement(ContentArrangement::Dynamic)
-        .set_width(80)
+        .set_width(width())
         .set_header(header.iter().map(Cell::new));
     // No vertical rules: one space of padding on each side is enough to part the columns.
     for column in t.column_iter_mut() {

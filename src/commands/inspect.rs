@@ -247,6 +247,8 @@ impl InspectReport {
                 "id", "state", "queue", "worker", "try", "age", "node", "args",
             ])
         };
+        // Columns beyond 80 go to the worker and the args, the two that get clipped.
+        let spare = usize::from(output::width() - 80) / 2;
         for job in &self.jobs {
             let tries = format!("{}/{}", job.attempt, job.max_attempts);
             let args = job.args.to_string();
@@ -276,11 +278,11 @@ impl InspectReport {
                     output::num(job.id as u64),
                     Cell::new(job.state),
                     Cell::new(output::clip(&job.queue, 8)),
-                    Cell::new(output::clip_left(&job.worker, 16)),
+                    Cell::new(output::clip_left(&job.worker, 16 + spare)),
                     Cell::new(tries),
                     Cell::new(age_text(job.age)),
                     Cell::new(output::clip(&node(job), 8)),
-                    Cell::new(output::clip(&args, 11)),
+                    Cell::new(output::clip(&args, 11 + spare)),
                 ]);
             }
         }
