@@ -43,6 +43,12 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
     let args = match &f.args {
         None => None,
         Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            // PostgreSQL's jsonb cannot hold the NUL character, so no job's args can match it.
+            Ok(serde_json::Value::Object(_)) if text.contains("\\u0000") => {
+                return Err(usage(
+                    "--args: \\u0000 (the NUL character) cannot be stored in a job's args",
+                ))
+            }
             Ok(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
             Ok(_) => {
                 return Err(usage(format!(

@@ -290,3 +290,47 @@ fn a_dsn_without_a_host_reaches_the_local_server_by_its_socket() {
         assert!(out.status.success(), "{dsn}: {out:?}");
     }
 }
+
+/// Papercuts that were runtime failures or silent no-ops and are now usage errors (exit 2,
+/// before any SQL): a NUL in `--args`, `--connections 2` on SQLite, and an action asked only
+/// for states it can never change.
+#[test]
+fn issue_12_hopeless_requests_are_usage_errors() {
+    let db = LiteDb::migrated();
+    insert(
+        &db,
+        "",
+        &[
+            JobSpec::new("executing", 60.0),
+            JobSpec::new("completed", 2.0 * DAY),
+        ],
+    );
+    let before = db.snapshot();
+    for args in [
+        vec!["inspect", "--args", r#"{"a":"\u0000"}"#],
+        vec![
+            "delete",
+            "--args",
+            r#"{"a":"\u0000"}"#,
+            "--all-matching",
+            "--yes",
+        ],
+        vec!["prune", "--connections", "2"],
+        vec!["retry", "--state", "executing", "--all-matching", "--yes"],
+        vec![
+            "cancel",
+            "--state",
+            "completed,executing",
+            "--all-matching",
+            "--yes",
+        ],
+    ] {
+        let out = oban()
+            .args(["-d", &db.dsn()])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    assert_eq!(db.snapshot(), before);
+}

@@ -83,6 +83,18 @@ impl ActionOpts {
             )));
         }
         let mut query = super::job_query(&args.filter, settings)?;
+        // `retry --state executing --all-matching` can only ever skip: say so before any SQL.
+        if !query.states.is_empty() && query.states.iter().all(|s| action.check(s).is_err()) {
+            let why: Vec<String> = query
+                .states
+                .iter()
+                .filter_map(|s| action.check(s).err())
+                .collect();
+            return Err(usage(format!(
+                "{name}: no job in the states asked for can be changed ({})",
+                why.join("; ")
+            )));
+        }
         let limit = args.limit.unwrap_or(defaults::ACTION_LIMIT);
         query.limit = limit;
         let mut ids = args.ids.clone();

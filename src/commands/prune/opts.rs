@@ -62,6 +62,15 @@ impl PruneOpts {
             })
             .collect();
         let limit = args.limit.unwrap_or(settings.pruner.limit);
+        let sqlite = settings
+            .dsn
+            .as_ref()
+            .is_some_and(|d| d.backend == crate::dsn::Backend::Sqlite);
+        if sqlite && args.connections.is_some_and(|n| n > 1) {
+            return Err(crate::error::usage(
+                "--connections: SQLite has one writer at a time; a second connection would only wait",
+            ));
+        }
         Ok(PruneOpts {
             ages,
             filter: crate::commands::job_filter(&args.scope)?,
