@@ -172,6 +172,29 @@ fn defaults_of<'a>(
     }
 }
 
+/// The man pages: `oban.1` for the command and `oban-<sub>.1` for each subcommand, rendered
+/// from the same definition as `--help` (so they carry the same defaults).
+pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let mut root = command();
+    // Built, so each subcommand carries the global options (-d, -c, --prefix, -o, -q).
+    root.build();
+    let mut pages = Vec::new();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(root.clone()).render(&mut page)?;
+    pages.push(("oban.1".to_string(), page));
+    for sub in root.get_subcommands() {
+        let name = format!("oban-{}", sub.get_name());
+        let mut page = Vec::new();
+        let sub = sub
+            .clone()
+            .name(name.clone())
+            .bin_name(format!("oban {}", sub.get_name()));
+        clap_mangen::Man::new(sub).render(&mut page)?;
+        pages.push((format!("{name}.1"), page));
+    }
+    Ok(pages)
+}
+
 /// Parses the process's arguments with [`command`], exiting with clap's message on a mistake.
 pub fn parse() -> Cli {
     let mut cmd = command();

@@ -18,7 +18,7 @@ mod values;
 use clap::{Args, Parser, Subcommand};
 
 pub use self::args::*;
-pub use self::help::{command, help_defaults, parse, HelpDefault};
+pub use self::help::{command, help_defaults, man_pages, parse, HelpDefault};
 pub use self::values::*;
 pub use crate::model::OnExhausted;
 pub use crate::output::Format;

@@ -365,3 +365,29 @@ fn issue_12_completions_into_a_closed_or_full_stream_do_not_panic() {
         assert!(String::from_utf8_lossy(&out.stderr).starts_with("oban: "));
     }
 }
+
+/// The man pages in `man/` are what the command definition renders now.
+#[test]
+fn man_pages_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let update = std::env::var_os("UPDATE_MANPAGES").is_some();
+    if update {
+        std::fs::create_dir_all(&dir).expect("man dir");
+    }
+    let pages = oban::cli::man_pages().expect("render");
+    assert!(pages.len() > 10, "a page for the command and each subcommand");
+    for (file, fresh) in &pages {
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, fresh).expect("write man page");
+        }
+        let stored = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            &stored == fresh,
+            "{} is stale: run `UPDATE_MANPAGES=1 cargo test man_pages` and commit",
+            path.display()
+        );
+    }
+    let stored = std::fs::read_dir(&dir).expect("man/").count();
+    assert_eq!(stored, pages.len(), "no stale page left in man/");
+}
