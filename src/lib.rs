@@ -53,6 +53,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
     if writes {
         config::refuse_system_schema(&settings)?;
     }
+    if matches!(cli.command, Command::Demo(_))
+        && (cli.global.database_url.is_some() || cli.global.prefix.is_some())
+    {
+        return Err(error::usage(
+            "demo: always runs on a fresh SQLite file of its own, so -d and --prefix do not \
+             apply; --keep PATH keeps that file",
+        ));
+    }
     match &cli.command {
         Command::Prune(args) => commands::prune::run(&settings, args, out),
         Command::Rescue(args) => commands::rescue::run(&settings, args, out),

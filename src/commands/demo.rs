@@ -64,8 +64,8 @@ pub fn run(settings: &Settings, args: &DemoArgs, out: &mut dyn Write) -> Result<
         out,
         &format!("oban seed --jobs {} --seed {DEMO_SEED}", args.jobs),
     )?;
+    // The seed report shows the jobs by state: the "before" of the prune below.
     write_report(out, style, &seed(&mut db, &schema, args.jobs, DEMO_SEED)?)?;
-    write_report(out, style, &counts(&mut db, &schema, "before prune")?)?;
 
     let mut opts = PruneOpts::resolve(&PruneArgs::default(), settings)?;
     opts.dry_run = true;

@@ -24,8 +24,8 @@ impl Report for MigrateReport {
         }
         let verb = if self.dry_run { "would run" } else { "ran" };
         let mut out = format!(
-            "migrate: {verb} {} migration(s) in schema {}\n",
-            self.migrations.len(),
+            "migrate: {verb} {} in schema {}\n",
+            output::plural(self.migrations.len() as u64, "migration", "migrations"),
             self.prefix
         );
         for m in &self.migrations {

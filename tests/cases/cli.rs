@@ -304,7 +304,6 @@ fn demo_walks_through_prune_on_sqlite() {
     for expected in [
         "oban migrate",
         "seed: inserted 3000 jobs",
-        "jobs by state (before prune)",
         "prune (dry run): would delete",
         "prune: deleted",
         "jobs by state (after prune)",
@@ -375,7 +374,10 @@ fn man_pages_are_current() {
         std::fs::create_dir_all(&dir).expect("man dir");
     }
     let pages = oban::cli::man_pages().expect("render");
-    assert!(pages.len() > 10, "a page for the command and each subcommand");
+    assert!(
+        pages.len() > 10,
+        "a page for the command and each subcommand"
+    );
     for (file, fresh) in &pages {
         let path = dir.join(file);
         if update {

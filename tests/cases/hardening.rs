@@ -334,3 +334,23 @@ fn issue_12_hopeless_requests_are_usage_errors() {
     }
     assert_eq!(db.snapshot(), before);
 }
+
+/// The demo runs on its own fresh file: `-d` and `--prefix` used to be accepted and ignored.
+#[test]
+fn issue_12_the_demo_refuses_a_database_it_would_ignore() {
+    for args in [
+        vec!["-d", "other.db", "demo"],
+        vec!["--prefix", "jobs", "demo"],
+    ] {
+        let out = oban().args(&args).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--keep"));
+    }
+    let out = oban()
+        .args(["demo", "--jobs", "2000"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(text.matches("jobs by state").count(), 1, "{text}");
+}
