@@ -89,3 +89,22 @@ fn seeds_the_elixir_shape() {
     );
     assert!(db.count("SELECT count(*) AS n FROM oban_jobs WHERE state = 'discarded' AND cardinality(errors) > 0") > 0);
 }
+
+/// Issue 12: seeded jobs used to carry any queue's traceback (TrackEvent jobs failing in the
+/// image library). Each failure now comes from its own queue's module.
+#[test]
+fn issue_12_each_failure_fits_its_queue() {
+    let db = PgDb::migrated("seed_errors", "public");
+    assert!(seed(&db, &["--jobs", "4000", "--seed", "3"])
+        .status
+        .success());
+    let mismatched = db.count(
+        "SELECT count(*) AS n FROM oban_jobs j, jsonb_array_elements(j.errors) e \
+         WHERE e->>'error' NOT LIKE '%/app/workers/' || CASE j.queue WHEN 'default' THEN 'sync' \
+           ELSE j.queue END || '.py%'",
+    );
+    let failures =
+        db.count("SELECT count(*) AS n FROM oban_jobs j, jsonb_array_elements(j.errors) e");
+    assert!(failures > 50, "{failures} errors seeded");
+    assert_eq!(mismatched, 0, "errors from another queue's module");
+}
