@@ -88,6 +88,14 @@ pub struct BoolValue {
     pub value: bool,
 }
 
+/// A single count, for small queries.
+#[derive(Debug, diesel::QueryableByName)]
+pub struct CountValue {
+    /// The count.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
 /// The catalog, the clock, locks and plain reads and inserts, for one engine.
 pub trait Catalog {
     /// Finds `oban_jobs` under `prefix` and classifies it; `None` when there is none.

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 
-pub use self::catalog::{BoolValue, Catalog, QueueStateCount, Schema, TextValue};
+pub use self::catalog::{BoolValue, Catalog, CountValue, QueueStateCount, Schema, TextValue};
 pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };

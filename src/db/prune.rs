@@ -128,6 +128,10 @@ pub trait Prune {
     /// the delete makes, without locking.
     fn count_prunable(&mut self, batch: &Batch) -> Result<Vec<PrunableCount>>;
 
+    /// How many rows are eligible in all, however many passes they take (exact: one count per
+    /// state, through its timestamp index where there is one).
+    fn count_eligible(&mut self, batch: &Batch) -> Result<u64>;
+
     /// Deletes one batch from the cursor's end in its own transaction, skipping rows others
     /// hold locked; `sink` (the archive) sees the rows before commit and can veto it by failing.
     fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>>;

@@ -354,3 +354,47 @@ fn issue_12_the_demo_refuses_a_database_it_would_ignore() {
     assert!(out.status.success(), "{text}");
     assert_eq!(text.matches("jobs by state").count(), 1, "{text}");
 }
+
+/// `prune --dry-run` used to stop counting at `--limit` ("would delete 20000"); it now also
+/// says how many are eligible in all, counted exactly, on both engines.
+#[test]
+fn issue_12_a_limited_dry_run_says_how_many_are_eligible() {
+    let jobs: Vec<JobSpec> = (0..7)
+        .map(|_| JobSpec::new("completed", 2.0 * DAY))
+        .chain([
+            JobSpec::new("completed", 60.0),
+            JobSpec::new("available", 0.0),
+        ])
+        .collect();
+    let pg = PgDb::migrated("hard_eligible", "public");
+    insert(&pg, "public", &jobs);
+    let lite = LiteDb::migrated();
+    insert(&lite, "", &jobs);
+    for dsn in [pg.url.clone(), lite.dsn()] {
+        let out = oban()
+            .args([
+                "-d",
+                &dsn,
+                "prune",
+                "--dry-run",
+                "--limit",
+                "3",
+                "-o",
+                "json",
+            ])
+            .output()
+            .expect("run");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(report["total"], 3, "{dsn}: {report}");
+        assert_eq!(report["eligible"], 7, "{dsn}: {report}");
+        let out = oban()
+            .args(["-d", &dsn, "prune", "--dry-run", "--limit", "3"])
+            .output()
+            .expect("run");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("3 jobs in this pass, of 7 eligible (3 passes"),
+            "{text}"
+        );
+    }
+}

@@ -36,29 +36,44 @@ pub fn pass(
     for (state, cutoff) in &targets {
         report.cutoffs.insert(state.name(), DbTime::from_db(cutoff));
     }
+    // The pass's whole selection, for counts.
+    let whole = Batch {
+        schema,
+        targets: &targets,
+        filter: &opts.filter,
+        size: opts.limit,
+        archive: false,
+        cursor: Cursor::new(End::Oldest),
+    };
     if targets.is_empty() {
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
     if opts.dry_run {
         let counts = db
-            .count_prunable(&Batch {
-                schema,
-                targets: &targets,
-                filter: &opts.filter,
-                size: opts.limit,
-                archive: false,
-                cursor: Cursor::new(End::Oldest),
-            })
+            .count_prunable(&whole)
             .context("counting prunable jobs")?;
         for c in counts {
             report.add(c.state.name(), &c.queue, c.count as u64);
         }
         if report.total >= opts.limit {
             report.outcome = Outcome::Limit;
+            report.eligible = Some(
+                db.count_eligible(&whole)
+                    .context("counting every eligible job")?,
+            );
+        } else {
+            report.eligible = Some(report.total);
         }
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
+    }
+    if let Some(bar) = progress {
+        // The bar's length is what this pass will delete, so it can show an ETA.
+        let all = db
+            .count_eligible(&whole)
+            .context("counting every eligible job")?;
+        bar.set_length(all.min(opts.limit));
     }
 
     let drained = lock::exclusive(db, "prune", &schema.prefix, |db| {

@@ -43,6 +43,10 @@ pub struct PruneReport {
     pub by_queue: BTreeMap<String, BTreeMap<&'static str, u64>>,
     /// Sum of `deleted`.
     pub total: u64,
+    /// Rows eligible in all (exact), when the pass was limited: a dry run that reached
+    /// `--limit` counts the rest too, so `oban prune --dry-run` says how much there is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eligible: Option<u64>,
     /// Transactions committed.
     pub batches: u64,
     /// Why the pass ended.
@@ -70,6 +74,7 @@ impl PruneReport {
             deleted: FinalState::ALL.iter().map(|s| (s.name(), 0)).collect(),
             by_queue: BTreeMap::new(),
             total: 0,
+            eligible: None,
             batches: 0,
             outcome: Outcome::Done,
             cutoffs: BTreeMap::new(),
@@ -116,8 +121,16 @@ impl Report for PruneReport {
                 output::seconds(self.elapsed)
             ),
             _ if self.dry_run => format!(
-                "prune (dry run): {verb} {} ({})\n",
+                "prune (dry run): {verb} {}{} ({})\n",
                 output::plural(self.total, "job", "jobs"),
+                match self.eligible {
+                    Some(all) if all > self.total => format!(
+                        " in this pass, of {all} eligible ({} passes at --limit {})",
+                        all.div_ceil(self.limit),
+                        self.limit
+                    ),
+                    _ => String::new(),
+                },
                 output::seconds(self.elapsed),
             ),
             _ => format!(

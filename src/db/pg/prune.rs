@@ -7,7 +7,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, DeletedRow, End, JobFilter, PrunableCount, Prune, Sink, Targets};
-use crate::db::Schema;
+use crate::db::{CountValue, Schema};
 
 /// The placeholders of one statement's cutoffs (one per target, in order) and filters.
 struct Bound {
@@ -85,6 +85,28 @@ impl Prune for Pg {
             candidates(batch.schema, batch.targets, &bound, &limit, End::Oldest)
         ));
         Ok(sql.query().load(self)?)
+    }
+
+    fn count_eligible(&mut self, batch: &Batch) -> Result<u64> {
+        let jobs = table(&batch.schema.prefix, "oban_jobs");
+        let mut sql = PgSql::new();
+        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let parts: Vec<String> = batch
+            .targets
+            .iter()
+            .zip(&bound.cutoffs)
+            .map(|((state, _), cutoff)| {
+                format!(
+                    "(SELECT count(*) FROM {jobs} WHERE state = '{}' AND {} < {cutoff}::timestamp{})",
+                    state.name(),
+                    state.column(),
+                    bound.filters
+                )
+            })
+            .collect();
+        sql.push(&format!("SELECT ({})::bigint AS n", parts.join(" + ")));
+        let rows: Vec<CountValue> = sql.query().load(self)?;
+        Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
     }
 
     fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {

@@ -5,7 +5,7 @@ use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql};
 use crate::db::prune::{Batch, DeletedRow, JobFilter, PrunableCount, Prune, Sink, Targets};
-use crate::db::quote_ident;
+use crate::db::{quote_ident, CountValue};
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
@@ -57,6 +57,16 @@ impl Prune for Lite {
              GROUP BY 1, 2 ORDER BY 1, 2"
         ));
         Ok(sql.query().load(self)?)
+    }
+
+    fn count_eligible(&mut self, batch: &Batch) -> Result<u64> {
+        let mut sql = LiteSql::new();
+        let eligible = eligible_any(&mut sql, batch.targets, batch.filter);
+        sql.push(&format!(
+            "SELECT count(*) AS n FROM oban_jobs WHERE {eligible}"
+        ));
+        let rows: Vec<CountValue> = sql.query().load(self)?;
+        Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
     }
 
     /// One immediate transaction, lowest ids (oldest) above the cursor first. SQLite has one
