@@ -9,6 +9,7 @@ pub mod db;
 pub mod dsn;
 pub mod duration;
 pub mod error;
+pub mod estimate;
 pub mod output;
 pub mod watch;
 
