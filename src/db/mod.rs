@@ -1,7 +1,6 @@
 //! Connections: the backend chosen from the DSN, session safety settings, and what the schema
 //! looks like (flavour, optional tables, indexes). Every SQL statement lives under `db/`.
 
-pub mod figures;
 pub mod migrations;
 pub mod pg;
 pub mod sqlite;

@@ -14,6 +14,11 @@ use super::{
 };
 use crate::cli::{FinalState, SortKey, TimeBasis};
 
+pub mod cells;
+pub mod figures;
+pub mod sample;
+pub mod stats;
+
 /// Applies timeouts and a recognisable application name.
 pub fn setup_session(conn: &mut PgConnection, limits: SessionLimits) -> Result<()> {
     let lock_ms = limits.lock_timeout.as_millis();

@@ -13,6 +13,8 @@ use super::{
 };
 use crate::cli::{SortKey, TimeBasis};
 
+pub mod stats;
+
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
 

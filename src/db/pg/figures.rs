@@ -1,29 +1,76 @@
-//! Per-queue figures of `oban stats` on PostgreSQL, at a cost that does not grow with the
-//! table. A figure reads table rows, not just index entries, so it is computed exactly only
-//! when the rows it must read are few: by the planner's estimate, at most a tenth of
-//! `--estimate-above` ([`FIGURE_SHARE`]). Above that it is estimated:
+//! Per-queue figures of `oban stats` on PostgreSQL. Each is exact, or an estimate within ±25%
+//! at 95% (see [`crate::estimate`]), or unknown; never a number that cannot be stood behind.
 //!
-//! - from a pseudo-random sample of about [`SAMPLE`] rows when an index lists the rows to read
-//!   (an index-only walk keeps each entry with probability 1/k, then one probe per kept entry
-//!   reads its row);
-//! - from the planner's statistics otherwise (Elixir's tables, with no index on `completed_at`).
+//! - latency: a skip scan over the available jobs' `(queue, priority)` runs of the
+//!   `(state, queue, priority, scheduled_at, id)` index; always exact.
+//! - executing: counted from that index; always exact. Stuck jobs and the longest run read
+//!   every executing job when there are at most a tenth of `--estimate-above` of them, or
+//!   when the time budget allows; else stuck jobs are sampled and the longest run is unknown.
+//! - windowed counts (completed in the last minute and hour, discarded in the last hour,
+//!   completions since the last watch tick): when an index lists the window, the window is
+//!   counted from it and read exactly when small, else its timestamps are sampled; without
+//!   such an index (Elixir's `completed_at`), each queue's jobs in that state are sampled.
+//! - failed attempts in the last hour (retryable, by `attempted_at`, which no index holds):
+//!   each queue's retryable jobs are sampled by id.
 //!
-//! Queue latency (a skip scan over the available jobs' `(queue, priority)` pairs) and the
-//! executing count are always exact, and so is every figure a threshold is set on.
+//! A queue with no job in the figure's state has the figure 0, exactly; a queue whose jobs in
+//! that state were counted and are few is read exactly. A sampled figure outside ±25% is
+//! sampled again at the rate it needs, or read exactly when that costs less, while the time
+//! budget lasts; what is still outside is reported unknown.
+
+use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
-use diesel::pg::{Pg, PgConnection};
+use diesel::pg::PgConnection;
 use diesel::sql_types::{Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use super::stats::QueueMetric;
-use super::{quote_ident, Schema};
-use crate::cli::FinalState;
+use super::sample::{self, Args, Budget, Seen, Source};
+use crate::db::stats::QueueMetric;
+use crate::db::{quote_ident, Schema};
+use crate::estimate::{self, horvitz_thompson, Figure, Interval, Next, Tally};
 
-/// Rows a sampled figure probes, about.
-pub const SAMPLE: u64 = 1_000;
+/// Timestamp values a windowed figure samples first.
+pub const WINDOW_SAMPLE: f64 = 2_000.0;
+/// Jobs per queue a figure without a window index samples first.
+pub const QUEUE_SAMPLE: f64 = 40.0;
+/// Refinement rounds at most.
+const ROUNDS: usize = 6;
 
 const NOW: &str = "timezone('UTC', now())";
+
+/// What the figures are computed from.
+pub struct FigureOpts<'a> {
+    /// Executing longer than this many seconds is stuck.
+    pub rescue_after: f64,
+    /// The previous watch tick (database clock text), for `completed_since`.
+    pub since: Option<&'a str>,
+    /// The queues found, in order.
+    pub queues: &'a [String],
+    /// The cells already known, by (queue, state).
+    pub cells: &'a BTreeMap<(String, String), Figure>,
+    /// `--estimate-above`; None makes every figure exact.
+    pub estimate_above: Option<u64>,
+    /// Figures a threshold is set on: always exact.
+    pub exact: &'a [&'a str],
+    /// Seeds every sample.
+    pub seed: i64,
+    /// Time left for optional work.
+    pub budget: &'a Budget,
+}
+
+impl FigureOpts<'_> {
+    /// Whether `metric` must be exact.
+    fn exact(&self, metric: &str) -> bool {
+        self.estimate_above.is_none() || self.exact.contains(&metric)
+    }
+
+    /// Jobs below which a set is read exactly: a tenth of `--estimate-above`.
+    fn small(&self) -> f64 {
+        self.estimate_above
+            .map_or(f64::INFINITY, |t| (t / 10).max(1) as f64)
+    }
+}
 
 #[derive(QueryableByName)]
 struct Row {
@@ -34,125 +81,56 @@ struct Row {
 }
 
 #[derive(QueryableByName)]
-struct Plan {
-    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-    plan: String,
+struct Executing {
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Double)]
+    executing: f64,
+    #[diesel(sql_type = Nullable<Double>)]
+    longest: Option<f64>,
+    #[diesel(sql_type = Double)]
+    stuck: f64,
 }
 
-/// The values every figure's SQL may use: `$1` rescue_after in seconds, `$2` the previous
-/// watch tick (database clock text), `$3` a queue.
-struct Binds<'a> {
-    rescue_after: f64,
-    since: Option<&'a str>,
-}
-
-impl Binds<'_> {
-    fn query(
-        &self,
-        sql: String,
-        queue: &str,
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        sql_query(sql)
-            .into_boxed::<Pg>()
-            .bind::<Double, _>(self.rescue_after)
-            .bind::<Text, _>(self.since.unwrap_or("-infinity").to_string())
-            .bind::<Text, _>(queue.to_string())
-    }
-
-    fn load(&self, conn: &mut PgConnection, sql: String) -> Result<Vec<Row>> {
-        Ok(self.query(sql, "").load(conn)?)
-    }
-
-    /// The planner's row estimate for `sql`, with `queue` as `$3`.
-    fn estimate(&self, conn: &mut PgConnection, sql: &str, queue: &str) -> Result<f64> {
-        let plan: Vec<Plan> = self
-            .query(format!("EXPLAIN (FORMAT JSON) {sql}"), queue)
-            .load(conn)?;
-        Ok(plan
-            .first()
-            .and_then(|p| serde_json::from_str::<serde_json::Value>(&p.plan).ok())
-            .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
-            .unwrap_or(0.0))
-    }
-}
-
-fn metric(metric: &str, rows: Vec<Row>, estimated: bool) -> impl Iterator<Item = QueueMetric> + '_ {
-    rows.into_iter().map(move |r| QueueMetric {
-        queue: r.queue,
+fn push(out: &mut Vec<QueueMetric>, queue: &str, metric: &str, figure: Figure) {
+    out.push(QueueMetric {
+        queue: queue.to_string(),
         metric: metric.to_string(),
-        value: r.value,
-        estimated,
-    })
+        figure,
+    });
 }
 
-/// A count per queue of the rows matching `filter`.
-struct Figure {
-    metric: &'static str,
-    /// Whole WHERE clause of the exact count.
-    filter: String,
-    /// The rows an exact count has to read (what the decision is made on).
-    reads: String,
-    /// How to sample it: an index-only key of the rows `reads` lists, and the probe that finds
-    /// a sampled row by that key (`s.v`) and checks the rest of `filter`.
-    sample: Option<(&'static str, String)>,
-    /// The condition the planner estimates per queue when there is no way to sample.
-    estimate: String,
-}
-
-/// What the figures are computed from.
-pub struct FigureOpts<'a> {
-    /// Executing longer than this many seconds is stuck.
-    pub rescue_after: f64,
-    /// The previous watch tick (database clock text), for `completed_since`.
-    pub since: Option<&'a str>,
-    /// The queues the counts found, for planner estimates.
-    pub queues: &'a [String],
-    /// `--estimate-above`; None makes every figure exact.
-    pub estimate_above: Option<u64>,
-    /// Figures a threshold is set on: always exact.
-    pub exact: &'a [&'a str],
-}
-
-/// A figure reads table rows, each about ten times the cost of an index entry a count reads:
-/// figures are estimated above this share of `--estimate-above`.
-pub const FIGURE_SHARE: u64 = 10;
-
-/// Every per-queue figure, as (queue, metric, value) rows.
+/// Every per-queue figure.
 pub fn queue_metrics(
     conn: &mut PgConnection,
     schema: &Schema,
     opts: &FigureOpts,
 ) -> Result<Vec<QueueMetric>> {
     let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
-    let binds = Binds {
+    let args = Args {
         rescue_after: opts.rescue_after,
-        since: opts.since,
-    };
-    // None: exact; Some(k): sample one row in k of the `reads` rows.
-    let sampling = |conn: &mut PgConnection, names: &[&str], reads: &str| -> Result<Option<f64>> {
-        let Some(t) = opts.estimate_above else {
-            return Ok(None);
-        };
-        if names.iter().any(|n| opts.exact.contains(n)) {
-            return Ok(None);
-        }
-        let sql = format!("SELECT 1 FROM {jobs} WHERE {reads}");
-        let rows = binds.estimate(conn, &sql, "")?;
-        let budget = (t / FIGURE_SHARE).max(1) as f64;
-        if rows <= budget {
-            return Ok(None);
-        }
-        // Same sample for the same table: estimates do not jitter between passes.
-        sql_query("SELECT setseed(0.5)").execute(conn)?;
-        Ok(Some((rows / SAMPLE as f64).max(1.0)))
+        since: opts.since.unwrap_or("-infinity").to_string(),
+        seed: opts.seed,
     };
     let mut out = Vec::new();
+    latency(conn, &jobs, &mut out)?;
+    executing(conn, &jobs, opts, &args, &mut out)?;
+    for (metric, source) in sources(schema, opts.since.is_some()) {
+        let figures = figure(conn, &jobs, &source, metric, opts, &args)
+            .with_context(|| format!("reading {metric}"))?;
+        for (queue, f) in figures {
+            push(&mut out, &queue, metric, f);
+        }
+    }
+    Ok(out)
+}
 
-    // Oldest available job per queue: the first entry of each (queue, priority) run of the
-    // (state, queue, priority, scheduled_at, id) index, found by skipping through it. The row
-    // comparison alone positions each probe; adding `state = 'available'` inside it would make
-    // that equality the start key and every probe walk the available jobs from the first.
-    let latency = sql_query(format!(
+/// Oldest available job per queue: the first entry of each (queue, priority) run of the
+/// (state, queue, priority, scheduled_at, id) index, found by skipping through it. The row
+/// comparison alone positions each probe; adding `state = 'available'` inside it would make
+/// that equality the start key and every probe walk the available jobs from the first.
+fn latency(conn: &mut PgConnection, jobs: &str, out: &mut Vec<QueueMetric>) -> Result<()> {
+    let rows: Vec<Row> = sql_query(format!(
         "WITH RECURSIVE qp AS ( \
            (SELECT queue, priority FROM {jobs} WHERE state = 'available' \
             ORDER BY state, queue, priority LIMIT 1) \
@@ -169,169 +147,360 @@ pub fn queue_metrics(
            ORDER BY state, queue, priority, scheduled_at LIMIT 1) f \
          GROUP BY qp.queue"
     ))
-    .load::<Row>(conn)
+    .load(conn)
     .context("reading queue latency")?;
-    out.extend(metric("latency", latency, false));
+    for r in rows {
+        if let Some(v) = r.value {
+            push(out, &r.queue, "latency", Figure::Exact(v));
+        }
+    }
+    Ok(())
+}
 
-    // Executing jobs: one read gives the count, the longest run and the stuck ones. When there
-    // are too many to read, the count still is exact (index entries), and the longest run and
-    // stuck jobs come from a sample (the longest run in the sample, a lower bound).
-    let k = sampling(conn, &["stuck", "longest_running"], "state = 'executing'")?;
+/// Executing jobs: the count per queue from the index; stuck jobs and the longest run by
+/// reading them, or sampled when there are very many.
+fn executing(
+    conn: &mut PgConnection,
+    jobs: &str,
+    opts: &FigureOpts,
+    args: &Args,
+    out: &mut Vec<QueueMetric>,
+) -> Result<()> {
     let stuck = format!("attempted_at < {NOW} - make_interval(secs => $1)");
-    let sql = match k {
-        None => format!(
-            "SELECT queue, count(*)::float8 AS executing, \
-                    extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
-                    (count(*) FILTER (WHERE {stuck}))::float8 AS stuck \
-             FROM {jobs} WHERE state = 'executing' GROUP BY queue"
-        ),
-        Some(k) => format!(
-            "SELECT w.queue, count(*)::float8 AS executing, \
-                    extract(epoch FROM {NOW} - min(j.attempted_at))::float8 AS longest, \
-                    (count(*) FILTER (WHERE j.{stuck}))::float8 * count(*) \
-                      / greatest(count(j.attempted_at), 1) AS stuck \
-             FROM (SELECT queue, id, random() * {k} < 1.0 AS picked \
-                   FROM {jobs} WHERE state = 'executing') w \
-             CROSS JOIN LATERAL (SELECT CASE WHEN w.picked THEN \
-                                   (SELECT attempted_at FROM {jobs} \
-                                    WHERE id = w.id AND state = 'executing') END AS attempted_at) j \
-             GROUP BY w.queue"
-        ),
-    };
-    let executing: Vec<Executing> = sql_query(sql)
-        .bind::<Double, _>(opts.rescue_after)
-        .load(conn)
-        .context("reading executing jobs")?;
-    for e in executing {
-        for (name, value, estimated) in [
-            ("executing", Some(e.executing), false),
-            ("longest_running", e.longest, k.is_some()),
-            ("stuck", Some(e.stuck.round()), k.is_some()),
-        ] {
-            out.push(QueueMetric {
-                queue: e.queue.clone(),
-                metric: name.to_string(),
-                value,
-                estimated,
-            });
-        }
-    }
-
-    for figure in figures(schema, opts.since.is_some()) {
-        let k = sampling(conn, &[figure.metric], &figure.reads)?;
-        let (rows, estimated) = match (k, &figure.sample) {
-            (None, _) => (binds.load(conn, exact_sql(&jobs, &figure))?, false),
-            (Some(k), Some((key, probe))) => (
-                binds.load(conn, sampled_sql(&jobs, &figure, key, probe, k))?,
-                true,
+    let read_all = format!(
+        "SELECT queue, count(*)::float8 AS executing, \
+                extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
+                (count(*) FILTER (WHERE {stuck}))::float8 AS stuck \
+         FROM {jobs} WHERE state = 'executing' GROUP BY queue"
+    );
+    let load = |conn: &mut PgConnection| args.query(&read_all, &[], &[]).load::<Executing>(conn);
+    let counts: Vec<Row> = args
+        .query(
+            &format!(
+                "SELECT queue, count(*)::float8 AS value FROM {jobs} \
+                 WHERE state = 'executing' GROUP BY queue"
             ),
-            (Some(_), None) => (planner(conn, &jobs, &figure, opts.queues, &binds)?, true),
-        };
-        out.extend(metric(figure.metric, rows, estimated));
+            &[],
+            &[],
+        )
+        .load(conn)
+        .context("counting executing jobs")?;
+    let total: f64 = counts.iter().filter_map(|r| r.value).sum();
+    let many = total > opts.small();
+    let read = if !many || opts.exact("stuck") || opts.exact("longest_running") {
+        Some(load(conn).context("reading executing jobs")?)
+    } else {
+        opts.budget.attempt(conn, load)?
+    };
+    if let Some(rows) = read {
+        for e in rows {
+            push(out, &e.queue, "executing", Figure::Exact(e.executing));
+            if let Some(l) = e.longest {
+                push(out, &e.queue, "longest_running", Figure::Exact(l));
+            }
+            push(out, &e.queue, "stuck", Figure::Exact(e.stuck));
+        }
+        return Ok(());
     }
-    Ok(out)
+    for r in &counts {
+        push(
+            out,
+            &r.queue,
+            "executing",
+            Figure::Exact(r.value.unwrap_or(0.0)),
+        );
+        push(
+            out,
+            &r.queue,
+            "longest_running",
+            Figure::Unknown {
+                interval: None,
+                reason: format!("reading all {total} executing jobs did not fit the time budget"),
+            },
+        );
+    }
+    let source = Source {
+        state: "executing",
+        cond: stuck,
+        window: None,
+    };
+    let figures = figure(conn, jobs, &source, "stuck", opts, args)?;
+    for (queue, f) in figures {
+        push(out, &queue, "stuck", f);
+    }
+    Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Executing {
-    #[diesel(sql_type = Text)]
-    queue: String,
-    #[diesel(sql_type = Double)]
-    executing: f64,
-    #[diesel(sql_type = Nullable<Double>)]
-    longest: Option<f64>,
-    #[diesel(sql_type = Double)]
-    stuck: f64,
-}
-
-/// The windowed figures: completions, discards and failed attempts, and the completions since
-/// the previous watch tick.
-fn figures(schema: &Schema, with_since: bool) -> Vec<Figure> {
-    let indexed = |s: FinalState| schema.indexed_final_states.contains(&s);
+/// The windowed figures and failed attempts, each with its source.
+fn sources(schema: &Schema, with_since: bool) -> Vec<(&'static str, Source)> {
+    use crate::cli::FinalState;
     let recent = |secs: u32| format!("{NOW} - interval '{secs} seconds'");
-    let window = |metric, state: FinalState, after: String| {
+    let window = |state: FinalState, after: String| {
         let (name, column) = (state.name(), state.column());
-        let filter = format!("state = '{name}' AND {column} > {after}");
-        // Only jobs in this state carry its timestamp: the state condition would count twice.
-        let estimate = format!("{column} > {after}");
-        let (reads, sample) = if indexed(state) {
-            let probe = format!("state = '{name}' AND {column} = s.v");
-            (filter.clone(), Some((column, probe)))
-        } else {
-            (format!("state = '{name}'"), None)
-        };
-        Figure {
-            metric,
-            filter,
-            reads,
-            sample,
-            estimate,
+        Source {
+            state: name,
+            cond: format!("{column} > {after}"),
+            window: schema
+                .indexed_final_states
+                .contains(&state)
+                .then(|| (column, after.clone())),
         }
     };
-    // No index holds attempted_at: the retryable jobs are read, or sampled by id.
-    let failed = format!("state = 'retryable' AND attempted_at > {}", recent(3600));
     let mut out = vec![
-        window("completed_last_minute", FinalState::Completed, recent(60)),
-        window("completed_last_hour", FinalState::Completed, recent(3600)),
-        window("discarded_last_hour", FinalState::Discarded, recent(3600)),
-        Figure {
-            metric: "retryable_last_hour",
-            reads: "state = 'retryable'".into(),
-            sample: Some(("id", format!("id = s.v AND {failed}"))),
-            estimate: failed.clone(),
-            filter: failed,
-        },
+        (
+            "completed_last_minute",
+            window(FinalState::Completed, recent(60)),
+        ),
+        (
+            "completed_last_hour",
+            window(FinalState::Completed, recent(3600)),
+        ),
+        (
+            "discarded_last_hour",
+            window(FinalState::Discarded, recent(3600)),
+        ),
+        (
+            "retryable_last_hour",
+            Source {
+                state: "retryable",
+                cond: format!("attempted_at > {}", recent(3600)),
+                window: None,
+            },
+        ),
     ];
     if with_since {
-        out.push(window(
+        out.push((
             "completed_since",
-            FinalState::Completed,
-            "$2::timestamp".into(),
+            window(FinalState::Completed, "$2::timestamp".into()),
         ));
     }
     out
 }
 
-fn exact_sql(jobs: &str, f: &Figure) -> String {
-    format!(
-        "SELECT queue, count(*)::float8 AS value FROM {jobs} WHERE {} GROUP BY queue",
-        f.filter
-    )
-}
-
-/// Walks the index-only `key` of the rows to read and keeps each entry with probability 1/k
-/// (pseudo-random, seeded per pass by the caller, so periodic data cannot alias the sample).
-/// Each kept key is probed once for the rows it names (up to 64, enough to weigh ties such as
-/// jobs acked in one statement): a key kept `hits` times among `m` matching rows gives each of
-/// them `hits / m`. The per-queue sums times k estimate the figure without bias.
-fn sampled_sql(jobs: &str, f: &Figure, key: &str, probe: &str, k: f64) -> String {
-    format!(
-        "SELECT p.queue, (sum(s.hits::float8 / p.m) * {k})::float8 AS value \
-         FROM (SELECT w.v, count(*) AS hits \
-               FROM (SELECT {key} AS v FROM {jobs} WHERE {reads}) w \
-               WHERE random() * {k} < 1.0 GROUP BY w.v) s \
-         CROSS JOIN LATERAL (SELECT g.queue, count(*) OVER () AS m \
-                             FROM (SELECT queue FROM {jobs} WHERE {probe} LIMIT 64) g) p \
-         GROUP BY p.queue",
-        reads = f.reads
-    )
-}
-
-/// The planner's estimate of the figure for each queue.
-fn planner(
+/// One figure for every queue.
+fn figure(
     conn: &mut PgConnection,
     jobs: &str,
-    f: &Figure,
-    queues: &[String],
-    binds: &Binds,
-) -> Result<Vec<Row>> {
-    let mut rows = Vec::with_capacity(queues.len());
-    for queue in queues {
-        let sql = format!("SELECT 1 FROM {jobs} WHERE {} AND queue = $3", f.estimate);
-        rows.push(Row {
-            queue: queue.clone(),
-            value: Some(binds.estimate(conn, &sql, queue)?.round()),
-        });
+    src: &Source,
+    metric: &str,
+    opts: &FigureOpts,
+    args: &Args,
+) -> Result<BTreeMap<String, Figure>> {
+    let mut out = BTreeMap::new();
+    if opts.exact(metric) {
+        let m = sample::exact(conn, jobs, src, args, &[], None)?.unwrap_or_default();
+        for q in opts.queues {
+            out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
+        }
+        return Ok(out);
     }
-    Ok(rows)
+    // How many jobs each queue has in the source state, by the cells. Without a window index,
+    // queues whose jobs in that state were counted and are few, together, are read exactly.
+    let (mut few, mut rest, mut reading) = (Vec::new(), Vec::new(), 0.0);
+    for q in opts.queues {
+        match opts.cells.get(&(q.clone(), src.state.to_string())) {
+            None => {
+                out.insert(q.clone(), Figure::Exact(0.0));
+            }
+            Some(Figure::Exact(n)) if src.window.is_none() && reading + n <= opts.small() => {
+                reading += n;
+                few.push(q.clone());
+            }
+            Some(f) => {
+                let n = f
+                    .value()
+                    .or(f.interval().map(|iv| iv.high))
+                    .unwrap_or(f64::INFINITY);
+                rest.push((q.clone(), n.max(1.0), f.is_exact()));
+            }
+        }
+    }
+    if !few.is_empty() {
+        let m = sample::exact(conn, jobs, src, args, &few, None)?.unwrap_or_default();
+        for q in few {
+            let v = m.get(&q).copied().unwrap_or(0.0);
+            out.insert(q, Figure::Exact(v));
+        }
+    }
+    if rest.is_empty() {
+        return Ok(out);
+    }
+    if src.window.is_some() {
+        windowed(conn, jobs, src, opts, args, &rest, &mut out)?;
+    } else {
+        by_queue(conn, jobs, src, opts, args, &rest, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn unknown(iv: Option<Interval>, what: &str) -> Figure {
+    let range = iv.map_or(String::new(), |iv| {
+        format!(
+            ": the 95% range {:.0}–{:.0} is wider than ±{:.0}%",
+            iv.low,
+            iv.high,
+            estimate::TOLERANCE * 100.0
+        )
+    });
+    Figure::Unknown {
+        interval: iv,
+        reason: format!(
+            "sampled {what}{range}, and sampling more or counting exactly did not fit the time \
+             budget (raise --budget, or use --exact)"
+        ),
+    }
+}
+
+/// A windowed figure through the index that lists the window.
+fn windowed(
+    conn: &mut PgConnection,
+    jobs: &str,
+    src: &Source,
+    opts: &FigureOpts,
+    args: &Args,
+    queues: &[(String, f64, bool)],
+    out: &mut BTreeMap<String, Figure>,
+) -> Result<()> {
+    let names: Vec<String> = queues.iter().map(|(q, ..)| q.clone()).collect();
+    let size = sample::window_size(conn, jobs, src, args)?;
+    let assign_exact = |out: &mut BTreeMap<String, Figure>, m: &BTreeMap<String, f64>| {
+        for q in &names {
+            out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
+        }
+    };
+    if size <= opts.small() {
+        let m = sample::exact(conn, jobs, src, args, &[], None)?.unwrap_or_default();
+        assign_exact(out, &m);
+        return Ok(());
+    }
+    let mut pi = estimate::rate_for(WINDOW_SAMPLE, size);
+    let mut budget = None;
+    let mut last: BTreeMap<String, Interval> = BTreeMap::new();
+    for _ in 0..ROUNDS {
+        let (t, p) = sample::threshold(pi);
+        let Some(seen) = sample::window_sample(conn, jobs, src, args, t, budget)? else {
+            break;
+        };
+        last = intervals(&seen, &names, p);
+        let failing: Vec<Interval> = last
+            .values()
+            .filter(|iv| !iv.within_tolerance())
+            .copied()
+            .collect();
+        if failing.is_empty() {
+            break;
+        }
+        budget = Some(opts.budget);
+        if !opts.budget.left() {
+            break;
+        }
+        match estimate::next_step(&failing, p, size, size) {
+            Next::Sample(r) => pi = r,
+            Next::Exact => {
+                if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
+                    assign_exact(out, &m);
+                    return Ok(());
+                }
+                break;
+            }
+        }
+    }
+    let what = format!("the timestamps of {size} jobs in the window");
+    for q in &names {
+        let f = match last.get(q) {
+            Some(iv) if iv.within_tolerance() => Figure::judge(*iv, String::new),
+            iv => unknown(iv.copied(), &what),
+        };
+        out.insert(q.clone(), f);
+    }
+    Ok(())
+}
+
+fn intervals(seen: &Seen, queues: &[String], pi: f64) -> BTreeMap<String, Interval> {
+    queues
+        .iter()
+        .map(|q| {
+            let t = seen.tallies.get(q).copied().unwrap_or_default();
+            (q.clone(), horvitz_thompson(&t, pi, seen.largest_unit))
+        })
+        .collect()
+}
+
+/// A figure sampled per queue among the queue's jobs in the source state: the share of a
+/// simple random sample when the queue's jobs in that state were counted exactly
+/// ([`estimate::proportion`]), else Horvitz–Thompson.
+fn by_queue(
+    conn: &mut PgConnection,
+    jobs: &str,
+    src: &Source,
+    opts: &FigureOpts,
+    args: &Args,
+    queues: &[(String, f64, bool)],
+    out: &mut BTreeMap<String, Figure>,
+) -> Result<()> {
+    // Per queue: candidates, sampling probability, whether the candidates are counted.
+    let mut open: BTreeMap<String, (f64, f64, bool)> = queues
+        .iter()
+        .map(|(q, n, e)| (q.clone(), (*n, estimate::rate_for(QUEUE_SAMPLE, *n), *e)))
+        .collect();
+    let mut last: BTreeMap<String, Interval> = BTreeMap::new();
+    let mut budget = None;
+    for _ in 0..ROUNDS {
+        if open.is_empty() {
+            break;
+        }
+        let names: Vec<String> = open.keys().cloned().collect();
+        let (thresholds, rates): (Vec<i64>, Vec<f64>) = open
+            .values()
+            .map(|(_, pi, _)| sample::threshold(*pi))
+            .unzip();
+        let Some(seen) =
+            sample::candidate_sample(conn, jobs, src, args, &names, &thresholds, budget)?
+        else {
+            break;
+        };
+        let mut exact = Vec::new();
+        for (q, p) in names.iter().zip(rates) {
+            let t: Tally = seen.tallies.get(q).copied().unwrap_or_default();
+            let (n, _, counted) = open[q];
+            let iv = if counted {
+                estimate::proportion(t.sum, t.units, n)
+            } else {
+                horvitz_thompson(&t, p, 1.0)
+            };
+            last.insert(q.clone(), iv);
+            if iv.within_tolerance() {
+                out.insert(q.clone(), Figure::judge(iv, String::new));
+                open.remove(q);
+                continue;
+            }
+            match estimate::next_step(&[iv], p, n, n) {
+                Next::Sample(r) => {
+                    if let Some(entry) = open.get_mut(q) {
+                        entry.1 = r;
+                    }
+                }
+                Next::Exact => exact.push(q.clone()),
+            }
+        }
+        budget = Some(opts.budget);
+        if !opts.budget.left() {
+            break;
+        }
+        if !exact.is_empty() {
+            if let Some(m) = sample::exact(conn, jobs, src, args, &exact, budget)? {
+                for q in exact {
+                    out.insert(q.clone(), Figure::Exact(m.get(&q).copied().unwrap_or(0.0)));
+                    open.remove(&q);
+                }
+            } else {
+                break;
+            }
+        }
+    }
+    for (q, (n, ..)) in open {
+        let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
+        out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
+    }
+    Ok(())
 }

@@ -1,0 +1,57 @@
+//! `oban stats` on PostgreSQL: the counts, then the per-queue figures, which use the counts to
+//! decide how to read each queue.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use diesel::pg::PgConnection;
+
+use super::cells::{self, CellOpts};
+use super::figures::{self, FigureOpts};
+use super::sample::{self, Budget};
+use crate::db::stats::{Cell, QueueMetric, Sampling};
+use crate::db::Schema;
+
+/// Counts and figures of one pass.
+pub fn figures(
+    conn: &mut PgConnection,
+    schema: &Schema,
+    s: &Sampling,
+) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
+    let budget = Budget {
+        limit: s.budget,
+        spent: Default::default(),
+        statement_timeout_ms: sample::statement_timeout_ms(conn)?,
+    };
+    let cells = cells::cells(
+        conn,
+        schema,
+        &CellOpts {
+            estimate_above: s.estimate_above,
+            seed: s.seed,
+            budget: &budget,
+        },
+    )?;
+    let mut queues: Vec<String> = cells.iter().map(|c| c.queue.clone()).collect();
+    queues.sort();
+    queues.dedup();
+    let known: BTreeMap<(String, String), _> = cells
+        .iter()
+        .map(|c| ((c.queue.clone(), c.state.clone()), c.figure.clone()))
+        .collect();
+    let metrics = figures::queue_metrics(
+        conn,
+        schema,
+        &FigureOpts {
+            rescue_after: s.rescue_after,
+            since: s.since,
+            queues: &queues,
+            cells: &known,
+            estimate_above: s.estimate_above,
+            exact: s.exact,
+            seed: s.seed,
+            budget: &budget,
+        },
+    )?;
+    Ok((cells, metrics))
+}
