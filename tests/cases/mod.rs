@@ -8,4 +8,5 @@ mod prune;
 mod rescue;
 mod seed;
 mod stats;
+mod stats_sampling;
 mod watch;
