@@ -16,6 +16,7 @@ use crate::cli::{FinalState, SortKey, TimeBasis};
 
 pub mod cells;
 pub mod figures;
+pub mod refine;
 pub mod sample;
 pub mod stats;
 

@@ -1,3 +1,4 @@
+use super::special::wilson_hilferty;
 use super::*;
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
