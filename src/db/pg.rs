@@ -15,6 +15,7 @@ use super::{
 use crate::cli::{FinalState, SortKey, TimeBasis};
 
 pub mod cells;
+pub mod exact;
 pub mod figures;
 pub mod refine;
 pub mod sample;

@@ -123,7 +123,7 @@ pub fn queue_metrics(
 /// (state, queue, priority, scheduled_at, id) index, found by skipping through it. The row
 /// comparison alone positions each probe; adding `state = 'available'` inside it would make
 /// that equality the start key and every probe walk the available jobs from the first.
-fn latency(conn: &mut PgConnection, jobs: &str, out: &mut Vec<QueueMetric>) -> Result<()> {
+pub fn latency(conn: &mut PgConnection, jobs: &str, out: &mut Vec<QueueMetric>) -> Result<()> {
     let rows: Vec<Row> = sql_query(format!(
         "WITH RECURSIVE qp AS ( \
            (SELECT queue, priority FROM {jobs} WHERE state = 'available' \

@@ -18,6 +18,17 @@ pub fn figures(
     schema: &Schema,
     s: &Sampling,
 ) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
+    if s.estimate_above.is_none() {
+        let args = sample::Args {
+            rescue_after: s.rescue_after,
+            since: s.since.unwrap_or("-infinity").to_string(),
+            seed: s.seed,
+        };
+        let (cells, mut metrics) = super::exact::figures(conn, schema, &args, s.since.is_some())?;
+        let jobs = format!("{}.oban_jobs", crate::db::quote_ident(&schema.prefix));
+        figures::latency(conn, &jobs, &mut metrics)?;
+        return Ok((cells, metrics));
+    }
     let budget = Budget {
         limit: s.budget,
         spent: Default::default(),
