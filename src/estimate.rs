@@ -10,9 +10,10 @@
 //!
 //! The interval is the gamma interval of Fay and Feuer (1997) for weighted sums of counts: a
 //! gamma distribution with the estimate's mean and variance gives the lower limit; the upper
-//! limit adds one more unit of the largest weight seen. With every weight 1 it is the exact
-//! (Garwood) Poisson interval, it never falls below the nominal 95% coverage in their study,
-//! and it stays meaningful with no hit at all (an estimate of 0 with an upper limit).
+//! limit adds one more job of weight `1 / pi`. With every weight 1 it is the exact (Garwood)
+//! Poisson interval, it never falls below the nominal coverage in their study, and it stays
+//! meaningful with no hit at all (an estimate of 0 with an upper limit, then one more unit of
+//! the largest size seen, so that clustered jobs cannot hide below it).
 
 use serde::Serialize;
 
@@ -220,8 +221,8 @@ impl Tally {
 }
 
 /// The Horvitz–Thompson estimate of a total from units sampled with probability `pi`, and its
-/// interval (limits at [`LIMITS_AT`]). `unit` is the largest value one unsampled unit could plausibly add (at least
-/// the largest seen), used for the upper limit, which matters most when nothing was seen.
+/// interval (limits at [`LIMITS_AT`]). `unit` is the largest value one unsampled unit could
+/// plausibly hold, used for the upper limit when nothing was seen.
 /// `pi >= 1` means every unit was read: the figure is exact.
 pub fn horvitz_thompson(t: &Tally, pi: f64, unit: f64) -> Interval {
     if pi >= 1.0 {
@@ -229,7 +230,10 @@ pub fn horvitz_thompson(t: &Tally, pi: f64, unit: f64) -> Interval {
     }
     let value = t.sum / pi;
     let variance = (1.0 - pi) / (pi * pi) * t.sum_sq;
-    let weight = unit.max(t.max).max(1.0) / pi;
+    // Fay and Feuer add one more event of the largest weight to the upper limit: one job,
+    // weighing 1 / pi. With nothing seen, one more unit of the largest size instead, so that
+    // clustered jobs (a page, a statement's timestamp) cannot hide below the limit.
+    let weight = if t.sum > 0.0 { 1.0 } else { unit.max(1.0) } / pi;
     let (low, high) = gamma_interval(value, variance, weight, LIMITS_AT);
     let (rule_low, rule_high) = gamma_interval(value, variance, weight, CONFIDENCE);
     Interval {

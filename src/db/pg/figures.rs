@@ -181,12 +181,8 @@ fn executing(
         .context("counting executing jobs")?;
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
     let many = total > opts.small();
-    let read = if !many || opts.exact("stuck") || opts.exact("longest_running") {
-        Some(load(conn).context("reading executing jobs")?)
-    } else {
-        opts.budget.attempt(conn, load)?
-    };
-    if let Some(rows) = read {
+    if !many || opts.exact("stuck") || opts.exact("longest_running") {
+        let rows = load(conn).context("reading executing jobs")?;
         for e in rows {
             push(out, &e.queue, "executing", Figure::Exact(e.executing));
             if let Some(l) = e.longest {
@@ -196,6 +192,7 @@ fn executing(
         }
         return Ok(());
     }
+    // Too many to read by default: the longest run is not known, stuck jobs are sampled.
     for r in &counts {
         push(
             out,

@@ -29,10 +29,12 @@ pub fn figures(
         figures::latency(conn, &jobs, &mut metrics)?;
         return Ok((cells, metrics));
     }
+    // The counts may use half of the budget; the per-queue figures get what is left.
+    let timeout = sample::statement_timeout_ms(conn)?;
     let budget = Budget {
-        limit: s.budget,
+        limit: s.budget.map(|b| b / 2),
         spent: Default::default(),
-        statement_timeout_ms: sample::statement_timeout_ms(conn)?,
+        statement_timeout_ms: timeout,
     };
     let cells = cells::cells(
         conn,
@@ -46,6 +48,11 @@ pub fn figures(
     let mut queues: Vec<String> = cells.iter().map(|c| c.queue.clone()).collect();
     queues.sort();
     queues.dedup();
+    let budget = Budget {
+        limit: s.budget.map(|b| b.saturating_sub(budget.spent.get())),
+        spent: Default::default(),
+        statement_timeout_ms: timeout,
+    };
     let known: BTreeMap<(String, String), _> = cells
         .iter()
         .map(|c| ((c.queue.clone(), c.state.clone()), c.figure.clone()))
