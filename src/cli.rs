@@ -430,7 +430,7 @@ pub struct StatsArgs {
     /// Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub estimate_above: Option<u64>,
-    /// Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 100ms]
+    /// Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 250ms]
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub budget: Option<Duration>,
     /// Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 300s]

@@ -24,7 +24,7 @@ use crate::watch;
 pub const DEFAULT_ESTIMATE_ABOVE: u64 = 50_000;
 /// Time a pass may spend sampling more or counting exactly what its first samples could not
 /// place within ±25%.
-pub const DEFAULT_BUDGET: Duration = Duration::from_millis(100);
+pub const DEFAULT_BUDGET: Duration = Duration::from_millis(250);
 
 /// Resolved options.
 #[derive(Debug, Clone)]

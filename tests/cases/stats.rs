@@ -317,7 +317,10 @@ fn large_figures_are_sampled_and_flagged() {
         let text =
             String::from_utf8_lossy(&stats(db, "public", &["--estimate-above", "500"]).stdout)
                 .to_string();
-        assert!(text.contains("~ estimate, within ±25% at 95% confidence"), "{text}");
+        assert!(
+            text.contains("~ estimate, within ±25% at 95% confidence"),
+            "{text}"
+        );
         let prom = String::from_utf8_lossy(
             &stats(
                 db,

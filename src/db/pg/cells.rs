@@ -9,7 +9,8 @@
 //! widen it as they should). A cell is shown as an estimate only when it passes the ±25% rule
 //! and its lower limit is above a tenth of `--estimate-above`; every other cell is counted
 //! exactly from the index, smallest first: the small ones always, the others while the time
-//! budget lasts (a cell still uncounted then is unknown, with its range).
+//! budget lasts (a cell still uncounted then is unknown, with its range). When cells fail
+//! that up to three times the pages would place, one larger sample comes first.
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,33 @@ struct Size {
     rows_per_page: f64,
 }
 
+/// A second page sample may take up to this many times the pages of the first.
+const GROWTH: f64 = 3.0;
+
+/// Each pair's interval from a page sample taken at `percent`, and the probability it kept
+/// each page with (SYSTEM keeps a page when a hash of it falls under rint(2^32 · percent / 100)).
+fn judge(rows: Vec<PageRow>, percent: f32, pairs: &[Pair]) -> (f64, Vec<Interval>) {
+    let pi = (4_294_967_296.0 * f64::from(percent) / 100.0).round() / 4_294_967_296.0;
+    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut per_page: BTreeMap<i64, f64> = BTreeMap::new();
+    for r in rows {
+        *per_page.entry(r.page).or_default() += r.y;
+        tallies.entry((r.state, r.queue)).or_default().add(r.y);
+    }
+    let fullest = per_page.values().copied().fold(1.0, f64::max);
+    let ivs = pairs
+        .iter()
+        .map(|p| {
+            let t = tallies
+                .get(&(p.state.clone(), p.queue.clone()))
+                .copied()
+                .unwrap_or_default();
+            horvitz_thompson(&t, pi, fullest)
+        })
+        .collect();
+    (pi, ivs)
+}
+
 /// What the counts are taken with.
 pub struct CellOpts<'a> {
     /// `--estimate-above`; None: exact.
@@ -112,8 +140,6 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
     if percent >= 100.0 {
         return exact_all(conn, schema);
     }
-    // SYSTEM keeps a page when a hash of it falls under rint(2^32 * percent / 100).
-    let pi = (4_294_967_296.0 * f64::from(percent) / 100.0).round() / 4_294_967_296.0;
 
     let pairs: Vec<Pair> = sql_query(format!(
         "WITH RECURSIVE pairs AS ( \
@@ -127,32 +153,40 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
     .load(conn)
     .context("listing queues and states")?;
 
-    let rows: Vec<PageRow> = sql_query(format!(
-        "SELECT ((ctid::text::point)[0])::int8 AS page, state::text AS state, queue, \
-                count(*)::float8 AS y \
-         FROM {jobs} TABLESAMPLE SYSTEM ($1) REPEATABLE ($2) GROUP BY 1, 2, 3"
-    ))
-    .bind::<Float, _>(percent)
-    .bind::<Double, _>(opts.seed as f64)
-    .load(conn)
-    .context("sampling the table's pages")?;
-    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    let mut per_page: BTreeMap<i64, f64> = BTreeMap::new();
-    for r in rows {
-        *per_page.entry(r.page).or_default() += r.y;
-        tallies.entry((r.state, r.queue)).or_default().add(r.y);
-    }
-    let fullest = per_page.values().copied().fold(1.0, f64::max);
-
     let small = (threshold / 10).max(1) as f64;
+    let sample = |conn: &mut PgConnection, percent: f32| -> diesel::QueryResult<Vec<PageRow>> {
+        sql_query(format!(
+            "SELECT ((ctid::text::point)[0])::int8 AS page, state::text AS state, queue, \
+                    count(*)::float8 AS y \
+             FROM {jobs} TABLESAMPLE SYSTEM ($1) REPEATABLE ($2) GROUP BY 1, 2, 3"
+        ))
+        .bind::<Float, _>(percent)
+        .bind::<Double, _>(opts.seed as f64)
+        .load(conn)
+    };
+    let started = std::time::Instant::now();
+    let rows = sample(conn, percent).context("sampling the table's pages")?;
+    let took = started.elapsed();
+    let (mut pi, mut ivs) = judge(rows, percent, &pairs);
+    // Cells the sample could not place but a few times more pages would: one larger sample
+    // (the same seed keeps a superset of the pages) places them all at once, for less than
+    // counting each, while the budget lasts.
+    let wanted = pairs
+        .iter()
+        .zip(&ivs)
+        .filter(|(_, iv)| !(iv.within_tolerance() && iv.low > small) && iv.high > small)
+        .filter_map(|(_, iv)| estimate::rate_needed(iv, pi))
+        .filter(|r| *r <= pi * GROWTH)
+        .fold(pi, f64::max);
+    if wanted > pi && opts.budget.fits(took.mul_f64(wanted / pi)) {
+        let more = (wanted * 100.0) as f32;
+        if let Some(rows) = opts.budget.attempt(conn, |c| sample(c, more))? {
+            (pi, ivs) = judge(rows, more, &pairs);
+        }
+    }
     let mut out = Vec::with_capacity(pairs.len());
     let mut to_count: Vec<(Interval, usize)> = Vec::new();
-    for pair in pairs {
-        let t = tallies
-            .get(&(pair.state.clone(), pair.queue.clone()))
-            .copied()
-            .unwrap_or_default();
-        let iv = horvitz_thompson(&t, pi, fullest);
+    for (pair, iv) in pairs.into_iter().zip(ivs) {
         if !(iv.within_tolerance() && iv.low > small) {
             to_count.push((iv, out.len()));
         }

@@ -116,7 +116,37 @@ pub fn queue_metrics(
             push(&mut out, &queue, metric, f);
         }
     }
+    // With many executing jobs, the longest run is read last, if the budget still allows.
+    if out
+        .iter()
+        .any(|m| m.metric == "longest_running" && !m.figure.is_exact())
+    {
+        let sql = read_executing(&jobs);
+        let read = opts
+            .budget
+            .attempt(conn, |c| args.query(&sql, &[], &[]).load::<Executing>(c))?;
+        if let Some(rows) = read {
+            out.retain(|m| !matches!(m.metric.as_str(), "longest_running" | "stuck"));
+            for e in rows {
+                if let Some(l) = e.longest {
+                    push(&mut out, &e.queue, "longest_running", Figure::Exact(l));
+                }
+                push(&mut out, &e.queue, "stuck", Figure::Exact(e.stuck));
+            }
+        }
+    }
     Ok(out)
+}
+
+/// Every executing job read: count, longest run and stuck jobs per queue.
+fn read_executing(jobs: &str) -> String {
+    format!(
+        "SELECT queue, count(*)::float8 AS executing, \
+                extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
+                (count(*) FILTER (WHERE attempted_at < {NOW} - make_interval(secs => $1)))::float8 \
+                  AS stuck \
+         FROM {jobs} WHERE state = 'executing' GROUP BY queue"
+    )
 }
 
 /// Oldest available job per queue: the first entry of each (queue, priority) run of the
@@ -161,12 +191,7 @@ fn executing(
     out: &mut Vec<QueueMetric>,
 ) -> Result<()> {
     let stuck = format!("attempted_at < {NOW} - make_interval(secs => $1)");
-    let read_all = format!(
-        "SELECT queue, count(*)::float8 AS executing, \
-                extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest, \
-                (count(*) FILTER (WHERE {stuck}))::float8 AS stuck \
-         FROM {jobs} WHERE state = 'executing' GROUP BY queue"
-    );
+    let read_all = read_executing(jobs);
     let load = |conn: &mut PgConnection| args.query(&read_all, &[], &[]).load::<Executing>(conn);
     let counts: Vec<Row> = args
         .query(
@@ -192,7 +217,8 @@ fn executing(
         }
         return Ok(());
     }
-    // Too many to read by default: the longest run is not known, stuck jobs are sampled.
+    // Too many to read first: stuck jobs are sampled; the longest run is read at the end if
+    // the budget allows.
     for r in &counts {
         push(
             out,

@@ -14,7 +14,7 @@ use crate::estimate::{self, horvitz_thompson, Figure, Interval, Next, Tally};
 /// Timestamp values a windowed figure samples first.
 pub const WINDOW_SAMPLE: f64 = 2_000.0;
 /// Jobs per queue a figure without a window index samples first.
-pub const QUEUE_SAMPLE: f64 = 40.0;
+pub const QUEUE_SAMPLE: f64 = 25.0;
 /// Refinement rounds at most.
 const ROUNDS: usize = 6;
 

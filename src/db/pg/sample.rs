@@ -55,6 +55,11 @@ impl Budget {
         self.limit.is_none_or(|l| self.spent.get() < l)
     }
 
+    /// Whether work expected to take `d` fits in what is left.
+    pub fn fits(&self, d: Duration) -> bool {
+        self.limit.is_none_or(|l| self.spent.get() + d <= l)
+    }
+
     /// Runs `work` (one statement) within what is left of the budget: under a statement
     /// timeout, in a savepoint so that running out of time leaves the transaction usable.
     /// Ok(None) when the budget was spent before or during the statement.
