@@ -16,9 +16,9 @@ fn incomplete_gamma_and_quantiles_match_known_values() {
     assert!(close(gamma_quantile(0.975, 1.0), 3.688_879_454, 1e-8));
     assert!(close(gamma_quantile(0.025, 10.0), 4.795_389_9, 1e-6));
     assert!(close(gamma_quantile(0.975, 11.0), 18.390_356, 1e-6));
-    // Large shapes take the Wilson–Hilferty branch; it agrees with the exact one where both run.
-    let exact = gamma_quantile(0.025, 90_000.0);
-    assert!(close(exact, wilson_hilferty(0.025, 90_000.0), 1e-6));
+    // Large shapes take the Wilson–Hilferty branch: at the switch it agrees with the series.
+    let series = gamma_quantile(0.025, 399.0);
+    assert!(close(series, wilson_hilferty(0.025, 399.0), 1e-4));
     assert!(
         close(gamma_quantile(0.5, 0.3), 0.1, 2.0),
         "small shapes work"

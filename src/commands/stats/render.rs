@@ -157,8 +157,13 @@ impl Report for StatsReport {
                 right(plus_minus(&failed)),
             ];
             if rates {
+                let mark = if self.figure(queue, "completed_since").is_estimate() {
+                    "~"
+                } else {
+                    ""
+                };
                 row.push(match q.completed_per_second {
-                    Some(r) => format!("{r:.1}").into(),
+                    Some(r) => format!("{mark}{r:.1}").into(),
                     None => "?".into(),
                 });
             }
@@ -184,7 +189,7 @@ impl Report for StatsReport {
         if let Some(h) = &self.table {
             let _ = writeln!(
                 out,
-                "table: {} ({} heap, {} indexes), {} live / {} dead tuples (statistics collector)",
+                "table: {} ({} heap, {} indexes), ~{} live / ~{} dead tuples",
                 bytes(h.total_bytes),
                 bytes(h.table_bytes),
                 bytes(h.index_bytes),

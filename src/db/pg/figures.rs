@@ -51,6 +51,8 @@ pub struct FigureOpts<'a> {
     pub seed: i64,
     /// Time left for optional work.
     pub budget: &'a Budget,
+    /// Jobs per (queue, state) that a walk of the index counted exactly along the way.
+    pub counted: &'a std::cell::RefCell<BTreeMap<(String, String), f64>>,
 }
 
 impl FigureOpts<'_> {

@@ -144,6 +144,17 @@ pub fn by_queue(
         else {
             break;
         };
+        // The walk counted each queue's jobs in the state: from now on the share of a
+        // simple random sample of a known number.
+        for (q, n) in &seen.counts {
+            if let Some(entry) = open.get_mut(q) {
+                entry.0 = *n;
+                entry.2 = true;
+            }
+            opts.counted
+                .borrow_mut()
+                .insert((q.clone(), src.state.to_string()), *n);
+        }
         let mut exact = Vec::new();
         for (q, p) in names.iter().zip(rates) {
             let t: Tally = seen.tallies.get(q).copied().unwrap_or_default();

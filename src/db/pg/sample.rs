@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use diesel::connection::SimpleConnection;
 use diesel::pg::{Pg, PgConnection};
-use diesel::sql_types::{Array, BigInt, Double, Text};
+use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use crate::estimate::Tally;
@@ -158,10 +158,12 @@ struct QueueValue {
 struct UnitRow {
     #[diesel(sql_type = Text)]
     queue: String,
-    #[diesel(sql_type = Text)]
-    unit: String,
-    #[diesel(sql_type = Double)]
-    y: f64,
+    #[diesel(sql_type = Nullable<Text>)]
+    unit: Option<String>,
+    #[diesel(sql_type = Nullable<Double>)]
+    y: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    n: Option<f64>,
 }
 
 /// One figure's source: jobs in `state` (a fixed name) matching `cond` (SQL over the job's
@@ -228,21 +230,30 @@ pub fn exact(
     Ok(rows.map(|rows| rows.into_iter().map(|r| (r.queue, r.value)).collect()))
 }
 
-/// What one sample saw: a tally per queue, and the largest unit seen (any queue).
+/// What one sample saw: a tally per queue, the largest unit seen (any queue), and, for a
+/// sample by queue, how many jobs each queue has in the source state (counted by the walk).
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
     /// Per queue.
     pub tallies: BTreeMap<String, Tally>,
     /// The largest number of jobs in one unit.
     pub largest_unit: f64,
+    /// Jobs per queue in the source state, exactly.
+    pub counts: BTreeMap<String, f64>,
 }
 
 fn tally(rows: Vec<UnitRow>) -> Seen {
     let mut units: BTreeMap<String, f64> = BTreeMap::new();
     let mut seen = Seen::default();
     for r in rows {
-        *units.entry(r.unit).or_default() += r.y;
-        seen.tallies.entry(r.queue).or_default().add(r.y);
+        if let Some(n) = r.n {
+            seen.counts.insert(r.queue.clone(), n);
+        }
+        let (Some(unit), Some(y)) = (r.unit, r.y) else {
+            continue;
+        };
+        *units.entry(unit).or_default() += y;
+        seen.tallies.entry(r.queue).or_default().add(y);
     }
     seen.largest_unit = units.values().copied().fold(1.0, f64::max);
     seen
@@ -261,7 +272,7 @@ pub fn window_sample(
     let (column, after) = s.window.as_ref().expect("a window source");
     let state = s.state;
     let sql = format!(
-        "SELECT p.queue, s.v::text AS unit, count(*)::float8 AS y \
+        "SELECT p.queue, s.v::text AS unit, count(*)::float8 AS y, NULL::float8 AS n \
          FROM (SELECT DISTINCT {column} AS v FROM {jobs} \
                WHERE state = '{state}' AND {column} > {after} \
                  AND (timestamp_hash_extended({column}, $3) & 2147483647) < {t}) s \
@@ -279,6 +290,7 @@ pub fn window_sample(
 
 /// Samples each queue's jobs in the source state by id, with that queue's hash threshold, and
 /// probes each kept job for the condition. Units are jobs: y is 1 when the condition holds.
+/// The same walk of the index counts each queue's jobs in that state.
 pub fn candidate_sample(
     conn: &mut PgConnection,
     jobs: &str,
@@ -289,16 +301,18 @@ pub fn candidate_sample(
     budget: Option<&Budget>,
 ) -> Result<Option<Seen>> {
     let state = s.state;
-    // The walk reads only the (state, queue, …, id) index; OFFSET 0 keeps the planner from
-    // merging it into a heap scan of every candidate.
+    // The walk reads only the (state, queue, …, id) index, once per queue: it counts the
+    // queue's jobs and keeps the sampled ids, which are then probed one by one.
     let sql = format!(
-        "SELECT t.queue, w.id::text AS unit, (CASE WHEN p.ok THEN 1 ELSE 0 END)::float8 AS y \
+        "SELECT t.queue, s.id::text AS unit, \
+                (CASE WHEN p.ok THEN 1 ELSE 0 END)::float8 AS y, w.n::float8 AS n \
          FROM unnest($4::text[], $5::int8[]) AS t(queue, thr) \
-         CROSS JOIN LATERAL (SELECT id FROM {jobs} \
-                             WHERE state = '{state}' AND queue = t.queue \
-                               AND (hashint8extended(id, $3) & 2147483647) < t.thr OFFSET 0) w \
-         CROSS JOIN LATERAL (SELECT coalesce(bool_or({cond}), false) AS ok FROM {jobs} \
-                             WHERE id = w.id AND state = '{state}') p",
+         CROSS JOIN LATERAL (SELECT count(*) AS n, array_agg(id) FILTER \
+                               (WHERE (hashint8extended(id, $3) & 2147483647) < t.thr) AS ids \
+                             FROM {jobs} WHERE state = '{state}' AND queue = t.queue) w \
+         LEFT JOIN LATERAL unnest(w.ids) AS s(id) ON true \
+         LEFT JOIN LATERAL (SELECT coalesce(bool_or({cond}), false) AS ok FROM {jobs} \
+                            WHERE id = s.id AND state = '{state}') p ON true",
         cond = s.cond
     );
     let run = |conn: &mut PgConnection| args.query(&sql, queues, thresholds).load::<UnitRow>(conn);

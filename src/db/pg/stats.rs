@@ -36,7 +36,7 @@ pub fn figures(
         spent: Default::default(),
         statement_timeout_ms: timeout,
     };
-    let cells = cells::cells(
+    let cells: Vec<Cell> = cells::cells(
         conn,
         schema,
         &CellOpts {
@@ -57,6 +57,7 @@ pub fn figures(
         .iter()
         .map(|c| ((c.queue.clone(), c.state.clone()), c.figure.clone()))
         .collect();
+    let counted = Default::default();
     let metrics = figures::queue_metrics(
         conn,
         schema,
@@ -69,7 +70,19 @@ pub fn figures(
             exact: s.exact,
             seed: s.seed,
             budget: &budget,
+            counted: &counted,
         },
     )?;
+    // Cells that a walk for a figure counted exactly are exact now.
+    let counted = counted.into_inner();
+    let cells = cells
+        .into_iter()
+        .map(|mut c| {
+            if let Some(n) = counted.get(&(c.queue.clone(), c.state.clone())) {
+                c.figure = crate::estimate::Figure::Exact(*n);
+            }
+            c
+        })
+        .collect();
     Ok((cells, metrics))
 }
