@@ -14,7 +14,9 @@
 # Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_ISSUE_ROWS (default 2000000),
 # BENCH_JOBS (seeded jobs, default 5000000), BENCH_RUNS (repetitions, median reported; 5),
 # BENCH_ISSUE_DB / BENCH_SEED_DB (measure these databases, already built and vacuumed, and
-# leave them in place), BENCH_LOG (the server's log file; default: the Debian cluster's).
+# leave them in place), BENCH_LOG (the server's log file; default: the Debian cluster's),
+# BENCH_BEFORE (another build of oban, e.g. an earlier commit's, measured the same way for
+# comparison: database time and pass of the default and of --exact).
 # Needs psql and jq, and a superuser (for log_min_duration_statement). Creates and drops
 # databases named oban_stats_*; uses target/release/oban, building it when missing.
 set -euo pipefail
@@ -47,15 +49,20 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 
 # dbtime DB ARGS...: runs oban with every statement of its session logged; prints the sum of
-# the logged durations in ms (parse, bind and execute of each statement).
+# the logged durations in ms (parse, bind and execute of each statement), plus the time of any
+# statement cancelled by the time budget (not logged with a duration: from the previous log
+# line to the cancellation).
 dbtime() {
   local db=$1; shift
   local tag="oban-bench-$RANDOM$RANDOM" before
   before=$(wc -l <"$LOGFILE")
-  PGOPTIONS="-c log_min_duration_statement=0 -c application_name=$tag" "$OBAN" -d "$DSN_BASE/$db" "$@" >/dev/null
+  PGOPTIONS="-c log_min_duration_statement=0 -c application_name=$tag" "${OBAN}" -d "$DSN_BASE/$db" "$@" >/dev/null
   sleep 0.2
   tail -n +"$((before + 1))" "$LOGFILE" | grep -F "$db" |
-    awk '/ duration: / { for (i = 1; i <= NF; i++) if ($i == "duration:") s += $(i + 1) } END { printf "%.1f", s }'
+    awk '{ split($2, t, ":"); now = (t[1] * 60 + t[2]) * 60 + t[3] }
+         / duration: / { for (i = 1; i <= NF; i++) if ($i == "duration:") s += $(i + 1) }
+         /canceling statement due to statement timeout/ && prev { s += (now - prev) * 1000 }
+         { prev = now } END { printf "%.1f", s }'
 }
 # inner DB ARGS...: median of the pass's own "elapsed" (JSON).
 inner() { local db=$1; shift; for _ in $(seq "$RUNS"); do oban "$db" "$@" -o json | jq -r '.elapsed'; done | median; }
@@ -120,6 +127,15 @@ measure() {
   wallt=$(wall "$db" stats -o json)
   expass=$(inner "$db" stats --exact)
   bare_s=$(bare "$db")
+  local before_rows=""
+  if [[ -n ${BENCH_BEFORE:-} ]]; then
+    local bd=() bp=() be=()
+    for _ in $(seq "$RUNS"); do bd+=("$(OBAN=$BENCH_BEFORE dbtime "$db" stats -o json)"); done
+    for _ in $(seq "$RUNS"); do bp+=("$("$BENCH_BEFORE" -d "$DSN_BASE/$db" stats -o json | jq -r .elapsed)"); done
+    for _ in $(seq "$RUNS"); do be+=("$("$BENCH_BEFORE" -d "$DSN_BASE/$db" stats --exact -o json | jq -r .elapsed)"); done
+    before_rows="| before (BENCH_BEFORE): stats (default), database time / pass | $(printf '%s\n' "${bd[@]}" | median) ms / $(ms "$(printf '%s\n' "${bp[@]}" | median)") ms |
+| before: stats --exact, pass; / bare count | $(ms "$(printf '%s\n' "${be[@]}" | median)") ms; $(awk -v a="$(printf '%s\n' "${be[@]}" | median)" -v b="$bare_s" 'BEGIN { printf "%.2f×", a / b }') |"
+  fi
   local est exact
   est=$(oban "$db" stats -o json)
   exact=$(oban "$db" stats --exact -o json)
@@ -134,6 +150,7 @@ measure() {
 | stats --exact, database time / pass | $exdbt ms / $(ms "$expass") ms |
 | bare \`SELECT queue, state, count(*) … GROUP BY 1, 2\` (EXPLAIN ANALYZE) | $(ms "$bare_s") ms |
 | stats --exact / bare count | $(awk -v a="$expass" -v b="$bare_s" 'BEGIN { printf "%.2f×", a / b }') |
+$before_rows
 | figures by default | $(jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells and \(.estimated_figures | length) of \(.queues | length * 8) per-queue figures estimated; \(.unknown | length) cells and \(.unknown_figures | length) figures unknown"' <<<"$est") |
 
 Every estimate of that default pass against \`--exact\` (error of the estimate; whether the

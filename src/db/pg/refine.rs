@@ -3,6 +3,7 @@
 //! still outside is unknown. The first sample is always taken; later steps are budgeted.
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use anyhow::Result;
 use diesel::pg::PgConnection;
@@ -63,9 +64,12 @@ pub fn windowed(
     let mut last: BTreeMap<String, Interval> = BTreeMap::new();
     for _ in 0..ROUNDS {
         let (t, p) = sample::threshold(pi);
+        let started = Instant::now();
         let Some(seen) = sample::window_sample(conn, jobs, src, args, t, budget)? else {
             break;
         };
+        // What one sampled job cost; a job read in order by an exact count costs a fraction.
+        let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
         last = intervals(&seen, &names, p);
         let failing: Vec<Interval> = last
             .values()
@@ -80,14 +84,19 @@ pub fn windowed(
             break;
         }
         match estimate::next_step(&failing, p, size, size) {
-            Next::Sample(r) => pi = r,
-            Next::Exact => {
+            Next::Sample(r) if opts.budget.fits(per_job.mul_f64(size * r)) => pi = r,
+            Next::Exact
+                if opts
+                    .budget
+                    .fits(per_job.mul_f64(size / estimate::PROBE_COST)) =>
+            {
                 if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
                     assign_exact(out, &m);
                     return Ok(());
                 }
                 break;
             }
+            _ => break,
         }
     }
     let what = format!("the timestamps of {size} jobs in the window");
@@ -139,11 +148,13 @@ pub fn by_queue(
             .values()
             .map(|(_, pi, _)| sample::threshold(*pi))
             .unzip();
+        let started = Instant::now();
         let Some(seen) =
             sample::candidate_sample(conn, jobs, src, args, &names, &thresholds, budget)?
         else {
             break;
         };
+        let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
         // The walk counted each queue's jobs in the state: from now on the share of a
         // simple random sample of a known number.
         for (q, n) in &seen.counts {
@@ -179,6 +190,22 @@ pub fn by_queue(
                 Next::Exact => exact.push(q.clone()),
             }
         }
+        // Only what is expected to fit: an exact read of a queue's jobs, or the next sample.
+        let mut cost = std::time::Duration::ZERO;
+        exact.retain(|q| {
+            let c = per_job.mul_f64(open[q].0 / estimate::PROBE_COST);
+            let keep = opts.budget.fits(cost + c);
+            if keep {
+                cost += c;
+            }
+            keep
+        });
+        let next: f64 = open
+            .iter()
+            .filter(|(q, _)| !exact.contains(q))
+            .map(|(_, (n, r, _))| n * r)
+            .sum();
+        let sample_fits = opts.budget.fits(cost + per_job.mul_f64(next));
         budget = Some(opts.budget);
         if !opts.budget.left() {
             break;
@@ -192,6 +219,9 @@ pub fn by_queue(
             } else {
                 break;
             }
+        }
+        if !sample_fits {
+            break;
         }
     }
     for (q, (n, ..)) in open {

@@ -242,6 +242,13 @@ pub struct Seen {
     pub counts: BTreeMap<String, f64>,
 }
 
+impl Seen {
+    /// Jobs the sample read.
+    pub fn jobs(&self) -> f64 {
+        self.tallies.values().map(|t| t.sum.max(t.units)).sum()
+    }
+}
+
 fn tally(rows: Vec<UnitRow>) -> Seen {
     let mut units: BTreeMap<String, f64> = BTreeMap::new();
     let mut seen = Seen::default();
