@@ -10,7 +10,7 @@
 //! and its lower limit is above a tenth of `--estimate-above`; every other cell is counted
 //! exactly from the index, smallest first: the small ones always, the others while the time
 //! budget lasts (a cell still uncounted then is unknown, with its range). When cells fail
-//! that up to three times the pages would place, one larger sample comes first.
+//! that up to four times the pages would place, one larger sample comes first.
 
 use std::collections::BTreeMap;
 
@@ -66,7 +66,15 @@ struct Size {
 }
 
 /// A second page sample may take up to this many times the pages of the first.
-const GROWTH: f64 = 3.0;
+const GROWTH: f64 = 4.0;
+
+/// The largest power of two (1, 1/2, 1/4, …) at or below `rate`.
+fn power_of_two(rate: f64) -> f64 {
+    if rate >= 1.0 || rate <= 0.0 {
+        return rate.clamp(0.0, 1.0);
+    }
+    2f64.powi(rate.log2().floor() as i32)
+}
 
 /// Each pair's interval from a page sample taken at `percent`, and the probability it kept
 /// each page with (SYSTEM keeps a page when a hash of it falls under rint(2^32 · percent / 100)).
@@ -136,7 +144,12 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
     let Some(size) = size.first() else {
         return exact_all(conn, schema);
     };
-    let percent = (estimate::rate_for(SAMPLE_ROWS / size.rows_per_page, size.pages) * 100.0) as f32;
+    // A power of two, so that the sampling rate does not move with the planner's row count
+    // from one ANALYZE to the next (and the same seed gives the same pages).
+    let percent = (power_of_two(estimate::rate_for(
+        SAMPLE_ROWS / size.rows_per_page,
+        size.pages,
+    )) * 100.0) as f32;
     if percent >= 100.0 {
         return exact_all(conn, schema);
     }
@@ -179,7 +192,7 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
         .filter(|r| *r <= pi * GROWTH)
         .fold(pi, f64::max);
     if wanted > pi && opts.budget.fits(took.mul_f64(wanted / pi)) {
-        let more = (wanted * 100.0) as f32;
+        let more = (power_of_two(wanted * 2.0).min(1.0) * 100.0) as f32;
         if let Some(rows) = opts.budget.attempt(conn, |c| sample(c, more))? {
             (pi, ivs) = judge(rows, more, &pairs);
         }

@@ -192,14 +192,25 @@ pub fn by_queue(
         }
         // Only what is expected to fit: an exact read of a queue's jobs, or the next sample.
         let mut cost = std::time::Duration::ZERO;
+        let mut dropped = Vec::new();
         exact.retain(|q| {
             let c = per_job.mul_f64(open[q].0 / estimate::PROBE_COST);
             let keep = opts.budget.fits(cost + c);
             if keep {
                 cost += c;
+            } else {
+                dropped.push(q.clone());
             }
             keep
         });
+        // Only an exact read could settle these (sampling again at the same rate would see
+        // the same jobs): they are unknown.
+        for q in dropped {
+            if let Some((n, ..)) = open.remove(&q) {
+                let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
+                out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
+            }
+        }
         let next: f64 = open
             .iter()
             .filter(|(q, _)| !exact.contains(q))
