@@ -40,7 +40,7 @@ cleanup() {
   [[ -n ${BENCH_SEED_DB:-} ]] || drop_db "$SEED_DB" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 VERSION=$(q postgres "SHOW server_version_num" | cut -c1-2)
 LOGFILE=${BENCH_LOG:-/var/log/postgresql/postgresql-$VERSION-main.log}
 [[ -r $LOGFILE ]] || { echo "bench: cannot read the server log $LOGFILE (set BENCH_LOG)" >&2; exit 1; }

@@ -24,7 +24,7 @@ pub const CONFIDENCE: f64 = 0.95;
 /// little optimistic (pages of very different sizes), and when `stats` shows an estimate only
 /// after it passed the ±25% rule, possibly at its second or third look (stopping when a sample
 /// looks good favours samples that look better than they are).
-pub const LIMITS_AT: f64 = 0.98;
+pub const LIMITS_AT: f64 = 0.99;
 /// An estimate is shown only when, at [`CONFIDENCE`], it is within this share of the truth.
 pub const TOLERANCE: f64 = 0.25;
 
