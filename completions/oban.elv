@@ -102,7 +102,8 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'oban;stats'= {
-            cand --estimate-above 'Use planner estimates for cells above this many rows [default: 50000]'
+            cand --estimate-above 'Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]'
+            cand --budget 'Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 250ms]'
             cand --rescue-after 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 5m]'
             cand --max-latency 'Breach (exit 3) when any queue''s oldest available job waited longer than this'
             cand --max-stuck 'Breach (exit 3) when more than N jobs are stuck in executing'

@@ -61,9 +61,12 @@ pub const ACTION_LIMIT: u64 = 1_000;
 /// Jobs changed in one transaction of `retry`, `cancel` or `delete` (`--batch-size`).
 pub const ACTION_BATCH_SIZE: u64 = 500;
 
-/// `stats` estimates cells above this many rows unless `--exact` (Oban's own metrics use
+/// `stats` samples tables above this many rows unless `--exact` (Oban's own metrics use
 /// 50,000).
 pub const STATS_ESTIMATE_ABOVE: u64 = 50_000;
+/// Time a `stats` pass may spend sampling more or counting exactly what its first samples
+/// could not place within ±25% (`--budget`).
+pub const STATS_BUDGET: Duration = Duration::from_millis(250);
 /// Time between passes of `stats --watch`.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(60);
 

@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod dsn;
 pub mod duration;
 pub mod error;
+pub mod estimate;
 pub mod model;
 pub mod output;
 pub mod watch;

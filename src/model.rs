@@ -55,6 +55,18 @@ impl JobState {
         JobState::Discarded,
     ];
 
+    /// Every state's name, in the order of `ALL`.
+    pub const NAMES: [&'static str; 8] = [
+        "available",
+        "suspended",
+        "scheduled",
+        "executing",
+        "retryable",
+        "completed",
+        "cancelled",
+        "discarded",
+    ];
+
     /// The state's name in the database.
     pub fn name(self) -> &'static str {
         match self {

@@ -188,9 +188,12 @@ pub struct StatsArgs {
     /// Count every cell exactly, however large the table
     #[arg(long)]
     pub exact: bool,
-    /// Use planner estimates for cells above this many rows
+    /// Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub estimate_above: Option<u64>,
+    /// Time a pass may spend sampling more or counting exactly before a figure is reported unknown
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub budget: Option<Duration>,
     /// Executing longer than this counts as stuck
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub rescue_after: Option<Duration>,

@@ -92,6 +92,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
             Some("stats"),
             vec![
                 ("estimate_above", n(d::STATS_ESTIMATE_ABOVE)),
+                ("budget", human(d::STATS_BUDGET)),
                 (
                     "rescue_after",
                     file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),

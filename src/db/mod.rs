@@ -7,7 +7,6 @@
 
 pub mod catalog;
 pub mod errors;
-pub mod figures;
 pub mod jobs;
 pub mod lock;
 pub mod migrations;

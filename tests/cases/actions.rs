@@ -413,7 +413,10 @@ fn check_guards(target: &dyn Target) {
         &["cancel", "--state", "executing", "--all-matching", "--yes"],
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot be cancelled from outside"), "{stderr}");
+    assert!(
+        stderr.contains("cannot be cancelled from outside"),
+        "{stderr}"
+    );
 }
 
 #[test]

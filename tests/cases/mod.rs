@@ -10,4 +10,5 @@ mod rescue;
 mod seed;
 mod snapshots;
 mod stats;
+mod stats_sampling;
 mod watch;

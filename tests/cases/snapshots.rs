@@ -93,7 +93,7 @@ const CLOCK: &[(&str, &str)] = &[
         r#""$1": "[seconds]""#,
     ),
     // PostgreSQL publishes tuple counts a moment after the transaction that made them.
-    (r"\d+ live / \d+ dead", "[n] live / [n] dead"),
+    (r"~?\d+ live / ~?\d+ dead", "[n] live / [n] dead"),
 ];
 
 /// The first unmasked digit of an age or duration such as `2d0h`, `in 2h0m`, `20m30s` or

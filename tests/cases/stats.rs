@@ -112,7 +112,7 @@ fn exact_counts_equal_a_group_by() {
     assert_eq!(r["total"], 3000);
     let out = stats(&db, "public", &["-o", "csv"]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("queue,state,count,estimated\n"));
+    assert!(text.starts_with("queue,state,count,estimated,low,high\n"));
     assert_eq!(text.lines().count(), cells + 1);
 }
 
@@ -160,6 +160,19 @@ fn large_cells_are_estimated_and_flagged() {
         text.contains('~'),
         "estimates are marked in the table:\n{text}"
     );
+    // Each estimate carries its range; totals built from estimates are marked too.
+    for cell in &estimated {
+        let range = &r["cell_ranges"][cell.as_str()];
+        let (queue, state) = cell.split_once('/').expect("queue/state");
+        let n = r["counts"][queue][state].as_f64().expect("count");
+        assert!(range["low"].as_f64() <= Some(n) && Some(n) <= range["high"].as_f64());
+    }
+    assert_eq!(r["total_estimated"], true);
+    assert!(r["total_range"]["low"].is_number());
+    assert!(r["estimated_states"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|s| s == "completed")));
+    assert!(text.starts_with("stats: ~"), "{text}");
     // --exact wins.
     let r = stats_json(&db, "public", &["--exact", "--estimate-above", "2000"]);
     assert_eq!(r["estimated"].as_array().map(Vec::len), Some(0));
@@ -257,16 +270,24 @@ fn large_figures_are_sampled_and_flagged() {
             "{flagged:?}"
         );
         assert_eq!(exact["estimated_figures"].as_array().map(Vec::len), Some(0));
-        // Executing: the count stays exact, stuck jobs and the longest run are sampled.
+        // Executing: the count stays exact; stuck jobs and the longest run are read within the
+        // time budget, else stuck jobs are sampled (and flagged, with a range) and the longest
+        // run is unknown, never a guess.
         assert_eq!(r["queues"]["a"]["executing"], 3000);
+        assert!(!flagged.contains("a/executing"));
         assert_eq!(exact["queues"]["a"]["stuck"], 1000);
         let stuck = r["queues"]["a"]["stuck"].as_f64().expect("stuck");
-        assert!((750.0..1250.0).contains(&stuck), "stuck estimate {stuck}");
-        assert!(flagged.contains("a/stuck") && !flagged.contains("a/executing"));
-        let longest = r["queues"]["a"]["longest_running"]
-            .as_f64()
-            .expect("longest");
-        assert!((7195.0..7300.0).contains(&longest), "longest {longest}");
+        if flagged.contains("a/stuck") {
+            let range = &r["figure_ranges"]["a/stuck"];
+            assert!(range["low"].as_f64() <= Some(stuck) && Some(stuck) <= range["high"].as_f64());
+            assert!((750.0..1250.0).contains(&stuck), "stuck estimate {stuck}");
+        } else {
+            assert_eq!(stuck, 1000.0);
+        }
+        match r["queues"]["a"]["longest_running"].as_f64() {
+            Some(longest) => assert!((7195.0..7300.0).contains(&longest), "longest {longest}"),
+            None => assert!(r["unknown_figures"]["a/longest_running"].is_string()),
+        }
         // A threshold on a figure makes it exact.
         let out = stats(
             db,
@@ -296,7 +317,10 @@ fn large_figures_are_sampled_and_flagged() {
         let text =
             String::from_utf8_lossy(&stats(db, "public", &["--estimate-above", "500"]).stdout)
                 .to_string();
-        assert!(text.contains("(~ estimate)"), "{text}");
+        assert!(
+            text.contains("~ estimate, within ±25% at 95% confidence"),
+            "{text}"
+        );
         let prom = String::from_utf8_lossy(
             &stats(
                 db,

@@ -3,10 +3,16 @@
 //! state and column names from the job vocabulary.
 
 mod catalog;
+pub mod cells;
+pub mod exact;
+pub mod figures;
 mod jobs;
 mod migrate;
 mod prune;
+pub mod refine;
 mod rescue;
+pub mod sample;
+pub mod stats;
 
 use anyhow::{Context, Result};
 use diesel::connection::SimpleConnection;

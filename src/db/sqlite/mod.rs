@@ -8,6 +8,7 @@ mod jobs;
 mod migrate;
 mod prune;
 mod rescue;
+pub mod stats;
 
 use anyhow::{anyhow, Context, Result};
 use diesel::sqlite::{Sqlite as Backend, SqliteConnection};

@@ -1,0 +1,266 @@
+//! Queue × state counts of `oban stats` on PostgreSQL.
+//!
+//! Exact (one `GROUP BY`) when the table is small or `--exact` is given. On a large table the
+//! (state, queue) pairs are listed exactly by skipping through the `(state, queue, …)` index,
+//! and the counts come from a sample of the table's pages (`TABLESAMPLE SYSTEM`: each page is
+//! read with probability `pi`, a seeded hash of its number). A cell's estimate is the sum of
+//! its rows over the sampled pages divided by `pi`, with the interval of
+//! [`crate::estimate::horvitz_thompson`] (pages are the units, so rows that cluster on pages
+//! widen it as they should). A cell is shown as an estimate only when it passes the ±25% rule
+//! and its lower limit is above a tenth of `--estimate-above`; every other cell is counted
+//! exactly from the index, smallest first: the small ones always, the others while the time
+//! budget lasts (a cell still uncounted then is unknown, with its range). When cells fail
+//! that up to four times the pages would place, one larger sample comes first.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use diesel::pg::PgConnection;
+use diesel::sql_types::{Array, BigInt, Double, Float, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use super::sample::Budget;
+use crate::db::stats::Cell;
+use crate::db::{quote_ident, Schema};
+use crate::estimate::{self, horvitz_thompson, Figure, Interval, Tally};
+
+/// Rows the page sample aims to read.
+pub const SAMPLE_ROWS: f64 = 10_000.0;
+
+#[derive(QueryableByName)]
+struct Pair {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Text)]
+    queue: String,
+}
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct PageRow {
+    #[diesel(sql_type = BigInt)]
+    page: i64,
+    #[diesel(sql_type = Text)]
+    state: String,
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Double)]
+    y: f64,
+}
+
+#[derive(QueryableByName)]
+struct Size {
+    #[diesel(sql_type = Double)]
+    pages: f64,
+    #[diesel(sql_type = Double)]
+    rows_per_page: f64,
+}
+
+/// A second page sample may take up to this many times the pages of the first.
+const GROWTH: f64 = 4.0;
+
+/// The largest power of two (1, 1/2, 1/4, …) at or below `rate`.
+fn power_of_two(rate: f64) -> f64 {
+    if rate >= 1.0 || rate <= 0.0 {
+        return rate.clamp(0.0, 1.0);
+    }
+    2f64.powi(rate.log2().floor() as i32)
+}
+
+/// Each pair's interval from a page sample taken at `percent`, and the probability it kept
+/// each page with (SYSTEM keeps a page when a hash of it falls under rint(2^32 · percent / 100)).
+fn judge(rows: Vec<PageRow>, percent: f32, pairs: &[Pair]) -> (f64, Vec<Interval>) {
+    let pi = (4_294_967_296.0 * f64::from(percent) / 100.0).round() / 4_294_967_296.0;
+    let mut tallies: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut per_page: BTreeMap<i64, f64> = BTreeMap::new();
+    for r in rows {
+        *per_page.entry(r.page).or_default() += r.y;
+        tallies.entry((r.state, r.queue)).or_default().add(r.y);
+    }
+    let fullest = per_page.values().copied().fold(1.0, f64::max);
+    let ivs = pairs
+        .iter()
+        .map(|p| {
+            let t = tallies
+                .get(&(p.state.clone(), p.queue.clone()))
+                .copied()
+                .unwrap_or_default();
+            horvitz_thompson(&t, pi, fullest)
+        })
+        .collect();
+    (pi, ivs)
+}
+
+/// What the counts are taken with.
+pub struct CellOpts<'a> {
+    /// `--estimate-above`; None: exact.
+    pub estimate_above: Option<u64>,
+    /// Seeds the page sample.
+    pub seed: i64,
+    /// Time left for optional work.
+    pub budget: &'a Budget,
+}
+
+fn exact_all(conn: &mut PgConnection, schema: &Schema) -> Result<Vec<Cell>> {
+    let rows = crate::db::Catalog::counts(conn, schema).context("counting jobs")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Cell {
+            queue: r.queue,
+            state: r.state.to_string(),
+            figure: Figure::Exact(r.count as f64),
+        })
+        .collect())
+}
+
+/// Counts by queue and state.
+pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Result<Vec<Cell>> {
+    let Some(threshold) = opts.estimate_above else {
+        return exact_all(conn, schema);
+    };
+    if schema.estimated_rows.is_some_and(|r| r <= threshold as f64) {
+        return exact_all(conn, schema);
+    }
+    let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
+    let state_type = format!("{}.oban_job_state", quote_ident(&schema.prefix));
+    let size: Vec<Size> = sql_query(
+        "SELECT (pg_relation_size(c.oid) / current_setting('block_size')::float8) AS pages, \
+                CASE WHEN c.relpages > 0 AND c.reltuples > 0 \
+                     THEN c.reltuples / c.relpages ELSE 50 END::float8 AS rows_per_page \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = 'oban_jobs'",
+    )
+    .bind::<Text, _>(&schema.prefix)
+    .load(conn)?;
+    let Some(size) = size.first() else {
+        return exact_all(conn, schema);
+    };
+    // A power of two, so that the sampling rate does not move with the planner's row count
+    // from one ANALYZE to the next (and the same seed gives the same pages).
+    let percent = (power_of_two(estimate::rate_for(
+        SAMPLE_ROWS / size.rows_per_page,
+        size.pages,
+    )) * 100.0) as f32;
+    if percent >= 100.0 {
+        return exact_all(conn, schema);
+    }
+
+    let pairs: Vec<Pair> = sql_query(format!(
+        "WITH RECURSIVE pairs AS ( \
+           (SELECT state, queue FROM {jobs} ORDER BY state, queue LIMIT 1) \
+           UNION ALL \
+           SELECT n.state, n.queue FROM pairs p, LATERAL ( \
+             SELECT state, queue FROM {jobs} WHERE (state, queue) > (p.state, p.queue) \
+             ORDER BY state, queue LIMIT 1) n) \
+         SELECT state::text AS state, queue FROM pairs"
+    ))
+    .load(conn)
+    .context("listing queues and states")?;
+
+    let small = (threshold / 10).max(1) as f64;
+    let sample = |conn: &mut PgConnection, percent: f32| -> diesel::QueryResult<Vec<PageRow>> {
+        sql_query(format!(
+            "SELECT ((ctid::text::point)[0])::int8 AS page, state::text AS state, queue, \
+                    count(*)::float8 AS y \
+             FROM {jobs} TABLESAMPLE SYSTEM ($1) REPEATABLE ($2) GROUP BY 1, 2, 3"
+        ))
+        .bind::<Float, _>(percent)
+        .bind::<Double, _>(opts.seed as f64)
+        .load(conn)
+    };
+    let started = std::time::Instant::now();
+    let rows = sample(conn, percent).context("sampling the table's pages")?;
+    let took = started.elapsed();
+    let (mut pi, mut ivs) = judge(rows, percent, &pairs);
+    // Cells the sample could not place but a few times more pages would: one larger sample
+    // (the same seed keeps a superset of the pages) places them all at once, for less than
+    // counting each, while the budget lasts.
+    let wanted = pairs
+        .iter()
+        .zip(&ivs)
+        .filter(|(_, iv)| !(iv.within_tolerance() && iv.low > small) && iv.high > small)
+        .filter_map(|(_, iv)| estimate::rate_needed(iv, pi))
+        .filter(|r| *r <= pi * GROWTH)
+        .fold(pi, f64::max);
+    if wanted > pi && opts.budget.fits(took.mul_f64(wanted / pi)) {
+        let more = (power_of_two(wanted * 2.0).min(1.0) * 100.0) as f32;
+        if let Some(rows) = opts.budget.attempt(conn, |c| sample(c, more))? {
+            (pi, ivs) = judge(rows, more, &pairs);
+        }
+    }
+    let mut out = Vec::with_capacity(pairs.len());
+    let mut to_count: Vec<(Interval, usize)> = Vec::new();
+    for (pair, iv) in pairs.into_iter().zip(ivs) {
+        if !(iv.within_tolerance() && iv.low > small) {
+            to_count.push((iv, out.len()));
+        }
+        out.push(Cell {
+            queue: pair.queue,
+            state: pair.state,
+            figure: Figure::Estimate(iv),
+        });
+    }
+    // Count the rest exactly, smallest first: those that must be small in one statement,
+    // then one at a time while the budget lasts.
+    to_count.sort_by(|a, b| a.0.high.total_cmp(&b.0.high));
+    let (sure, maybe): (Vec<_>, Vec<_>) =
+        to_count.into_iter().partition(|(iv, _)| iv.high <= small);
+    if !sure.is_empty() {
+        let states: Vec<String> = sure.iter().map(|(_, i)| out[*i].state.clone()).collect();
+        let queues: Vec<String> = sure.iter().map(|(_, i)| out[*i].queue.clone()).collect();
+        let counted: Vec<Counted> = sql_query(format!(
+            "SELECT t.state, t.queue, (SELECT count(*) FROM {jobs} j \
+                WHERE j.state = t.state::{state_type} AND j.queue = t.queue) AS n \
+             FROM unnest($1::text[], $2::text[]) AS t(state, queue)"
+        ))
+        .bind::<Array<Text>, _>(&states)
+        .bind::<Array<Text>, _>(&queues)
+        .load(conn)
+        .context("counting small cells")?;
+        for c in counted {
+            if let Some(cell) = out
+                .iter_mut()
+                .find(|x| x.state == c.state && x.queue == c.queue)
+            {
+                cell.figure = Figure::Exact(c.n as f64);
+            }
+        }
+    }
+    for (iv, i) in maybe {
+        let sql = format!(
+            "SELECT $1::text AS state, $2 AS queue, count(*) AS n FROM {jobs} \
+             WHERE state = $1::text::{state_type} AND queue = $2"
+        );
+        let (state, queue) = (out[i].state.clone(), out[i].queue.clone());
+        let counted = opts.budget.attempt(conn, |c| {
+            sql_query(&sql)
+                .bind::<Text, _>(&state)
+                .bind::<Text, _>(&queue)
+                .load::<Counted>(c)
+        })?;
+        out[i].figure = match counted.and_then(|v| v.into_iter().next()) {
+            Some(c) => Figure::Exact(c.n as f64),
+            None => Figure::judge(iv, || {
+                format!(
+                    "sampled {:.1}% of the table's pages: the 95% range {:.0}–{:.0} is wider \
+                     than ±{:.0}%, and counting exactly did not fit the time budget (raise \
+                     --budget, or use --exact)",
+                    pi * 100.0,
+                    iv.low,
+                    iv.high,
+                    estimate::TOLERANCE * 100.0
+                )
+            }),
+        };
+    }
+    Ok(out)
+}
