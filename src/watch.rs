@@ -107,11 +107,14 @@ pub struct Runner<'a> {
     pub watching: bool,
     /// `--interval`.
     pub interval: Duration,
+    /// Said after a timeout's hint (`, or drop --exact`).
+    pub advice: &'static str,
 }
 
 impl Runner<'_> {
     /// Runs `tick` (given the connection, the schema, and whether it is the first pass) once
-    /// or every interval. `explain` may add advice to any failure (a timeout names its flag).
+    /// or every interval. A failure caused by a session limit names the limit and its flag;
+    /// `explain` may add more.
     /// Returns how many passes failed (watch mode only; otherwise the failure is returned).
     pub fn run(
         &self,
@@ -154,9 +157,10 @@ impl Runner<'_> {
             Timeout::Statement => ("statement_timeout", self.limits.statement_timeout),
         };
         e.context(format!(
-            "{setting} ({}) ran out; raise {} to wait longer",
+            "{setting} ({}) ran out; raise {} to wait longer{}",
             crate::duration::human(limit),
-            timeout.flag()
+            timeout.flag(),
+            self.advice
         ))
     }
 

@@ -366,6 +366,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
         limits: crate::commands::session_limits(&Default::default()),
         watching,
         interval,
+        advice: "",
     };
     runner.run(
         |db, schema, _first| {

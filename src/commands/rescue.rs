@@ -356,6 +356,7 @@ pub fn run(settings: &Settings, args: &RescueArgs, out: &mut dyn Write) -> Resul
         limits: opts.limits,
         watching: args.watch.watch,
         interval: args.watch.interval.unwrap_or(settings.lifeline.interval),
+        advice: "",
     };
     job.maintain(out, |db, schema, _first| {
         let report = pass(db, schema, &opts)?;

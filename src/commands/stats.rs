@@ -403,19 +403,6 @@ fn breaches(report: &StatsReport, opts: &StatsOpts) -> Vec<String> {
     out
 }
 
-/// Says which flag to raise when a statement ran out of time.
-fn timeout_hint(e: anyhow::Error, timeout: Duration, exact: bool) -> anyhow::Error {
-    let text = format!("{e:#}");
-    if !text.contains("statement timeout") {
-        return e;
-    }
-    let drop_exact = if exact { ", or drop --exact" } else { "" };
-    anyhow::anyhow!(
-        "{text} (after {}; raise --statement-timeout{drop_exact})",
-        crate::duration::human(timeout)
-    )
-}
-
 /// The `oban stats` command.
 pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = StatsOpts::resolve(args, settings);
@@ -440,6 +427,7 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
         limits,
         watching,
         interval,
+        advice: if args.exact { ", or drop --exact" } else { "" },
     };
     runner.run(
         |db, schema, _first| {
@@ -457,7 +445,7 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
             }
             output::write_report(out, style, &report)
         },
-        |e| timeout_hint(e, limits.statement_timeout, args.exact),
+        |e| e,
     )?;
     Ok(if breached && !watching {
         crate::error::exit::BREACH

@@ -204,7 +204,7 @@ fn a_held_table_lock_fails_within_lock_timeout() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("statement timeout")
-            && stderr.contains("raise --statement-timeout, or drop --exact"),
+            && stderr.contains("raise --statement-timeout to wait longer, or drop --exact"),
         "{stderr}"
     );
     holder.batch_execute("ROLLBACK").expect("rollback");

@@ -337,6 +337,7 @@ pub fn run(
         limits: opts.limits,
         watching: false,
         interval: std::time::Duration::ZERO,
+        advice: "",
     };
     runner.run(
         |db, schema, _first| {

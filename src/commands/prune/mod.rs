@@ -39,6 +39,7 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
         limits: opts.limits,
         watching: args.watch.watch,
         interval: args.watch.interval.unwrap_or(settings.pruner.interval),
+        advice: "",
     };
     job.maintain(out, |db, schema, first| {
         if first && !settings.quiet {
