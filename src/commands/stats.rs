@@ -82,6 +82,31 @@ pub struct QueueHealth {
     pub completed_per_second: Option<f64>,
 }
 
+impl QueueHealth {
+    /// The per-queue figures that are counts of jobs.
+    const COUNTS: [&'static str; 6] = [
+        "executing",
+        "stuck",
+        "completed_last_minute",
+        "completed_last_hour",
+        "discarded_last_hour",
+        "retryable_last_hour",
+    ];
+
+    /// The count figure named `metric`, if it is one.
+    fn count_mut(&mut self, metric: &str) -> Option<&mut Option<u64>> {
+        Some(match metric {
+            "executing" => &mut self.executing,
+            "stuck" => &mut self.stuck,
+            "completed_last_minute" => &mut self.completed_last_minute,
+            "completed_last_hour" => &mut self.completed_last_hour,
+            "discarded_last_hour" => &mut self.discarded_last_hour,
+            "retryable_last_hour" => &mut self.retryable_last_hour,
+            _ => return None,
+        })
+    }
+}
+
 /// A 95% range.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Range {
@@ -272,16 +297,8 @@ fn build(
     };
     let mut by_state: BTreeMap<String, Vec<Figure>> = BTreeMap::new();
     for ((queue, state), f) in &found.cells {
-        match f {
-            Figure::Estimate(iv) => {
-                r.estimated.push(key(queue, state));
-                r.cell_ranges.insert(key(queue, state), (*iv).into());
-            }
-            Figure::Unknown { reason, .. } => {
-                r.unknown.insert(key(queue, state), reason.clone());
-            }
-            Figure::Exact(_) => {}
-        }
+        let marks = (&mut r.estimated, &mut r.cell_ranges, &mut r.unknown);
+        mark(key(queue, state), f, marks);
         by_state.entry(state.clone()).or_default().push(f.clone());
         r.queues.entry(queue.clone()).or_default();
         r.counts
@@ -308,28 +325,21 @@ fn build(
     }
     found.total = Some(total);
     for ((queue, metric), f) in &found.figures {
-        match f {
-            Figure::Estimate(iv) => {
-                r.estimated_figures.push(key(queue, metric));
-                r.figure_ranges.insert(key(queue, metric), (*iv).into());
-            }
-            Figure::Unknown { reason, .. } => {
-                r.unknown_figures.insert(key(queue, metric), reason.clone());
-            }
-            Figure::Exact(_) => {}
-        }
+        let marks = (
+            &mut r.estimated_figures,
+            &mut r.figure_ranges,
+            &mut r.unknown_figures,
+        );
+        mark(key(queue, metric), f, marks);
         let q = r.queues.entry(queue.clone()).or_default();
         let v = f.value().map(|v| v.max(0.0));
         let n = count(f);
+        if let Some(slot) = q.count_mut(metric) {
+            *slot = n;
+        }
         match metric.as_str() {
             "latency" => q.latency = v,
-            "executing" => q.executing = n,
             "longest_running" => q.longest_running = v,
-            "stuck" => q.stuck = n,
-            "completed_last_minute" => q.completed_last_minute = n,
-            "completed_last_hour" => q.completed_last_hour = n,
-            "discarded_last_hour" => q.discarded_last_hour = n,
-            "retryable_last_hour" => q.retryable_last_hour = n,
             "completed_since" => {
                 let secs = previous.map_or(1.0, |(_, at)| at.elapsed().as_secs_f64().max(0.001));
                 q.completed_per_second = v.map(|v| v / secs);
@@ -339,35 +349,44 @@ fn build(
     }
     // A queue with no job in a state has that figure at 0, exactly.
     for q in r.queues.values_mut() {
-        for n in [
-            &mut q.executing,
-            &mut q.stuck,
-            &mut q.completed_last_minute,
-            &mut q.completed_last_hour,
-            &mut q.discarded_last_hour,
-            &mut q.retryable_last_hour,
-        ] {
-            n.get_or_insert(0);
+        for metric in QueueHealth::COUNTS {
+            if let Some(n) = q.count_mut(metric) {
+                n.get_or_insert(0);
+            }
         }
         if previous.is_some() {
             q.completed_per_second.get_or_insert(0.0);
         }
     }
     for (queue, metric) in r.unknown_figures.keys().filter_map(|k| k.rsplit_once('/')) {
-        if let Some(q) = r.queues.get_mut(queue) {
-            match metric {
-                "executing" => q.executing = None,
-                "stuck" => q.stuck = None,
-                "completed_last_minute" => q.completed_last_minute = None,
-                "completed_last_hour" => q.completed_last_hour = None,
-                "discarded_last_hour" => q.discarded_last_hour = None,
-                "retryable_last_hour" => q.retryable_last_hour = None,
-                _ => {}
-            }
+        if let Some(slot) = r.queues.get_mut(queue).and_then(|q| q.count_mut(metric)) {
+            *slot = None;
         }
     }
     r.found = found;
     r
+}
+
+/// Records how a figure stands: an estimate (listed, with its range) or unknown (with why).
+fn mark(
+    key: String,
+    f: &Figure,
+    (estimated, ranges, unknown): (
+        &mut Vec<String>,
+        &mut BTreeMap<String, Range>,
+        &mut BTreeMap<String, String>,
+    ),
+) {
+    match f {
+        Figure::Estimate(iv) => {
+            estimated.push(key.clone());
+            ranges.insert(key, (*iv).into());
+        }
+        Figure::Unknown { reason, .. } => {
+            unknown.insert(key, reason.clone());
+        }
+        Figure::Exact(_) => {}
+    }
 }
 
 fn breaches(report: &StatsReport, opts: &StatsOpts) -> Vec<String> {

@@ -344,10 +344,16 @@ fn figure(
     if rest.is_empty() {
         return Ok(out);
     }
+    let refine = refine::Refine {
+        jobs,
+        src,
+        opts,
+        args,
+    };
     if src.window.is_some() {
-        refine::windowed(conn, jobs, src, opts, args, &rest, &mut out)?;
+        refine.windowed(conn, &rest, &mut out)?;
     } else {
-        refine::by_queue(conn, jobs, src, opts, args, &rest, &mut out)?;
+        refine.by_queue(conn, &rest, &mut out)?;
     }
     Ok(out)
 }

@@ -37,79 +37,6 @@ fn unknown(iv: Option<Interval>, what: &str) -> Figure {
     }
 }
 
-/// A windowed figure through the index that lists the window.
-pub fn windowed(
-    conn: &mut PgConnection,
-    jobs: &str,
-    src: &Source,
-    opts: &FigureOpts,
-    args: &Args,
-    queues: &[(String, f64, bool)],
-    out: &mut BTreeMap<String, Figure>,
-) -> Result<()> {
-    let names: Vec<String> = queues.iter().map(|(q, ..)| q.clone()).collect();
-    let size = sample::window_size(conn, jobs, src, args)?;
-    let assign_exact = |out: &mut BTreeMap<String, Figure>, m: &BTreeMap<String, f64>| {
-        for q in &names {
-            out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
-        }
-    };
-    if size <= opts.small() {
-        let m = sample::exact(conn, jobs, src, args, &[], None)?.unwrap_or_default();
-        assign_exact(out, &m);
-        return Ok(());
-    }
-    let mut pi = estimate::rate_for(WINDOW_SAMPLE, size);
-    let mut budget = None;
-    let mut last: BTreeMap<String, Interval> = BTreeMap::new();
-    for _ in 0..ROUNDS {
-        let (t, p) = sample::threshold(pi);
-        let started = Instant::now();
-        let Some(seen) = sample::window_sample(conn, jobs, src, args, t, budget)? else {
-            break;
-        };
-        // What one sampled job cost; a job read in order by an exact count costs a fraction.
-        let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
-        last = intervals(&seen, &names, p);
-        let failing: Vec<Interval> = last
-            .values()
-            .filter(|iv| !iv.within_tolerance())
-            .copied()
-            .collect();
-        if failing.is_empty() {
-            break;
-        }
-        budget = Some(opts.budget);
-        if !opts.budget.left() {
-            break;
-        }
-        match estimate::next_step(&failing, p, size, size) {
-            Next::Sample(r) if opts.budget.fits(per_job.mul_f64(size * r)) => pi = r,
-            Next::Exact
-                if opts
-                    .budget
-                    .fits(per_job.mul_f64(size / estimate::PROBE_COST)) =>
-            {
-                if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
-                    assign_exact(out, &m);
-                    return Ok(());
-                }
-                break;
-            }
-            _ => break,
-        }
-    }
-    let what = format!("the timestamps of {size} jobs in the window");
-    for q in &names {
-        let f = match last.get(q) {
-            Some(iv) if iv.within_tolerance() => Figure::judge(*iv, String::new),
-            iv => unknown(iv.copied(), &what),
-        };
-        out.insert(q.clone(), f);
-    }
-    Ok(())
-}
-
 fn intervals(seen: &Seen, queues: &[String], pi: f64) -> BTreeMap<String, Interval> {
     queues
         .iter()
@@ -120,124 +47,205 @@ fn intervals(seen: &Seen, queues: &[String], pi: f64) -> BTreeMap<String, Interv
         .collect()
 }
 
-/// A figure sampled per queue among the queue's jobs in the source state: the share of a
-/// simple random sample when the queue's jobs in that state were counted exactly
-/// ([`estimate::proportion`]), else Horvitz–Thompson.
-pub fn by_queue(
-    conn: &mut PgConnection,
-    jobs: &str,
-    src: &Source,
-    opts: &FigureOpts,
-    args: &Args,
-    queues: &[(String, f64, bool)],
-    out: &mut BTreeMap<String, Figure>,
-) -> Result<()> {
-    // Per queue: candidates, sampling probability, whether the candidates are counted.
-    let mut open: BTreeMap<String, (f64, f64, bool)> = queues
-        .iter()
-        .map(|(q, n, e)| (q.clone(), (*n, estimate::rate_for(QUEUE_SAMPLE, *n), *e)))
-        .collect();
-    let mut last: BTreeMap<String, Interval> = BTreeMap::new();
-    let mut budget = None;
-    for _ in 0..ROUNDS {
-        if open.is_empty() {
-            break;
-        }
-        let names: Vec<String> = open.keys().cloned().collect();
-        let (thresholds, rates): (Vec<i64>, Vec<f64>) = open
-            .values()
-            .map(|(_, pi, _)| sample::threshold(*pi))
-            .unzip();
-        let started = Instant::now();
-        let Some(seen) =
-            sample::candidate_sample(conn, jobs, src, args, &names, &thresholds, budget)?
-        else {
-            break;
+/// What a refinement reads: the table, the figure's source, the options and the figure's SQL
+/// arguments.
+pub struct Refine<'a, 'b> {
+    /// The quoted jobs table.
+    pub jobs: &'a str,
+    /// Which rows the figure counts.
+    pub src: &'a Source,
+    /// The pass's options and budget.
+    pub opts: &'a FigureOpts<'b>,
+    /// The values the figure's SQL binds.
+    pub args: &'a Args,
+}
+
+/// Queues still to settle: name, their jobs in the source (an upper bound where not exact),
+/// and whether that number is exact.
+pub type Queues = [(String, f64, bool)];
+
+/// The figure per queue, as settled.
+pub type Out = BTreeMap<String, Figure>;
+
+impl Refine<'_, '_> {
+    /// A windowed figure through the index that lists the window.
+    pub fn windowed(&self, conn: &mut PgConnection, queues: &Queues, out: &mut Out) -> Result<()> {
+        let (jobs, src, opts, args) = (self.jobs, self.src, self.opts, self.args);
+        let names: Vec<String> = queues.iter().map(|(q, ..)| q.clone()).collect();
+        let size = sample::window_size(conn, jobs, src, args)?;
+        let assign_exact = |out: &mut BTreeMap<String, Figure>, m: &BTreeMap<String, f64>| {
+            for q in &names {
+                out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
+            }
         };
-        let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
-        // The walk counted each queue's jobs in the state: from now on the share of a
-        // simple random sample of a known number.
-        for (q, n) in &seen.counts {
-            if let Some(entry) = open.get_mut(q) {
-                entry.0 = *n;
-                entry.2 = true;
-            }
-            opts.counted
-                .borrow_mut()
-                .insert((q.clone(), src.state.to_string()), *n);
+        if size <= opts.small() {
+            let m = sample::exact(conn, jobs, src, args, &[], None)?.unwrap_or_default();
+            assign_exact(out, &m);
+            return Ok(());
         }
-        let mut exact = Vec::new();
-        for (q, p) in names.iter().zip(rates) {
-            let t: Tally = seen.tallies.get(q).copied().unwrap_or_default();
-            let (n, _, counted) = open[q];
-            let iv = if counted {
-                estimate::proportion(t.sum, t.units, n)
-            } else {
-                horvitz_thompson(&t, p, 1.0)
+        let mut pi = estimate::rate_for(WINDOW_SAMPLE, size);
+        let mut budget = None;
+        let mut last: BTreeMap<String, Interval> = BTreeMap::new();
+        for _ in 0..ROUNDS {
+            let (t, p) = sample::threshold(pi);
+            let started = Instant::now();
+            let Some(seen) = sample::window_sample(conn, jobs, src, args, t, budget)? else {
+                break;
             };
-            last.insert(q.clone(), iv);
-            if iv.within_tolerance() {
-                out.insert(q.clone(), Figure::judge(iv, String::new));
-                open.remove(q);
-                continue;
+            // What one sampled job cost; a job read in order by an exact count costs a fraction.
+            let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
+            last = intervals(&seen, &names, p);
+            let failing: Vec<Interval> = last
+                .values()
+                .filter(|iv| !iv.within_tolerance())
+                .copied()
+                .collect();
+            if failing.is_empty() {
+                break;
             }
-            match estimate::next_step(&[iv], p, n, n) {
-                Next::Sample(r) => {
-                    if let Some(entry) = open.get_mut(q) {
-                        entry.1 = r;
+            budget = Some(opts.budget);
+            if !opts.budget.left() {
+                break;
+            }
+            match estimate::next_step(&failing, p, size, size) {
+                Next::Sample(r) if opts.budget.fits(per_job.mul_f64(size * r)) => pi = r,
+                Next::Exact
+                    if opts
+                        .budget
+                        .fits(per_job.mul_f64(size / estimate::PROBE_COST)) =>
+                {
+                    if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
+                        assign_exact(out, &m);
+                        return Ok(());
                     }
+                    break;
                 }
-                Next::Exact => exact.push(q.clone()),
+                _ => break,
             }
         }
-        // Only what is expected to fit: an exact read of a queue's jobs, or the next sample.
-        let mut cost = std::time::Duration::ZERO;
-        let mut dropped = Vec::new();
-        exact.retain(|q| {
-            let c = per_job.mul_f64(open[q].0 / estimate::PROBE_COST);
-            let keep = opts.budget.fits(cost + c);
-            if keep {
-                cost += c;
-            } else {
-                dropped.push(q.clone());
-            }
-            keep
-        });
-        // Only an exact read could settle these (sampling again at the same rate would see
-        // the same jobs): they are unknown.
-        for q in dropped {
-            if let Some((n, ..)) = open.remove(&q) {
-                let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
-                out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
-            }
+        let what = format!("the timestamps of {size} jobs in the window");
+        for q in &names {
+            let f = match last.get(q) {
+                Some(iv) if iv.within_tolerance() => Figure::judge(*iv, String::new),
+                iv => unknown(iv.copied(), &what),
+            };
+            out.insert(q.clone(), f);
         }
-        let next: f64 = open
+        Ok(())
+    }
+
+    /// A figure sampled per queue among the queue's jobs in the source state: the share of a
+    /// simple random sample when the queue's jobs in that state were counted exactly
+    /// ([`estimate::proportion`]), else Horvitz–Thompson.
+    pub fn by_queue(&self, conn: &mut PgConnection, queues: &Queues, out: &mut Out) -> Result<()> {
+        let (jobs, src, opts, args) = (self.jobs, self.src, self.opts, self.args);
+        // Per queue: candidates, sampling probability, whether the candidates are counted.
+        let mut open: BTreeMap<String, (f64, f64, bool)> = queues
             .iter()
-            .filter(|(q, _)| !exact.contains(q))
-            .map(|(_, (n, r, _))| n * r)
-            .sum();
-        let sample_fits = opts.budget.fits(cost + per_job.mul_f64(next));
-        budget = Some(opts.budget);
-        if !opts.budget.left() {
-            break;
-        }
-        if !exact.is_empty() {
-            if let Some(m) = sample::exact(conn, jobs, src, args, &exact, budget)? {
-                for q in exact {
-                    out.insert(q.clone(), Figure::Exact(m.get(&q).copied().unwrap_or(0.0)));
-                    open.remove(&q);
+            .map(|(q, n, e)| (q.clone(), (*n, estimate::rate_for(QUEUE_SAMPLE, *n), *e)))
+            .collect();
+        let mut last: BTreeMap<String, Interval> = BTreeMap::new();
+        let mut budget = None;
+        for _ in 0..ROUNDS {
+            if open.is_empty() {
+                break;
+            }
+            let names: Vec<String> = open.keys().cloned().collect();
+            let (thresholds, rates): (Vec<i64>, Vec<f64>) = open
+                .values()
+                .map(|(_, pi, _)| sample::threshold(*pi))
+                .unzip();
+            let started = Instant::now();
+            let Some(seen) =
+                sample::candidate_sample(conn, jobs, src, args, &names, &thresholds, budget)?
+            else {
+                break;
+            };
+            let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
+            // The walk counted each queue's jobs in the state: from now on the share of a
+            // simple random sample of a known number.
+            for (q, n) in &seen.counts {
+                if let Some(entry) = open.get_mut(q) {
+                    entry.0 = *n;
+                    entry.2 = true;
                 }
-            } else {
+                opts.counted
+                    .borrow_mut()
+                    .insert((q.clone(), src.state.to_string()), *n);
+            }
+            let mut exact = Vec::new();
+            for (q, p) in names.iter().zip(rates) {
+                let t: Tally = seen.tallies.get(q).copied().unwrap_or_default();
+                let (n, _, counted) = open[q];
+                let iv = if counted {
+                    estimate::proportion(t.sum, t.units, n)
+                } else {
+                    horvitz_thompson(&t, p, 1.0)
+                };
+                last.insert(q.clone(), iv);
+                if iv.within_tolerance() {
+                    out.insert(q.clone(), Figure::judge(iv, String::new));
+                    open.remove(q);
+                    continue;
+                }
+                match estimate::next_step(&[iv], p, n, n) {
+                    Next::Sample(r) => {
+                        if let Some(entry) = open.get_mut(q) {
+                            entry.1 = r;
+                        }
+                    }
+                    Next::Exact => exact.push(q.clone()),
+                }
+            }
+            // Only what is expected to fit: an exact read of a queue's jobs, or the next sample.
+            let mut cost = std::time::Duration::ZERO;
+            let mut dropped = Vec::new();
+            exact.retain(|q| {
+                let c = per_job.mul_f64(open[q].0 / estimate::PROBE_COST);
+                let keep = opts.budget.fits(cost + c);
+                if keep {
+                    cost += c;
+                } else {
+                    dropped.push(q.clone());
+                }
+                keep
+            });
+            // Only an exact read could settle these (sampling again at the same rate would see
+            // the same jobs): they are unknown.
+            for q in dropped {
+                if let Some((n, ..)) = open.remove(&q) {
+                    let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
+                    out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
+                }
+            }
+            let next: f64 = open
+                .iter()
+                .filter(|(q, _)| !exact.contains(q))
+                .map(|(_, (n, r, _))| n * r)
+                .sum();
+            let sample_fits = opts.budget.fits(cost + per_job.mul_f64(next));
+            budget = Some(opts.budget);
+            if !opts.budget.left() {
+                break;
+            }
+            if !exact.is_empty() {
+                if let Some(m) = sample::exact(conn, jobs, src, args, &exact, budget)? {
+                    for q in exact {
+                        out.insert(q.clone(), Figure::Exact(m.get(&q).copied().unwrap_or(0.0)));
+                        open.remove(&q);
+                    }
+                } else {
+                    break;
+                }
+            }
+            if !sample_fits {
                 break;
             }
         }
-        if !sample_fits {
-            break;
+        for (q, (n, ..)) in open {
+            let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
+            out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
         }
+        Ok(())
     }
-    for (q, (n, ..)) in open {
-        let what = format!("some of the {n:.0} {} jobs of the queue", src.state);
-        out.insert(q.clone(), unknown(last.get(&q).copied(), &what));
-    }
-    Ok(())
 }
