@@ -17,14 +17,19 @@ pub fn gamma_quantile(p: f64, shape: f64) -> f64 {
         lo = hi;
         hi *= 2.0;
     }
+    bisect(lo, hi, 1e-9, |x| lower_regularized(shape, x) < p)
+}
+
+/// The point in `[lo, hi]` where `below` turns false, to a relative `tolerance`.
+fn bisect(mut lo: f64, mut hi: f64, tolerance: f64, below: impl Fn(f64) -> bool) -> f64 {
     for _ in 0..200 {
         let mid = (lo + hi) / 2.0;
-        if lower_regularized(shape, mid) < p {
+        if below(mid) {
             lo = mid;
         } else {
             hi = mid;
         }
-        if hi - lo <= 1e-9 * hi {
+        if hi - lo <= tolerance * hi {
             break;
         }
     }
@@ -87,19 +92,7 @@ pub fn normal_quantile(p: f64) -> f64 {
 
 /// The `p`-quantile of the beta distribution (a, b), by bisection.
 pub fn beta_quantile(p: f64, a: f64, b: f64) -> f64 {
-    let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
-    for _ in 0..200 {
-        let mid = (lo + hi) / 2.0;
-        if beta_regularized(a, b, mid) < p {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-        if hi - lo <= 1e-10 * hi {
-            break;
-        }
-    }
-    (lo + hi) / 2.0
+    bisect(0.0, 1.0, 1e-10, |x| beta_regularized(a, b, x) < p)
 }
 
 /// I_x(a, b), the regularized incomplete beta function (continued fraction, modified Lentz).

@@ -8,6 +8,7 @@ use diesel::{Connection, RunQueryDsl};
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, DeletedRow, End, JobFilter, PrunableCount, Prune, Sink, Targets};
 use crate::db::{CountValue, Schema};
+use crate::model::FinalState;
 
 /// The placeholders of one statement's cutoffs (one per target, in order) and filters.
 struct Bound {
@@ -28,15 +29,18 @@ fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
     let parts: Vec<String> = targets
         .iter()
         .zip(&bound.cutoffs)
-        .map(|((state, _), cutoff)| {
-            format!(
-                "({alias}state = '{}' AND {alias}{} < {cutoff}::timestamp)",
-                state.name(),
-                state.column(),
-            )
-        })
+        .map(|((state, _), cutoff)| format!("({})", older(*state, cutoff, alias)))
         .collect();
     format!("({})", parts.join(" OR "))
+}
+
+/// `state = 'completed' AND completed_at < $n::timestamp` (over `alias`, with its dot).
+fn older(state: FinalState, cutoff: &str, alias: &str) -> String {
+    format!(
+        "{alias}state = '{}' AND {alias}{} < {cutoff}::timestamp",
+        state.name(),
+        state.column()
+    )
 }
 
 /// The first `limit` prunable rows from `end` over all targets, as `(ctid, t, state, queue)`:
@@ -58,8 +62,8 @@ fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, en
             };
             format!(
                 "(SELECT ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
-                  WHERE state = '{}' AND {col} < {cutoff}::timestamp{filters} {order}LIMIT {limit})",
-                state.name(),
+                  WHERE {rows}{filters} {order}LIMIT {limit})",
+                rows = older(*state, cutoff, ""),
                 filters = bound.filters,
             )
         })
@@ -96,10 +100,9 @@ impl Prune for Pg {
             .iter()
             .zip(&bound.cutoffs)
             .map(|((state, _), cutoff)| {
+                let rows = older(*state, cutoff, "");
                 format!(
-                    "(SELECT count(*) FROM {jobs} WHERE state = '{}' AND {} < {cutoff}::timestamp{})",
-                    state.name(),
-                    state.column(),
+                    "(SELECT count(*) FROM {jobs} WHERE {rows}{})",
                     bound.filters
                 )
             })
