@@ -115,7 +115,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--max-stuck', '--max-stuck', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs are stuck in executing')
             [CompletionResult]::new('--max-discarded-rate', '--max-discarded-rate', [CompletionResultType]::ParameterName, 'Breach (exit 3) when more than N jobs were discarded in the last hour')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
-            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch, at least 100ms [default: 1m]')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch, at least 100ms [default: 5s]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')

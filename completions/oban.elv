@@ -109,7 +109,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --max-stuck 'Breach (exit 3) when more than N jobs are stuck in executing'
             cand --max-discarded-rate 'Breach (exit 3) when more than N jobs were discarded in the last hour'
             cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
-            cand --interval 'Time between passes with --watch, at least 100ms [default: 1m]'
+            cand --interval 'Time between passes with --watch, at least 100ms [default: 5s]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand -c 'Configuration file [default: ./oban.toml when present]'

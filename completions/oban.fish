@@ -105,7 +105,7 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Brea
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r

@@ -47,6 +47,8 @@ pub struct Settings {
     pub prefix: String,
     /// Output format.
     pub format: Format,
+    /// Whether `-o/--format` was given (rather than the default).
+    pub format_given: bool,
     /// Suppress table output on success.
     pub quiet: bool,
     /// Pruner settings.
@@ -162,6 +164,7 @@ pub fn resolve_with(
         dsn,
         prefix,
         format: global.format.unwrap_or(defaults::FORMAT),
+        format_given: global.format.is_some(),
         quiet: global.quiet,
         pruner: Pruner {
             max_age: file.prune_max_age.unwrap_or(defaults::PRUNE_MAX_AGE),

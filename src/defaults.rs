@@ -67,8 +67,8 @@ pub const STATS_ESTIMATE_ABOVE: u64 = 50_000;
 /// Time a `stats` pass may spend sampling more or counting exactly what its first samples
 /// could not place within ±25% (`--budget`).
 pub const STATS_BUDGET: Duration = Duration::from_millis(250);
-/// Time between passes of `stats --watch`.
-pub const STATS_INTERVAL: Duration = Duration::from_secs(60);
+/// Time between passes of `stats --watch`: a live view, so a few seconds.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Jobs inserted by `seed` (`seed --jobs`).
 pub const SEED_JOBS: u64 = 10_000;

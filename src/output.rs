@@ -44,6 +44,8 @@ pub struct Terminal {
     pub stderr: bool,
     /// The terminal's width, when stdout is one.
     pub columns: Option<u16>,
+    /// The terminal's height, when stdout is one.
+    pub rows: Option<u16>,
 }
 
 impl Terminal {
@@ -54,13 +56,73 @@ impl Terminal {
             stdin: std::io::stdin().is_terminal(),
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
-            // comfy-table asks the terminal for its size when it has no width of its own.
-            columns: std::io::stdout()
-                .is_terminal()
-                .then(|| Table::new().width())
-                .flatten(),
+            columns: size().map(|(w, _)| w),
+            rows: size().map(|(_, h)| h),
         })
     }
+}
+
+/// The size of the terminal stdout is, as (columns, rows).
+fn size() -> Option<(u16, u16)> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size().map(|(w, h)| (w.0, h.0))
+}
+
+/// A report's table, each line without the padding comfy-table leaves after the last column
+/// (a pipe, grep or diff gets clean line ends).
+pub fn table_text<R: Report>(report: &R) -> String {
+    report
+        .to_table()
+        .lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+/// Writes one frame of a `--watch` view (see [`frame`]).
+pub fn write_frame<R: Report>(out: &mut dyn Write, title: &str, report: &R) -> Result<()> {
+    let t = Terminal::get();
+    let size = t.columns.zip(t.rows);
+    let text = frame(title, &table_text(report), size);
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// One frame of a `--watch` view on a terminal: the screen cleared, a title line, and the
+/// report clipped to the window's height with a line saying how much was left out, so a small
+/// window redraws in place instead of scrolling a frame each tick.
+pub fn frame(title: &str, report: &str, size: Option<(u16, u16)>) -> String {
+    let lines: Vec<&str> = report.lines().collect();
+    let (columns, rows) = size.map_or((usize::MAX, usize::MAX), |(c, r)| {
+        (usize::from(c).max(1), usize::from(r))
+    });
+    // A line longer than the window wraps onto more than one row.
+    let height = |line: &str| line.chars().count().max(1).div_ceil(columns);
+    // The title, its blank line and the cursor's line are not the report's.
+    let room = rows.saturating_sub(height(title) + 2).max(1);
+    let mut out = format!("\x1b[2J\x1b[H{title}\n\n");
+    if lines.iter().map(|l| height(l)).sum::<usize>() <= room {
+        out.push_str(report);
+        return out;
+    }
+    let mut used = 1; // the line that says what was left out
+    let mut shown = 0;
+    for line in &lines {
+        if used + height(line) > room {
+            break;
+        }
+        used += height(line);
+        shown += 1;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "… {} more lines not shown: enlarge the window, or use -o json\n",
+        lines.len() - shown
+    ));
+    out
 }
 
 /// How output should look, decided once at start-up.
@@ -80,13 +142,7 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
     // Rendered in memory first, so that a closed pipe surfaces as a plain io::Error.
     let bytes = match style.format {
         Format::Table if style.quiet => return Ok(()),
-        // comfy-table pads the last column; a pipe (grep, diff) gets clean line ends.
-        Format::Table => report
-            .to_table()
-            .lines()
-            .map(|l| format!("{}\n", l.trim_end()))
-            .collect::<String>()
-            .into_bytes(),
+        Format::Table => table_text(report).into_bytes(),
         Format::Json => {
             let mut buf = if style.compact {
                 serde_json::to_vec(report)?
@@ -187,5 +243,27 @@ pub fn seconds(secs: f64) -> String {
         format!("{:.0} ms", secs * 1000.0)
     } else {
         format!("{secs:.2} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_fits_its_window() {
+        let report: String = (0..30).map(|i| format!("line {i}\n")).collect();
+        let text = frame("title", &report, Some((80, 20)));
+        let rows = text.lines().count();
+        assert!(rows <= 19, "{rows} rows: {text}");
+        assert!(text.contains("more lines not shown"), "{text}");
+        assert!(text.contains("line 0\n") && !text.contains("line 29"));
+        // A line twice the width takes two rows.
+        let wide = format!("{}\n{report}", "x".repeat(150));
+        let text = frame("title", &wide, Some((80, 20)));
+        assert_eq!(text.lines().count(), rows - 1, "{text}");
+        // Room enough: the report whole.
+        assert!(!frame("title", &report, Some((80, 40))).contains("not shown"));
+        assert!(!frame("title", &report, None).contains("not shown"));
     }
 }

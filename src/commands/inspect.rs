@@ -17,9 +17,6 @@ use crate::model::SortKey;
 use crate::output::{self, Report};
 use crate::watch;
 
-/// Clears a terminal and moves the cursor home, to redraw a watched list in place.
-const CLEAR: &str = "\x1b[2J\x1b[H";
-
 /// Resolved options of `oban inspect`.
 #[derive(Debug, Clone)]
 pub struct InspectOpts {
@@ -372,13 +369,12 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
         |db, schema, _first| {
             let report = pass(db, schema, &opts)?;
             if redraw {
-                write!(
-                    out,
-                    "{CLEAR}oban inspect, every {} (Ctrl-C to stop)\n\n",
-                    crate::duration::human(interval)
-                )?;
+                let every = crate::duration::human(interval);
+                let title = format!("oban inspect, every {every} (Ctrl-C to stop)");
+                output::write_frame(out, &title, &report)?;
+            } else {
+                output::write_report(out, style, &report)?;
             }
-            output::write_report(out, style, &report)?;
             missing = report.missing;
             Ok(())
         },

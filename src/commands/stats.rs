@@ -430,9 +430,16 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
     let terminal = output::Terminal::get().stdout;
     let live_view = watching && settings.format == Format::Table && terminal;
     let mut style = settings.style(watching);
-    if watching && settings.format == Format::Table && !terminal {
-        // A watch piped somewhere is read by a program: one JSON document per tick.
+    if watching && settings.format == Format::Table && !terminal && !settings.format_given {
+        // A watch piped somewhere is read by a program: one JSON document per tick, unless
+        // tables were asked for by name.
         style.format = Format::Json;
+        if !settings.quiet {
+            eprintln!(
+                "oban: stats --watch: stdout is not a terminal, so one JSON document per tick \
+                 (-o table for tables)"
+            );
+        }
     }
     let limits = super::session_limits(&crate::cli::SessionArgs {
         lock_timeout: None,
@@ -455,12 +462,12 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
             previous = Some((report.taken_at.clone(), Instant::now()));
             breached = !report.breaches.is_empty();
             if live_view {
-                out.write_all(b"\x1b[2J\x1b[H")?;
+                let every = crate::duration::human(interval);
+                let title = format!("oban stats, every {every} (Ctrl-C to stop)");
+                return output::write_frame(out, &title, &report);
             }
-            if !report.breaches.is_empty() && !live_view {
-                for b in &report.breaches {
-                    eprintln!("oban: stats: threshold breached: {b}");
-                }
+            for b in &report.breaches {
+                eprintln!("oban: stats: threshold breached: {b}");
             }
             output::write_report(out, style, &report)
         },

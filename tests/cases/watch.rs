@@ -201,3 +201,39 @@ fn issue_12_a_closed_pipe_ends_every_watch_loop() {
         "prune kept deleting after the pipe closed: {left} left"
     );
 }
+
+/// Issue 12: a table asked for in a pipe used to turn into JSON silently. Without `-o`, a
+/// piped `stats --watch` says so on stderr; with `-o table` it keeps the table.
+#[test]
+fn issue_12_a_piped_stats_watch_says_what_it_prints() {
+    use std::io::Read;
+    let db = PgDb::migrated("watch_piped_table", "public");
+    insert(&db, "public", &[JobSpec::new("available", 0.0)]);
+    for (format, json) in [(None, true), (Some("table"), false)] {
+        let mut args = vec!["-d", db.url.as_str()];
+        if let Some(f) = format {
+            args.extend(["-o", f]);
+        }
+        args.extend(["stats", "--watch", "--interval", "100ms"]);
+        let mut child = spawn(&args);
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut first = [0u8; 1];
+        stdout.read_exact(&mut first).expect("a first frame");
+        drop(stdout);
+        let status = exits_within(&mut child, Duration::from_secs(10)).expect("ends");
+        assert_eq!(status.code(), Some(0));
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut stderr)
+            .expect("read");
+        assert_eq!(first[0] == b'{', json, "{format:?}");
+        assert_eq!(
+            stderr.contains("one JSON document per tick"),
+            json,
+            "{stderr}"
+        );
+    }
+}
