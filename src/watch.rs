@@ -156,9 +156,18 @@ impl Runner<'_> {
             Timeout::Lock => ("lock_timeout", self.limits.lock_timeout),
             Timeout::Statement => ("statement_timeout", self.limits.statement_timeout),
         };
+        let limit = crate::duration::human(limit);
+        // stats and inspect only read, and take no --lock-timeout: a lock held that long is
+        // someone else's maintenance (a migration, a VACUUM FULL).
+        let read_only = matches!(self.command, "stats" | "inspect");
+        if timeout == Timeout::Lock && read_only {
+            return e.context(format!(
+                "{setting} ({limit}) ran out: another session holds a lock on the jobs table; \
+                 try again when it is done"
+            ));
+        }
         e.context(format!(
-            "{setting} ({}) ran out; raise {} to wait longer{}",
-            crate::duration::human(limit),
+            "{setting} ({limit}) ran out; raise {} to wait longer{}",
             timeout.flag(),
             self.advice
         ))
