@@ -29,13 +29,14 @@ pub use self::jobs::{
 pub use self::migrations::Migrate;
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
+pub use self::stats::Stats;
 use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;
 
 /// Everything an engine answers: the feature traits together.
-pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate {}
+pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats {}
 
-impl<T: Catalog + Prune + Rescue + Jobs + Migrate> Engine for T {}
+impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats> Engine for T {}
 
 /// A live connection to one of the supported engines.
 pub enum Db {

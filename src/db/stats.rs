@@ -3,12 +3,11 @@
 //! exact, or an estimate with its 95% range that passed the ±25% rule, or unknown.
 
 use anyhow::{Context, Result};
-use diesel::connection::SimpleConnection;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::QueryableByName;
 use serde::Serialize;
 
-use super::{quote_ident, Db, Schema};
+use super::{Db, Schema};
 use crate::estimate::Figure;
 
 /// One queue × state count.
@@ -114,105 +113,44 @@ pub struct Leader {
     pub expires_at: String,
 }
 
-/// RFC 3339 UTC text of a `timestamp` (UTC, no zone) expression.
-fn pg_time(expr: &str) -> String {
-    format!("to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+/// What `stats` asks of an engine. Health, producers and the leader are PostgreSQL's only;
+/// the defaults say "not here".
+pub trait Stats {
+    /// The statements that start and end a read-only pass (one snapshot on PostgreSQL).
+    fn read_only_sql(&self) -> (&'static str, &'static str);
+    /// Runs statements with no result.
+    fn run_batch(&mut self, sql: &str) -> Result<()>;
+    /// Counts by queue and state and every per-queue figure, each exact, an estimate within
+    /// ±25% at 95% with its range, or unknown (see [`crate::estimate`]).
+    fn stats_figures(
+        &mut self,
+        schema: &Schema,
+        s: &Sampling,
+    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)>;
+    /// Table size and vacuum state.
+    fn table_health(&mut self, _schema: &Schema) -> Result<Option<TableHealth>> {
+        Ok(None)
+    }
+    /// Producers (oban-py), alive when their heartbeat is under 60 s old.
+    fn producers(&mut self, _schema: &Schema) -> Result<Option<Vec<Producer>>> {
+        Ok(None)
+    }
+    /// The node holding leadership now, if the schema tracks it.
+    fn leader(&mut self, _schema: &Schema) -> Result<Option<Leader>> {
+        Ok(None)
+    }
 }
 
 impl Db {
     /// Runs `work` in a read-only transaction (PostgreSQL) or with `query_only` (SQLite).
     pub fn read_only<T>(&mut self, work: impl FnOnce(&mut Db) -> Result<T>) -> Result<T> {
-        let (begin, end) = match self {
-            // One snapshot for every figure of the pass; JIT compiles for longer than these
-            // queries run.
-            Db::Pg(_) => (
-                "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off",
-                "ROLLBACK",
-            ),
-            Db::Sqlite(_) => ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
-        };
-        self.batch(begin)
+        let (begin, end) = self.read_only_sql();
+        self.run_batch(begin)
             .context("starting a read-only transaction")?;
         let result = work(self);
-        let ended = self.batch(end);
+        let ended = self.run_batch(end);
         let value = result?;
         ended?;
         Ok(value)
-    }
-
-    fn batch(&mut self, sql: &str) -> Result<()> {
-        match self {
-            Db::Pg(c) => c.batch_execute(sql)?,
-            Db::Sqlite(c) => c.batch_execute(sql)?,
-        }
-        Ok(())
-    }
-
-    /// Counts by queue and state and every per-queue figure, each exact, an estimate within
-    /// ±25% at 95% with its range, or unknown (see [`crate::estimate`]).
-    pub fn stats_figures(
-        &mut self,
-        schema: &Schema,
-        s: &Sampling,
-    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
-        match self {
-            Db::Pg(c) => super::pg::stats::figures(c, schema, s),
-            Db::Sqlite(c) => super::sqlite::stats::figures(c, schema, s),
-        }
-    }
-
-    /// Table size and vacuum state (PostgreSQL only).
-    pub fn table_health(&mut self, schema: &Schema) -> Result<Option<TableHealth>> {
-        let Db::Pg(c) = self else { return Ok(None) };
-        let rows: Vec<TableHealth> = sql_query(format!(
-            "SELECT pg_total_relation_size(c.oid) AS total_bytes, \
-                    pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes, \
-                    coalesce(s.n_live_tup, 0) AS live_tuples, coalesce(s.n_dead_tup, 0) AS dead_tuples, \
-                    {} AS last_vacuum, {} AS last_autovacuum, {} AS last_analyze, {} AS last_autoanalyze \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-             WHERE n.nspname = $1 AND c.relname = 'oban_jobs'",
-            pg_time("s.last_vacuum AT TIME ZONE 'UTC'"),
-            pg_time("s.last_autovacuum AT TIME ZONE 'UTC'"),
-            pg_time("s.last_analyze AT TIME ZONE 'UTC'"),
-            pg_time("s.last_autoanalyze AT TIME ZONE 'UTC'"),
-        ))
-        .bind::<Text, _>(&schema.prefix)
-        .load(c)?;
-        Ok(rows.into_iter().next())
-    }
-
-    /// Producers (oban-py), alive when their heartbeat is under 60 s old.
-    pub fn producers(&mut self, schema: &Schema) -> Result<Option<Vec<Producer>>> {
-        let Db::Pg(c) = self else { return Ok(None) };
-        if !schema.has_producers {
-            return Ok(None);
-        }
-        let rows = sql_query(format!(
-            "SELECT node, queue, {} AS started_at, {} AS updated_at, \
-                    updated_at >= timezone('UTC', now()) - interval '60 seconds' AS alive \
-             FROM {}.oban_producers ORDER BY node, queue",
-            pg_time("started_at"),
-            pg_time("updated_at"),
-            quote_ident(&schema.prefix)
-        ))
-        .load(c)?;
-        Ok(Some(rows))
-    }
-
-    /// The node holding leadership now, if the schema tracks it.
-    pub fn leader(&mut self, schema: &Schema) -> Result<Option<Leader>> {
-        let (Db::Pg(c), Some(table)) = (self, &schema.leader_table) else {
-            return Ok(None);
-        };
-        let rows: Vec<Leader> = sql_query(format!(
-            "SELECT node, {} AS expires_at FROM {}.{} \
-             WHERE expires_at > timezone('UTC', now()) ORDER BY expires_at DESC LIMIT 1",
-            pg_time("expires_at"),
-            quote_ident(&schema.prefix),
-            quote_ident(table)
-        ))
-        .load(c)?;
-        Ok(rows.into_iter().next())
     }
 }

@@ -8,8 +8,7 @@ use std::time::Instant;
 use anyhow::Result;
 use diesel::pg::PgConnection;
 
-use super::figures::FigureOpts;
-use super::sample::{self, Args, Seen, Source};
+use super::sample::{self, Args, FigureOpts, Seen, Source};
 use crate::estimate::{self, horvitz_thompson, Figure, Interval, Next, Tally};
 
 /// Timestamp values a windowed figure samples first.

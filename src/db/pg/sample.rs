@@ -25,7 +25,7 @@ use diesel::pg::{Pg, PgConnection};
 use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use crate::estimate::Tally;
+use crate::estimate::{Figure, Tally};
 
 /// Hash values run over [0, 2^31).
 pub const HASH_RANGE: f64 = 2_147_483_648.0;
@@ -328,4 +328,39 @@ pub fn candidate_sample(
         None => Some(run(conn)?),
     };
     Ok(rows.map(tally))
+}
+
+/// What the figures are computed from.
+pub struct FigureOpts<'a> {
+    /// Executing longer than this many seconds is stuck.
+    pub rescue_after: f64,
+    /// The previous watch tick (database clock text), for `completed_since`.
+    pub since: Option<&'a str>,
+    /// The queues found, in order.
+    pub queues: &'a [String],
+    /// The cells already known, by (queue, state).
+    pub cells: &'a BTreeMap<(String, String), Figure>,
+    /// `--estimate-above`; None makes every figure exact.
+    pub estimate_above: Option<u64>,
+    /// Figures a threshold is set on: always exact.
+    pub exact: &'a [&'a str],
+    /// Seeds every sample.
+    pub seed: i64,
+    /// Time left for optional work.
+    pub budget: &'a Budget,
+    /// Jobs per (queue, state) that a walk of the index counted exactly along the way.
+    pub counted: &'a std::cell::RefCell<BTreeMap<(String, String), f64>>,
+}
+
+impl FigureOpts<'_> {
+    /// Whether `metric` must be exact.
+    pub fn exact(&self, metric: &str) -> bool {
+        self.estimate_above.is_none() || self.exact.contains(&metric)
+    }
+
+    /// Jobs below which a set is read exactly: a tenth of `--estimate-above`.
+    pub fn small(&self) -> f64 {
+        self.estimate_above
+            .map_or(f64::INFINITY, |t| (t / 10).max(1) as f64)
+    }
 }

@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::Result;
+use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
+use diesel::sql_types::Text;
+use diesel::{sql_query, RunQueryDsl};
 
 use super::cells::{self, CellOpts};
-use super::figures::{self, FigureOpts};
-use super::sample::{self, Budget};
-use crate::db::stats::{Cell, QueueMetric, Sampling};
-use crate::db::Schema;
+use super::figures;
+use super::sample::{self, Budget, FigureOpts};
+use crate::db::stats::{Cell, Leader, Producer, QueueMetric, Sampling, Stats, TableHealth};
+use crate::db::{quote_ident, Schema};
 
 /// Counts and figures of one pass.
 pub fn figures(
@@ -85,4 +88,85 @@ pub fn figures(
         })
         .collect();
     Ok((cells, metrics))
+}
+
+/// RFC 3339 UTC text of a `timestamp` (UTC, no zone) expression.
+fn pg_time(expr: &str) -> String {
+    format!("to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+}
+
+impl Stats for PgConnection {
+    fn read_only_sql(&self) -> (&'static str, &'static str) {
+        // One snapshot for every figure of the pass; JIT compiles for longer than these
+        // queries run.
+        (
+            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL jit = off",
+            "ROLLBACK",
+        )
+    }
+
+    fn run_batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.batch_execute(sql)?)
+    }
+
+    fn stats_figures(
+        &mut self,
+        schema: &Schema,
+        s: &Sampling,
+    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
+        figures(self, schema, s)
+    }
+
+    /// Table size and vacuum state (PostgreSQL only).
+    fn table_health(&mut self, schema: &Schema) -> Result<Option<TableHealth>> {
+        let rows: Vec<TableHealth> = sql_query(format!(
+            "SELECT pg_total_relation_size(c.oid) AS total_bytes, \
+                    pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes, \
+                    coalesce(s.n_live_tup, 0) AS live_tuples, coalesce(s.n_dead_tup, 0) AS dead_tuples, \
+                    {} AS last_vacuum, {} AS last_autovacuum, {} AS last_analyze, {} AS last_autoanalyze \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+             WHERE n.nspname = $1 AND c.relname = 'oban_jobs'",
+            pg_time("s.last_vacuum AT TIME ZONE 'UTC'"),
+            pg_time("s.last_autovacuum AT TIME ZONE 'UTC'"),
+            pg_time("s.last_analyze AT TIME ZONE 'UTC'"),
+            pg_time("s.last_autoanalyze AT TIME ZONE 'UTC'"),
+        ))
+        .bind::<Text, _>(&schema.prefix)
+        .load(self)?;
+        Ok(rows.into_iter().next())
+    }
+
+    /// Producers (oban-py), alive when their heartbeat is under 60 s old.
+    fn producers(&mut self, schema: &Schema) -> Result<Option<Vec<Producer>>> {
+        if !schema.has_producers {
+            return Ok(None);
+        }
+        let rows = sql_query(format!(
+            "SELECT node, queue, {} AS started_at, {} AS updated_at, \
+                    updated_at >= timezone('UTC', now()) - interval '60 seconds' AS alive \
+             FROM {}.oban_producers ORDER BY node, queue",
+            pg_time("started_at"),
+            pg_time("updated_at"),
+            quote_ident(&schema.prefix)
+        ))
+        .load(self)?;
+        Ok(Some(rows))
+    }
+
+    /// The node holding leadership now, if the schema tracks it.
+    fn leader(&mut self, schema: &Schema) -> Result<Option<Leader>> {
+        let Some(table) = &schema.leader_table else {
+            return Ok(None);
+        };
+        let rows: Vec<Leader> = sql_query(format!(
+            "SELECT node, {} AS expires_at FROM {}.{} \
+             WHERE expires_at > timezone('UTC', now()) ORDER BY expires_at DESC LIMIT 1",
+            pg_time("expires_at"),
+            quote_ident(&schema.prefix),
+            quote_ident(table)
+        ))
+        .load(self)?;
+        Ok(rows.into_iter().next())
+    }
 }

@@ -5,7 +5,7 @@ use diesel::sql_types::{Double, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use crate::db::stats::{Cell, QueueMetric, Sampling};
+use crate::db::stats::{Cell, QueueMetric, Sampling, Stats};
 use crate::db::Schema;
 use crate::estimate::Figure;
 
@@ -77,4 +77,24 @@ fn metrics_sql(with_since: bool) -> String {
         ));
     }
     parts.join(" UNION ALL ")
+}
+
+impl Stats for SqliteConnection {
+    fn read_only_sql(&self) -> (&'static str, &'static str) {
+        ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
+    }
+
+    fn run_batch(&mut self, sql: &str) -> Result<()> {
+        Ok(diesel::connection::SimpleConnection::batch_execute(
+            self, sql,
+        )?)
+    }
+
+    fn stats_figures(
+        &mut self,
+        schema: &Schema,
+        s: &Sampling,
+    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
+        figures(self, schema, s)
+    }
 }
