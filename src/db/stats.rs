@@ -113,6 +113,9 @@ pub struct Leader {
     pub expires_at: String,
 }
 
+/// The counts and the per-queue figures of one pass.
+pub type StatsFigures = (Vec<Cell>, Vec<QueueMetric>);
+
 /// What `stats` asks of an engine. Health, producers and the leader are PostgreSQL's only;
 /// the defaults say "not here".
 pub trait Stats {
@@ -122,11 +125,7 @@ pub trait Stats {
     fn run_batch(&mut self, sql: &str) -> Result<()>;
     /// Counts by queue and state and every per-queue figure, each exact, an estimate within
     /// ±25% at 95% with its range, or unknown (see [`crate::estimate`]).
-    fn stats_figures(
-        &mut self,
-        schema: &Schema,
-        s: &Sampling,
-    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)>;
+    fn stats_figures(&mut self, schema: &Schema, s: &Sampling) -> Result<StatsFigures>;
     /// Table size and vacuum state.
     fn table_health(&mut self, _schema: &Schema) -> Result<Option<TableHealth>> {
         Ok(None)

@@ -5,7 +5,7 @@ use diesel::sql_types::{Double, Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
-use crate::db::stats::{Cell, QueueMetric, Sampling, Stats};
+use crate::db::stats::{Cell, QueueMetric, Sampling, Stats, StatsFigures};
 use crate::db::Schema;
 use crate::estimate::Figure;
 
@@ -17,41 +17,6 @@ struct MetricRow {
     metric: String,
     #[diesel(sql_type = Nullable<Double>)]
     value: Option<f64>,
-}
-
-/// Counts and figures of one pass, all exact.
-pub fn figures(
-    conn: &mut SqliteConnection,
-    schema: &Schema,
-    s: &Sampling,
-) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
-    let cells = crate::db::Catalog::counts(conn, schema)
-        .context("counting jobs")?
-        .into_iter()
-        .map(|r| Cell {
-            queue: r.queue,
-            state: r.state.to_string(),
-            figure: Figure::Exact(r.count as f64),
-        })
-        .collect();
-    let mut q = sql_query(metrics_sql(s.since.is_some()))
-        .into_boxed::<Sqlite>()
-        .bind::<Double, _>(s.rescue_after);
-    if let Some(since) = s.since {
-        q = q.bind::<Text, _>(since.to_string());
-    }
-    let rows: Vec<MetricRow> = q.load(conn).context("reading queue figures")?;
-    let metrics = rows
-        .into_iter()
-        .filter_map(|r| {
-            Some(QueueMetric {
-                queue: r.queue,
-                metric: r.metric,
-                figure: Figure::Exact(r.value?),
-            })
-        })
-        .collect();
-    Ok((cells, metrics))
 }
 
 /// One query for every per-queue figure, as (queue, metric, value) rows.
@@ -80,6 +45,38 @@ fn metrics_sql(with_since: bool) -> String {
 }
 
 impl Stats for SqliteConnection {
+    /// Counts and figures of one pass, all exact.
+    fn stats_figures(&mut self, schema: &Schema, s: &Sampling) -> Result<StatsFigures> {
+        let conn = self;
+        let cells = crate::db::Catalog::counts(conn, schema)
+            .context("counting jobs")?
+            .into_iter()
+            .map(|r| Cell {
+                queue: r.queue,
+                state: r.state.to_string(),
+                figure: Figure::Exact(r.count as f64),
+            })
+            .collect();
+        let mut q = sql_query(metrics_sql(s.since.is_some()))
+            .into_boxed::<Sqlite>()
+            .bind::<Double, _>(s.rescue_after);
+        if let Some(since) = s.since {
+            q = q.bind::<Text, _>(since.to_string());
+        }
+        let rows: Vec<MetricRow> = q.load(conn).context("reading queue figures")?;
+        let metrics = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(QueueMetric {
+                    queue: r.queue,
+                    metric: r.metric,
+                    figure: Figure::Exact(r.value?),
+                })
+            })
+            .collect();
+        Ok((cells, metrics))
+    }
+
     fn read_only_sql(&self) -> (&'static str, &'static str) {
         ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
     }
@@ -88,13 +85,5 @@ impl Stats for SqliteConnection {
         Ok(diesel::connection::SimpleConnection::batch_execute(
             self, sql,
         )?)
-    }
-
-    fn stats_figures(
-        &mut self,
-        schema: &Schema,
-        s: &Sampling,
-    ) -> Result<(Vec<Cell>, Vec<QueueMetric>)> {
-        figures(self, schema, s)
     }
 }
