@@ -42,7 +42,9 @@ fn index_serves(indexdef: &str, column: &str) -> bool {
 
 impl Catalog for Pg {
     fn detect(&mut self, prefix: &str) -> Result<Option<Schema>> {
-        let rows: Vec<CatalogRow> = sql_query(
+        let mut q = PgSql::new();
+        let schema_name = q.bind(prefix);
+        q.push(&format!(
             "SELECT \
                (SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a \
                  WHERE a.attrelid = c.oid AND a.attname = 'errors' AND NOT a.attisdropped) AS errors_type, \
@@ -61,10 +63,9 @@ impl Catalog for Pg {
                       WHERE a.attrelid = c.oid AND a.attname = 'state' \
                       ORDER BY e.enumsortorder) AS states \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relname = 'oban_jobs' AND c.relkind = 'r'",
-        )
-        .bind::<Text, _>(prefix)
-        .load(self)?;
+             WHERE n.nspname = {schema_name} AND c.relname = 'oban_jobs' AND c.relkind = 'r'"
+        ));
+        let rows: Vec<CatalogRow> = q.query().load(self)?;
         let Some(cat) = rows.into_iter().next() else {
             return Ok(None);
         };

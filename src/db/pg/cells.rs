@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use diesel::pg::PgConnection;
-use diesel::sql_types::{Array, BigInt, Double, Float, Text};
+use diesel::sql_types::{BigInt, Double, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::sample::Budget;
+use super::PgSql;
 use crate::db::stats::Cell;
 use crate::db::{quote_ident, Schema};
 use crate::estimate::{self, horvitz_thompson, Figure, Interval, Tally};
@@ -132,15 +133,16 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
     }
     let jobs = format!("{}.oban_jobs", quote_ident(&schema.prefix));
     let state_type = format!("{}.oban_job_state", quote_ident(&schema.prefix));
-    let size: Vec<Size> = sql_query(
+    let mut q = PgSql::new();
+    let prefix = q.bind(&schema.prefix);
+    q.push(&format!(
         "SELECT (pg_relation_size(c.oid) / current_setting('block_size')::float8) AS pages, \
                 CASE WHEN c.relpages > 0 AND c.reltuples > 0 \
                      THEN c.reltuples / c.relpages ELSE 50 END::float8 AS rows_per_page \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = $1 AND c.relname = 'oban_jobs'",
-    )
-    .bind::<Text, _>(&schema.prefix)
-    .load(conn)?;
+         WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs'"
+    ));
+    let size: Vec<Size> = q.query().load(conn)?;
     let Some(size) = size.first() else {
         return exact_all(conn, schema);
     };
@@ -168,14 +170,15 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
 
     let small = (threshold / 10).max(1) as f64;
     let sample = |conn: &mut PgConnection, percent: f32| -> diesel::QueryResult<Vec<PageRow>> {
-        sql_query(format!(
+        let mut q = PgSql::new();
+        let (percent, seed) = (q.bind(f64::from(percent)), q.bind(opts.seed as f64));
+        q.push(&format!(
             "SELECT ((ctid::text::point)[0])::int8 AS page, state::text AS state, queue, \
                     count(*)::float8 AS y \
-             FROM {jobs} TABLESAMPLE SYSTEM ($1) REPEATABLE ($2) GROUP BY 1, 2, 3"
-        ))
-        .bind::<Float, _>(percent)
-        .bind::<Double, _>(opts.seed as f64)
-        .load(conn)
+             FROM {jobs} TABLESAMPLE SYSTEM ({percent}::float4) REPEATABLE ({seed}) \
+             GROUP BY 1, 2, 3"
+        ));
+        q.query().load(conn)
     };
     let started = std::time::Instant::now();
     let rows = sample(conn, percent).context("sampling the table's pages")?;
@@ -217,15 +220,14 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
     if !sure.is_empty() {
         let states: Vec<String> = sure.iter().map(|(_, i)| out[*i].state.clone()).collect();
         let queues: Vec<String> = sure.iter().map(|(_, i)| out[*i].queue.clone()).collect();
-        let counted: Vec<Counted> = sql_query(format!(
+        let mut q = PgSql::new();
+        let (states, queues) = (q.bind(&states), q.bind(&queues));
+        q.push(&format!(
             "SELECT t.state, t.queue, (SELECT count(*) FROM {jobs} j \
                 WHERE j.state = t.state::{state_type} AND j.queue = t.queue) AS n \
-             FROM unnest($1::text[], $2::text[]) AS t(state, queue)"
-        ))
-        .bind::<Array<Text>, _>(&states)
-        .bind::<Array<Text>, _>(&queues)
-        .load(conn)
-        .context("counting small cells")?;
+             FROM unnest({states}::text[], {queues}::text[]) AS t(state, queue)"
+        ));
+        let counted: Vec<Counted> = q.query().load(conn).context("counting small cells")?;
         for c in counted {
             if let Some(cell) = out
                 .iter_mut()
@@ -236,17 +238,17 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
         }
     }
     for (iv, i) in maybe {
-        let sql = format!(
-            "SELECT $1::text AS state, $2 AS queue, count(*) AS n FROM {jobs} \
-             WHERE state = $1::text::{state_type} AND queue = $2"
-        );
-        let (state, queue) = (out[i].state.clone(), out[i].queue.clone());
-        let counted = opts.budget.attempt(conn, |c| {
-            sql_query(&sql)
-                .bind::<Text, _>(&state)
-                .bind::<Text, _>(&queue)
-                .load::<Counted>(c)
-        })?;
+        let one_cell = || {
+            let mut q = PgSql::new();
+            let (state, queue) = (q.bind(&out[i].state), q.bind(&out[i].queue));
+            q.push(&format!(
+                "SELECT {state}::text AS state, {queue} AS queue, count(*) AS n FROM {jobs} \
+                 WHERE state = {state}::text::{state_type} AND queue = {queue}"
+            ));
+            q.query()
+        };
+        let query = one_cell();
+        let counted = opts.budget.attempt(conn, |c| query.load::<Counted>(c))?;
         out[i].figure = match counted.and_then(|v| v.into_iter().next()) {
             Some(c) => Figure::Exact(c.n as f64),
             None => Figure::judge(iv, || {

@@ -22,9 +22,11 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use diesel::connection::SimpleConnection;
 use diesel::pg::{Pg, PgConnection};
-use diesel::sql_types::{Array, BigInt, Double, Nullable, Text};
+use diesel::sql_types::{Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
+use super::PgSql;
+use crate::db::sql::Query;
 use crate::estimate::{Figure, Tally};
 
 /// Hash values run over [0, 2^31).
@@ -124,19 +126,16 @@ pub struct Args {
 
 impl Args {
     /// `sql` with every value bound; `queues` and `thresholds` as `$4` and `$5`.
-    pub fn query(
-        &self,
-        sql: &str,
-        queues: &[String],
-        thresholds: &[i64],
-    ) -> diesel::query_builder::BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        sql_query(sql.to_string())
-            .into_boxed::<Pg>()
-            .bind::<Double, _>(self.rescue_after)
-            .bind::<Text, _>(self.since.clone())
-            .bind::<BigInt, _>(self.seed)
-            .bind::<Array<Text>, _>(queues.to_vec())
-            .bind::<Array<BigInt>, _>(thresholds.to_vec())
+    pub fn query(&self, sql: &str, queues: &[String], thresholds: &[i64]) -> Query<Pg> {
+        let mut q = PgSql::new();
+        // Bound in this order, the values are `$1` to `$5` whatever the text says.
+        q.bind(self.rescue_after);
+        q.bind(&self.since);
+        q.bind(self.seed);
+        q.bind(queues);
+        q.bind(thresholds);
+        q.push(sql);
+        q.query()
     }
 }
 

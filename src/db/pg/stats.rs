@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::sql_types::Text;
 use diesel::{sql_query, RunQueryDsl};
 
 use super::cells::{self, CellOpts};
 use super::figures;
 use super::sample::{self, Budget, FigureOpts};
+use super::PgSql;
 use crate::db::stats::{Cell, Leader, Producer, Sampling, Stats, StatsFigures, TableHealth};
 use crate::db::{quote_ident, Schema};
 
@@ -109,21 +109,22 @@ impl Stats for PgConnection {
 
     /// Table size and vacuum state (PostgreSQL only).
     fn table_health(&mut self, schema: &Schema) -> Result<Option<TableHealth>> {
-        let rows: Vec<TableHealth> = sql_query(format!(
+        let mut q = PgSql::new();
+        let prefix = q.bind(&schema.prefix);
+        q.push(&format!(
             "SELECT pg_total_relation_size(c.oid) AS total_bytes, \
                     pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes, \
                     coalesce(s.n_live_tup, 0) AS live_tuples, coalesce(s.n_dead_tup, 0) AS dead_tuples, \
                     {} AS last_vacuum, {} AS last_autovacuum, {} AS last_analyze, {} AS last_autoanalyze \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-             WHERE n.nspname = $1 AND c.relname = 'oban_jobs'",
+             WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs'",
             pg_time("s.last_vacuum AT TIME ZONE 'UTC'"),
             pg_time("s.last_autovacuum AT TIME ZONE 'UTC'"),
             pg_time("s.last_analyze AT TIME ZONE 'UTC'"),
             pg_time("s.last_autoanalyze AT TIME ZONE 'UTC'"),
-        ))
-        .bind::<Text, _>(&schema.prefix)
-        .load(self)?;
+        ));
+        let rows: Vec<TableHealth> = q.query().load(self)?;
         Ok(rows.into_iter().next())
     }
 

@@ -2,9 +2,10 @@
 
 use anyhow::{Context, Result};
 use diesel::sql_types::{Double, Nullable, Text};
-use diesel::sqlite::{Sqlite, SqliteConnection};
-use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use diesel::sqlite::SqliteConnection;
+use diesel::{QueryableByName, RunQueryDsl};
 
+use super::LiteSql;
 use crate::db::stats::{Cell, QueueMetric, Sampling, Stats, StatsFigures};
 use crate::db::Schema;
 use crate::estimate::Figure;
@@ -57,13 +58,14 @@ impl Stats for SqliteConnection {
                 figure: Figure::Exact(r.count as f64),
             })
             .collect();
-        let mut q = sql_query(metrics_sql(s.since.is_some()))
-            .into_boxed::<Sqlite>()
-            .bind::<Double, _>(s.rescue_after);
+        // `?1` is rescue_after, `?2` the previous tick: bound in that order.
+        let mut q = LiteSql::new();
+        q.bind(s.rescue_after);
         if let Some(since) = s.since {
-            q = q.bind::<Text, _>(since.to_string());
+            q.bind(since);
         }
-        let rows: Vec<MetricRow> = q.load(conn).context("reading queue figures")?;
+        q.push(&metrics_sql(s.since.is_some()));
+        let rows: Vec<MetricRow> = q.query().load(conn).context("reading queue figures")?;
         let metrics = rows
             .into_iter()
             .filter_map(|r| {
