@@ -1,3 +1,5 @@
+//! Tests of the estimators: special functions, intervals, the ±25% rule and simulated coverage.
+
 use super::special::wilson_hilferty;
 use super::*;
 
