@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
+. bench/common.sh
 JOBS=${BENCH_JOBS:-2000000}
 LIMIT=${BENCH_LIMIT:-20000}
 A_CAP=${BENCH_A_CAP:-900}
@@ -29,16 +29,12 @@ ARCHIVE=/tmp/oban-bench-archive.jsonl
 HUGE=100000000
 TMP=$(mktemp -d)
 
-for tool in psql jq; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
+needs psql jq
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# q DB SQL: one statement, unaligned output; ON_ERROR_STOP makes a failure fatal.
-q() { PGOPTIONS='-c client_min_messages=warning' psql -X -At -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$1" -c "$2"; }
-drop_db() { q postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
 
 drop_all() { local db; for db in "$RUN" "$SMALL" "$TPL"; do drop_db "$db" >/dev/null 2>&1 || true; done; }

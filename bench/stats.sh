@@ -22,19 +22,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
+. bench/common.sh
 ISSUE_ROWS=${BENCH_ISSUE_ROWS:-2000000}
 JOBS=${BENCH_JOBS:-5000000}
 RUNS=${BENCH_RUNS:-5}
 OBAN=target/release/oban
 ISSUE_DB=${BENCH_ISSUE_DB:-oban_stats_issue} SEED_DB=${BENCH_SEED_DB:-oban_stats_seed}
 
-for tool in psql jq; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
+needs psql jq
 [[ -x $OBAN ]] || cargo build --release >&2
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-q() { PGOPTIONS='-c client_min_messages=warning' psql -X -At -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$1" -c "$2"; }
-drop_db() { q postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 cleanup() {
   [[ -n ${BENCH_ISSUE_DB:-} ]] || drop_db "$ISSUE_DB" >/dev/null 2>&1 || true
   [[ -n ${BENCH_SEED_DB:-} ]] || drop_db "$SEED_DB" >/dev/null 2>&1 || true

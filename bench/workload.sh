@@ -13,19 +13,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DSN_BASE=${BENCH_DSN_BASE:-postgres://root@127.0.0.1:5432}
+. bench/common.sh
 JOBS=${BENCH_JOBS:-2000000}
 SECONDS_RUN=${BENCH_SECONDS:-10}
 OBAN=$PWD/target/release/oban
 TPL=oban_load_template RUN=oban_load_run
 TMP=$(mktemp -d)
 
-for tool in psql pgbench; do command -v "$tool" >/dev/null || { echo "bench: needs $tool" >&2; exit 1; }; done
+needs psql pgbench
 [[ -x $OBAN ]] || cargo build --release >&2
 
-log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
-q() { PGOPTIONS='-c client_min_messages=warning' psql -X -At -q -v ON_ERROR_STOP=1 -d "$DSN_BASE/$1" -c "$2"; }
-drop_db() { q postgres "DROP DATABASE IF EXISTS $1 WITH (FORCE)"; }
 cleanup() { drop_db "$RUN" >/dev/null 2>&1 || true; drop_db "$TPL" >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
