@@ -30,23 +30,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
-# wall DB ARGS...: median wall-clock seconds of RUNS runs of oban, output discarded.
-wall() {
-  local db=$1; shift
-  for _ in $(seq "$RUNS"); do
-    local t0 t1; t0=$(date +%s.%N); oban "$db" "$@" >/dev/null; t1=$(date +%s.%N)
-    awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }'
-  done | median
-}
-# inner DB ARGS...: median of the pass's own "elapsed" (JSON), which excludes start and connect.
-inner() {
-  local db=$1; shift
-  for _ in $(seq "$RUNS"); do oban "$db" "$@" -o json | jq -r '.elapsed'; done | median
-}
-
 cleanup
 if [[ -n ${BENCH_DB:-} ]]; then
   JOBS=$(q "$DB" "SELECT count(*) FROM oban_jobs")

@@ -34,8 +34,6 @@ needs psql jq
 now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
 
 drop_all() { local db; for db in "$RUN" "$SMALL" "$TPL"; do drop_db "$db" >/dev/null 2>&1 || true; done; }
 cleanup() { drop_all; rm -rf "$TMP" "$ARCHIVE"; }

@@ -41,9 +41,6 @@ trap 'exit 130' INT TERM HUP
 VERSION=$(q postgres "SHOW server_version_num" | cut -c1-2)
 LOGFILE=${BENCH_LOG:-/var/log/postgresql/postgresql-$VERSION-main.log}
 [[ -r $LOGFILE ]] || { echo "bench: cannot read the server log $LOGFILE (set BENCH_LOG)" >&2; exit 1; }
-oban() { local db=$1; shift; "$OBAN" -d "$DSN_BASE/$db" "$@"; }
-median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 
 # dbtime DB ARGS...: runs oban with every statement of its session logged; prints the sum of
 # the logged durations in ms (parse, bind and execute of each statement), plus the time of any
@@ -60,15 +57,6 @@ dbtime() {
          / duration: / { for (i = 1; i <= NF; i++) if ($i == "duration:") s += $(i + 1) }
          /canceling statement due to statement timeout/ && prev { s += (now - prev) * 1000 }
          { prev = now } END { printf "%.1f", s }'
-}
-# inner DB ARGS...: median of the pass's own "elapsed" (JSON).
-inner() { local db=$1; shift; for _ in $(seq "$RUNS"); do oban "$db" "$@" -o json | jq -r '.elapsed'; done | median; }
-wall() {
-  local db=$1; shift
-  for _ in $(seq "$RUNS"); do
-    local t0 t1; t0=$(date +%s.%N); oban "$db" "$@" >/dev/null; t1=$(date +%s.%N)
-    awk -v a="$t1" -v b="$t0" 'BEGIN { print a - b }'
-  done | median
 }
 bare() {
   local db=$1
