@@ -152,7 +152,7 @@ complete -c oban -n "__fish_oban_using_subcommand inspect" -s o -l format -d 'Ou
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l desc -d 'Sort in descending order'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l wide -d 'More columns, full worker and args (wider than 80 columns)'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l watch -d 'Run a pass every interval until Ctrl-C'
@@ -187,7 +187,7 @@ complete -c oban -n "__fish_oban_using_subcommand retry" -s o -l format -d 'Outp
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l dry-run -d 'Show what would change, and change nothing'
@@ -222,7 +222,7 @@ complete -c oban -n "__fish_oban_using_subcommand cancel" -s o -l format -d 'Out
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l dry-run -d 'Show what would change, and change nothing'
@@ -257,7 +257,7 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -s o -l format -d 'Out
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
-complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than [lifeline] rescue_after'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l dry-run -d 'Show what would change, and change nothing'

@@ -87,7 +87,7 @@ pub struct JobFilterArgs {
     /// Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)
     #[arg(long, value_enum, value_name = "TIMESTAMP")]
     pub by: Option<TimeBasis>,
-    /// Only executing jobs attempted longer ago than [lifeline] rescue_after
+    /// Only executing jobs attempted longer ago than rescue_after (the lifeline's)
     #[arg(long)]
     pub stuck: bool,
 }

@@ -31,8 +31,16 @@ pub fn help_defaults() -> Vec<HelpDefault> {
             ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
         ]
     };
+    // `--stuck`'s age, which the job filters of inspect and the actions share.
+    let stuck = || {
+        (
+            "stuck",
+            file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+        )
+    };
     let action = || {
         let mut rows = vec![
+            stuck(),
             ("limit", n(d::ACTION_LIMIT)),
             ("batch_size", n(d::ACTION_BATCH_SIZE)),
         ];
@@ -104,6 +112,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
         (
             Some("inspect"),
             vec![
+                stuck(),
                 ("limit", n(d::INSPECT_LIMIT)),
                 ("sort", choice(d::INSPECT_SORT)),
                 ("interval", human(d::INSPECT_INTERVAL)),
