@@ -332,24 +332,14 @@ fn port_of(dsn: &str) -> Option<String> {
 }
 
 fn password_of(dsn: &str) -> Option<String> {
-    if let Some(pairs) = keyword_pairs(dsn) {
-        return pairs
-            .into_iter()
-            .find(|(k, v, _)| k == "password" && !v.is_empty())
-            .map(|(_, v, _)| v);
-    }
-    if let Some((_, info, _)) = userinfo(dsn) {
-        if let Some((_, pass)) = info.split_once(':') {
-            if !pass.is_empty() {
-                return Some(pass.to_string());
-            }
-        }
-    }
-    let query = dsn.split_once('?')?.1;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key.eq_ignore_ascii_case("password") && !value.is_empty()).then(|| value.to_string())
-    })
+    let in_userinfo = keyword_pairs(dsn)
+        .is_none()
+        .then(|| userinfo(dsn)?.1.split_once(':').map(|(_, p)| p.to_string()))
+        .flatten();
+    let given = |p: &String| !p.is_empty();
+    in_userinfo
+        .filter(given)
+        .or_else(|| parameter(dsn, "password").filter(given))
 }
 
 /// Returns the DSN with any password replaced by `***`: in the URL's userinfo, a `password=`

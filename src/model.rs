@@ -69,16 +69,8 @@ impl JobState {
 
     /// The state's name in the database.
     pub fn name(self) -> &'static str {
-        match self {
-            JobState::Available => "available",
-            JobState::Suspended => "suspended",
-            JobState::Scheduled => "scheduled",
-            JobState::Executing => "executing",
-            JobState::Retryable => "retryable",
-            JobState::Completed => "completed",
-            JobState::Cancelled => "cancelled",
-            JobState::Discarded => "discarded",
-        }
+        // `ALL` and `NAMES` list the states in declaration order.
+        Self::NAMES[self as usize]
     }
 
     /// The state with this database name.
@@ -290,25 +282,11 @@ impl DbTime {
             DbTime(format!("{text}Z"))
         }
     }
-
-    /// The RFC 3339 text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl fmt::Display for DbTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-impl<DB: Backend> FromSql<Text, DB> for DbTime
-where
-    String: FromSql<Text, DB>,
-{
-    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        Ok(DbTime::from_db(&String::from_sql(bytes)?))
     }
 }
 
@@ -337,15 +315,15 @@ mod tests {
     #[test]
     fn db_times_get_one_zone() {
         assert_eq!(
-            DbTime::from_db("2026-11-24T10:00:00.5").as_str(),
+            DbTime::from_db("2026-11-24T10:00:00.5").to_string(),
             "2026-11-24T10:00:00.5Z"
         );
         assert_eq!(
-            DbTime::from_db("2026-11-24T10:00:00.5Z").as_str(),
+            DbTime::from_db("2026-11-24T10:00:00.5Z").to_string(),
             "2026-11-24T10:00:00.5Z"
         );
         assert_eq!(
-            DbTime::from_db("2026-11-24 10:00:00").as_str(),
+            DbTime::from_db("2026-11-24 10:00:00").to_string(),
             "2026-11-24T10:00:00Z"
         );
     }

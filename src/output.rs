@@ -52,12 +52,15 @@ impl Terminal {
     /// The streams of this process.
     pub fn get() -> Terminal {
         static TERMINAL: std::sync::OnceLock<Terminal> = std::sync::OnceLock::new();
-        *TERMINAL.get_or_init(|| Terminal {
-            stdin: std::io::stdin().is_terminal(),
-            stdout: std::io::stdout().is_terminal(),
-            stderr: std::io::stderr().is_terminal(),
-            columns: size().map(|(w, _)| w),
-            rows: size().map(|(_, h)| h),
+        *TERMINAL.get_or_init(|| {
+            let size = size();
+            Terminal {
+                stdin: std::io::stdin().is_terminal(),
+                stdout: std::io::stdout().is_terminal(),
+                stderr: std::io::stderr().is_terminal(),
+                columns: size.map(|(w, _)| w),
+                rows: size.map(|(_, h)| h),
+            }
         })
     }
 }
@@ -80,11 +83,18 @@ pub fn table_text<R: Report>(report: &R) -> String {
         .collect()
 }
 
-/// Writes one frame of a `--watch` view (see [`frame`]).
-pub fn write_frame<R: Report>(out: &mut dyn Write, title: &str, report: &R) -> Result<()> {
+/// Writes one frame of `oban <command> --watch` (see [`frame`]), titled with its interval.
+pub fn write_frame<R: Report>(
+    out: &mut dyn Write,
+    command: &str,
+    interval: std::time::Duration,
+    report: &R,
+) -> Result<()> {
+    let every = crate::duration::human(interval);
+    let title = format!("oban {command}, every {every} (Ctrl-C to stop)");
     let t = Terminal::get();
     let size = t.columns.zip(t.rows);
-    let text = frame(title, &table_text(report), size);
+    let text = frame(&title, &table_text(report), size);
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(())

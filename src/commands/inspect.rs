@@ -369,9 +369,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
         |db, schema, _first| {
             let report = pass(db, schema, &opts)?;
             if redraw {
-                let every = crate::duration::human(interval);
-                let title = format!("oban inspect, every {every} (Ctrl-C to stop)");
-                output::write_frame(out, &title, &report)?;
+                output::write_frame(out, "inspect", interval, &report)?;
             } else {
                 output::write_report(out, style, &report)?;
             }

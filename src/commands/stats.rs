@@ -18,6 +18,7 @@ use crate::db::stats::{Leader, Producer, Sampling, TableHealth};
 use crate::db::{Db, Flavour, Schema};
 use crate::defaults;
 use crate::estimate::{self, Figure, Interval};
+use crate::model::DbTime;
 use crate::output;
 use crate::watch;
 
@@ -135,7 +136,7 @@ pub struct StatsReport {
     /// The table shape.
     pub flavour: Flavour,
     /// When the figures were taken (database clock, RFC 3339).
-    pub taken_at: String,
+    pub taken_at: DbTime,
     /// Jobs per queue and state (null: not known, see `unknown`).
     pub counts: BTreeMap<String, BTreeMap<String, Option<u64>>>,
     /// The `queue/state` cells that are estimates (sampled; ranges in `cell_ranges`).
@@ -267,11 +268,7 @@ fn build(
         command: "stats",
         prefix: schema.prefix.clone(),
         flavour: schema.flavour,
-        taken_at: if taken.ends_with('Z') {
-            taken.to_string()
-        } else {
-            format!("{taken}Z")
-        },
+        taken_at: DbTime::from_db(taken),
         counts: BTreeMap::new(),
         estimated: Vec::new(),
         estimated_figures: Vec::new(),
@@ -459,12 +456,10 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
         |db, schema, _first| {
             let prev = previous.as_ref().map(|(t, at)| (t.as_str(), *at));
             let report = pass(db, schema, &opts, prev)?;
-            previous = Some((report.taken_at.clone(), Instant::now()));
+            previous = Some((report.taken_at.to_string(), Instant::now()));
             breached = !report.breaches.is_empty();
             if live_view {
-                let every = crate::duration::human(interval);
-                let title = format!("oban stats, every {every} (Ctrl-C to stop)");
-                return output::write_frame(out, &title, &report);
+                return output::write_frame(out, "stats", interval, &report);
             }
             for b in &report.breaches {
                 eprintln!("oban: stats: threshold breached: {b}");

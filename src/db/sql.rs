@@ -152,6 +152,7 @@ impl<DB: Dialect> Sql<DB> {
     }
 
     /// The text so far.
+    #[cfg(test)]
     pub fn text(&self) -> &str {
         &self.text
     }

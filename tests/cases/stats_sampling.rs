@@ -14,7 +14,7 @@ use oban::estimate::Figure;
 use serde_json::Value;
 
 use crate::cases::prune::elixir_db;
-use crate::support::{json_out, oban, PgDb, Target};
+use crate::support::{json_out, oban, succeeds, PgDb, Target};
 
 /// The generator of `bench/stats.sh`: the issue's table, `rows` jobs in five equal queues.
 const POPULATION: &str = include_str!("../../bench/stats-population.sql");
@@ -248,28 +248,20 @@ fn the_issue_table_shows_no_unmarked_wrong_figure() {
     for db in [&py, &ex] {
         let truth = truth(db, "public");
         for budget in ["0", "100ms", "10s"] {
-            let out = oban()
-                .args([
-                    "-d",
-                    &db.dsn(),
-                    "stats",
-                    "-o",
-                    "json",
-                    "--estimate-above",
-                    "2000",
-                    "--rescue-after",
-                    "20m",
-                    "--budget",
-                    budget,
-                ])
-                .output()
-                .expect("run");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let r = json_out(&out);
+            let dsn = db.dsn();
+            let r = json_out(&succeeds(&[
+                "-d",
+                &dsn,
+                "stats",
+                "-o",
+                "json",
+                "--estimate-above",
+                "2000",
+                "--rescue-after",
+                "20m",
+                "--budget",
+                budget,
+            ]));
             check_json(&r, &truth, budget);
         }
     }
@@ -350,13 +342,7 @@ fn a_figure_that_cannot_be_stood_behind_is_withheld() {
         let mut args = vec!["-d", dsn.as_str(), "stats", "--estimate-above", "500"];
         args.extend_from_slice(&["--budget", "0", "--rescue-after", "20m"]);
         args.extend_from_slice(extra);
-        let out = oban().args(&args).output().expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
+        succeeds(&args)
     };
     let r = json_out(&run(&["-o", "json"]));
     let unknown = r["unknown_figures"].as_object().expect("unknown_figures");

@@ -340,6 +340,18 @@ pub fn insert(target: &dyn Target, prefix: &str, jobs: &[JobSpec]) {
 }
 
 /// Parses stdout as one JSON document.
+/// Runs the binary with `args`, asserts it succeeded (showing stderr if not), and returns its
+/// output.
+pub fn succeeds(args: &[&str]) -> std::process::Output {
+    let out = oban().args(args).output().expect("run");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn json_out(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
