@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::values::{count, duration, job_id, positive_count, positive_duration};
-use super::{QueueWorkerArgs, SessionArgs, WatchArgs};
+use super::{BatchArgs, QueueWorkerArgs, SessionArgs, WatchArgs};
 use crate::defaults;
 use crate::model::{FinalState, JobState, OnExhausted, SortKey, TimeBasis};
 
@@ -31,12 +31,9 @@ pub struct PruneArgs {
     /// Queue and worker filters.
     #[command(flatten)]
     pub scope: QueueWorkerArgs,
-    /// Most rows deleted in one pass
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub limit: Option<u64>,
-    /// Most rows deleted in one transaction
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub batch_size: Option<u64>,
+    /// How many rows, in all and per transaction.
+    #[command(flatten)]
+    pub batch: BatchArgs,
     /// Sleep between batches, to spare a busy database
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub pause: Option<Duration>,
@@ -136,12 +133,9 @@ pub struct ActionArgs {
     /// Show what would change, and change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Most jobs changed in one run
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub limit: Option<u64>,
-    /// Most jobs changed in one transaction
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub batch_size: Option<u64>,
+    /// How many jobs, in all and per transaction.
+    #[command(flatten)]
+    pub batch: BatchArgs,
     /// Session timeouts.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -165,12 +159,9 @@ pub struct RescueArgs {
     /// Queue and worker filters.
     #[command(flatten)]
     pub scope: QueueWorkerArgs,
-    /// Most jobs moved in one pass
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub limit: Option<u64>,
-    /// Most jobs moved in one transaction
-    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
-    pub batch_size: Option<u64>,
+    /// How many jobs, in all and per transaction.
+    #[command(flatten)]
+    pub batch: BatchArgs,
     /// List what would move and where, and change nothing
     #[arg(long)]
     pub dry_run: bool,

@@ -160,11 +160,49 @@ pub fn command() -> clap::Command {
         .get_subcommands()
         .map(|s| s.get_name().to_string())
         .collect();
+    // Every subcommand is changed once, in order: `mut_subcommand` moves it to the end.
     for name in &names {
-        cmd = cmd.mut_subcommand(name, |s| s.mut_args(defaults_of(&table, Some(name))));
+        let batch = BATCH_HELP.iter().find(|(n, ..)| n == name);
+        cmd = cmd.mut_subcommand(name, |s| {
+            s.mut_args(|arg| match (batch, arg.get_id().as_str()) {
+                (Some((_, limit, _)), "limit") => arg.help(*limit),
+                (Some((_, _, size)), "batch_size") => arg.help(*size),
+                _ => arg,
+            })
+            .mut_args(defaults_of(&table, Some(name)))
+        });
     }
     cmd
 }
+
+/// What `--limit` and `--batch-size` count in each command that takes them (`BatchArgs`).
+const BATCH_HELP: [(&str, &str, &str); 5] = [
+    (
+        "prune",
+        "Most rows deleted in one pass",
+        "Most rows deleted in one transaction",
+    ),
+    (
+        "rescue",
+        "Most jobs moved in one pass",
+        "Most jobs moved in one transaction",
+    ),
+    (
+        "retry",
+        "Most jobs changed in one run",
+        "Most jobs changed in one transaction",
+    ),
+    (
+        "cancel",
+        "Most jobs changed in one run",
+        "Most jobs changed in one transaction",
+    ),
+    (
+        "delete",
+        "Most jobs changed in one run",
+        "Most jobs changed in one transaction",
+    ),
+];
 
 /// Adds its `[default: …]` to each arg of one command (`None`: the root) that has a row.
 fn defaults_of<'a>(
@@ -262,6 +300,15 @@ mod tests {
             let row = table
                 .iter()
                 .find(|d| d.command.map(str::to_string) == *sub && d.arg == arg.as_str());
+            // What `--limit` and `--batch-size` count is said per command.
+            let own = BATCH_HELP
+                .iter()
+                .find(|(n, ..)| Some(n.to_string()) == *sub);
+            let before = match (own, arg.as_str()) {
+                (Some((_, limit, _)), "limit") => limit,
+                (Some((_, _, size)), "batch_size") => size,
+                _ => before.as_str(),
+            };
             match row {
                 Some(d) => assert_eq!(after, &format!("{before} [default: {}]", d.text)),
                 None => assert!(!after.contains("[default:"), "{sub:?} --{arg}: {after}"),

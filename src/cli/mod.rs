@@ -173,3 +173,24 @@ pub struct QueueWorkerArgs {
     #[arg(long, value_name = "WORKER")]
     pub worker: Vec<String>,
 }
+
+/// `--limit` and `--batch-size`, shared by the commands that change jobs in batches. Their help
+/// says what each command changes ("rows deleted", "jobs moved"): see `help::BATCH_HELP`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BatchArgs {
+    /// Most jobs changed in one pass
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub limit: Option<u64>,
+    /// Most jobs changed in one transaction
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
+    pub batch_size: Option<u64>,
+}
+
+impl BatchArgs {
+    /// The limit and the batch size, each flag over the default given; a batch is never larger
+    /// than the limit.
+    pub fn resolve(&self, limit: u64, batch_size: u64) -> (u64, u64) {
+        let limit = self.limit.unwrap_or(limit);
+        (limit, self.batch_size.unwrap_or(batch_size).min(limit))
+    }
+}

@@ -48,7 +48,9 @@ pub struct RescueOpts {
 impl RescueOpts {
     /// Resolves flags over configuration; errors are usage errors.
     pub fn resolve(args: &RescueArgs, settings: &Settings) -> Result<RescueOpts> {
-        let limit = args.limit.unwrap_or(defaults::RESCUE_LIMIT);
+        let (limit, batch_size) = args
+            .batch
+            .resolve(defaults::RESCUE_LIMIT, defaults::RESCUE_BATCH_SIZE);
         if args.producer_ttl.is_some() && !args.accurate {
             return Err(usage("--producer-ttl only applies with --accurate"));
         }
@@ -59,10 +61,7 @@ impl RescueOpts {
             on_exhausted: args.on_exhausted.unwrap_or(defaults::ON_EXHAUSTED),
             filter: super::job_filter(&args.scope)?,
             limit,
-            batch_size: args
-                .batch_size
-                .unwrap_or(defaults::RESCUE_BATCH_SIZE)
-                .min(limit),
+            batch_size,
             dry_run: args.dry_run,
             limits: crate::commands::session_limits(&args.session),
         })

@@ -4,6 +4,7 @@
 use anyhow::Result;
 use diesel::QueryableByName;
 
+use super::sql::{Dialect, Sql};
 use super::Schema;
 use crate::model::{JobState, SortKey, TimeBasis};
 
@@ -243,6 +244,33 @@ pub fn age_expr(basis: Option<TimeBasis>, alias: &str) -> String {
         .collect();
     // Compared as text: a label missing from an older enum is then no error.
     format!("(CASE CAST({alias}state AS text){arms} ELSE {alias}scheduled_at END)")
+}
+
+/// The age conditions of a query (`--older-than`, `--newer-than`, `--stuck`), their values
+/// bound into `sql`. Each engine says how it compares a timestamp column (`time`) and how it
+/// writes "so many seconds ago" from a bound parameter (`ago`).
+pub fn age_conditions<DB: Dialect>(
+    sql: &mut Sql<DB>,
+    q: &JobQuery,
+    alias: &str,
+    time: impl Fn(&str) -> String,
+    ago: impl Fn(String) -> String,
+) -> Vec<String> {
+    let ts = time(&age_expr(q.basis, alias));
+    let mut w = Vec::new();
+    for (secs, test) in [(q.older_than, "<"), (q.newer_than, ">=")] {
+        if let Some(secs) = secs {
+            w.push(format!("{ts} {test} {}", ago(sql.bind(secs))));
+        }
+    }
+    if let Some(secs) = q.stuck_after {
+        let attempted = time(&format!("{alias}attempted_at"));
+        w.push(format!(
+            "{alias}state = 'executing' AND {attempted} < {}",
+            ago(sql.bind(secs))
+        ));
+    }
+    w
 }
 
 /// The job statements, for one engine.

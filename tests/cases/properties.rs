@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use oban::cli::PruneArgs;
+use oban::cli::{BatchArgs, PruneArgs};
 use oban::commands::prune::{pass, PruneOpts};
 use oban::config::resolve_with;
 use oban::model::FinalState;
@@ -70,8 +70,10 @@ fn check(
         resolve_with(&Default::default(), &|_| None, Default::default()).expect("settings");
     let args = PruneArgs {
         max_age: Some(Duration::from_secs(3600)),
-        limit: Some(limit),
-        batch_size: Some(batch),
+        batch: BatchArgs {
+            limit: Some(limit),
+            batch_size: Some(batch),
+        },
         state: states,
         ..PruneArgs::default()
     };

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
-use oban::cli::{OnExhausted, RescueArgs};
+use oban::cli::{BatchArgs, OnExhausted, RescueArgs};
 use oban::commands::rescue::{pass, RescueOpts};
 use oban::config::resolve_with;
 use oban::model::JobState;
@@ -136,7 +136,10 @@ fn run_property(
         } else {
             OnExhausted::Discard
         }),
-        batch_size: Some(3),
+        batch: BatchArgs {
+            batch_size: Some(3),
+            ..BatchArgs::default()
+        },
         ..RescueArgs::default()
     };
     let opts = RescueOpts::resolve(&args, &settings).expect("opts");

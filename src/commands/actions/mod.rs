@@ -95,7 +95,9 @@ impl ActionOpts {
                 why.join("; ")
             )));
         }
-        let limit = args.limit.unwrap_or(defaults::ACTION_LIMIT);
+        let (limit, batch_size) = args
+            .batch
+            .resolve(defaults::ACTION_LIMIT, defaults::ACTION_BATCH_SIZE);
         query.limit = limit;
         let mut ids = args.ids.clone();
         ids.sort_unstable();
@@ -108,10 +110,7 @@ impl ActionOpts {
             yes: args.yes,
             dry_run: args.dry_run,
             limit,
-            batch_size: args
-                .batch_size
-                .unwrap_or(defaults::ACTION_BATCH_SIZE)
-                .min(limit),
+            batch_size,
             limits: crate::commands::session_limits(&args.session),
         })
     }

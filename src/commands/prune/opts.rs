@@ -61,7 +61,9 @@ impl PruneOpts {
                 (s, own.unwrap_or(base))
             })
             .collect();
-        let limit = args.limit.unwrap_or(settings.pruner.limit);
+        let (limit, batch_size) = args
+            .batch
+            .resolve(settings.pruner.limit, defaults::PRUNE_BATCH_SIZE);
         let sqlite = settings
             .dsn
             .as_ref()
@@ -75,10 +77,7 @@ impl PruneOpts {
             ages,
             filter: crate::commands::job_filter(&args.scope)?,
             limit,
-            batch_size: args
-                .batch_size
-                .unwrap_or(defaults::PRUNE_BATCH_SIZE)
-                .min(limit),
+            batch_size,
             pause: args.pause.unwrap_or(defaults::PRUNE_PAUSE),
             max_runtime: args.max_runtime,
             dry_run: args.dry_run,

@@ -5,7 +5,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
 use crate::db::jobs::{
-    age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
+    age_conditions, age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
 use crate::db::Schema;
 use crate::model::{SortKey, TIMESTAMPS};
@@ -48,19 +48,13 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
     if let Some(args) = &q.args {
         w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
     }
-    let ts = age_expr(q.basis, "j.");
-    let ago = |p: String| format!("{NOW} - make_interval(secs => {p})");
-    for (secs, test) in [(q.older_than, "<"), (q.newer_than, ">=")] {
-        if let Some(secs) = secs {
-            w.push(format!("{ts} {test} {}", ago(sql.bind(secs))));
-        }
-    }
-    if let Some(secs) = q.stuck_after {
-        let since = ago(sql.bind(secs));
-        w.push(format!(
-            "j.state = 'executing' AND j.attempted_at < {since}"
-        ));
-    }
+    w.extend(age_conditions(
+        sql,
+        q,
+        "j.",
+        |column| column.to_string(),
+        |p| format!("{NOW} - make_interval(secs => {p})"),
+    ));
     w.join(" AND ")
 }
 

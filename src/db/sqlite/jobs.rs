@@ -5,7 +5,7 @@ use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql, NOW};
 use crate::db::jobs::{
-    age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
+    age_conditions, age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
 use crate::db::Schema;
 use crate::model::{SortKey, TIMESTAMPS};
@@ -55,19 +55,13 @@ fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
             json_or("args", "{}")
         ));
     }
-    let ts = age_expr(q.basis, "");
-    let ago = |p: String| format!("julianday('now') - {p} / 86400.0");
-    for (secs, test) in [(q.older_than, "<"), (q.newer_than, ">=")] {
-        if let Some(secs) = secs {
-            w.push(format!("julianday({ts}) {test} {}", ago(sql.bind(secs))));
-        }
-    }
-    if let Some(secs) = q.stuck_after {
-        let since = ago(sql.bind(secs));
-        w.push(format!(
-            "state = 'executing' AND julianday(attempted_at) < {since}"
-        ));
-    }
+    w.extend(age_conditions(
+        sql,
+        q,
+        "",
+        |column| format!("julianday({column})"),
+        |p| format!("julianday('now') - {p} / 86400.0"),
+    ));
     w.join(" AND ")
 }
 
