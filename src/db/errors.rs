@@ -34,10 +34,15 @@ impl Timeout {
 /// The timeout that stopped the statement behind `err`, if one did.
 pub fn timeout(err: &anyhow::Error) -> Option<Timeout> {
     err.chain()
-        .find_map(|cause| match cause.downcast_ref::<DieselError>()? {
-            DieselError::DatabaseError(_, info) => classify(info.message()),
-            _ => None,
-        })
+        .find_map(|cause| timeout_of(cause.downcast_ref::<DieselError>()?))
+}
+
+/// The timeout that stopped the statement that failed with `err`, if one did.
+pub fn timeout_of(err: &DieselError) -> Option<Timeout> {
+    match err {
+        DieselError::DatabaseError(_, info) => classify(info.message()),
+        _ => None,
+    }
 }
 
 /// What the server says when `lock_timeout` and `statement_timeout` cancel a statement, per

@@ -5,7 +5,8 @@
 //!   `(state, queue, priority, scheduled_at, id)` index; always exact.
 //! - executing: counted from that index; always exact. Stuck jobs and the longest run read
 //!   every executing job when there are at most a tenth of `--estimate-above` of them, or
-//!   when the time budget allows; else stuck jobs are sampled and the longest run is unknown.
+//!   when that fits in half of the time budget left; else stuck jobs are sampled and the
+//!   longest run is read at the end if time is left, or unknown.
 //! - windowed counts (completed in the last minute and hour, discarded in the last hour,
 //!   completions since the last watch tick): when an index lists the window, the window is
 //!   counted from it and read exactly when small, else its timestamps are sampled; without
@@ -173,8 +174,16 @@ fn executing(
         .context("counting executing jobs")?;
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
     let many = total > opts.small();
-    if !many || opts.exact("stuck") || opts.exact("longest_running") {
-        let rows = load(conn).context("reading executing jobs")?;
+    let rows = if !many || opts.exact("stuck") || opts.exact("longest_running") {
+        Some(load(conn).context("reading executing jobs")?)
+    } else {
+        // Many: reading them all gives both figures exactly, when it fits in half of what is
+        // left of the budget (the other figures need the rest); else stuck jobs are sampled.
+        opts.budget
+            .attempt_share(conn, 0.5, load)
+            .context("reading executing jobs")?
+    };
+    if let Some(rows) = rows {
         for e in rows {
             push(out, &e.queue, "executing", Figure::Exact(e.executing));
             if let Some(l) = e.longest {
@@ -184,8 +193,8 @@ fn executing(
         }
         return Ok(());
     }
-    // Too many to read first: stuck jobs are sampled; the longest run is read at the end if
-    // the budget allows.
+    // Too many to read now: stuck jobs are sampled; the longest run is tried again at the end
+    // with whatever the budget has left.
     for r in &counts {
         push(
             out,

@@ -26,6 +26,7 @@ use diesel::sql_types::{Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::PgSql;
+use crate::db::errors::Timeout;
 use crate::db::sql::Query;
 use crate::estimate::{Figure, Tally};
 
@@ -70,10 +71,24 @@ impl Budget {
         conn: &mut PgConnection,
         work: impl FnOnce(&mut PgConnection) -> diesel::QueryResult<T>,
     ) -> Result<Option<T>> {
+        self.attempt_share(conn, 1.0, work)
+    }
+
+    /// [`Budget::attempt`] with at most `share` (0–1] of what is left, so that a statement that
+    /// may not fit leaves time for the work after it.
+    pub fn attempt_share<T>(
+        &self,
+        conn: &mut PgConnection,
+        share: f64,
+        work: impl FnOnce(&mut PgConnection) -> diesel::QueryResult<T>,
+    ) -> Result<Option<T>> {
         let Some(limit) = self.limit else {
             return Ok(Some(work(conn)?));
         };
-        let left = limit.saturating_sub(self.spent.get()).as_millis() as u64;
+        let left = limit
+            .saturating_sub(self.spent.get())
+            .mul_f64(share.clamp(0.0, 1.0));
+        let left = left.as_millis() as u64;
         if left == 0 {
             return Ok(None);
         }
@@ -92,7 +107,7 @@ impl Budget {
                 ))?;
                 Ok(Some(value))
             }
-            Err(e) if e.to_string().contains("statement timeout") => {
+            Err(e) if crate::db::errors::timeout_of(&e) == Some(Timeout::Statement) => {
                 conn.batch_execute(
                     "ROLLBACK TO SAVEPOINT oban_stats_budget; RELEASE SAVEPOINT oban_stats_budget",
                 )?;
