@@ -731,7 +731,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__prune)
-            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --archive --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,6 +786,18 @@ _oban() {
                     return 0
                     ;;
                 --archive)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-replica-lag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-slot-lag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-wal-rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

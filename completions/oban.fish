@@ -61,6 +61,9 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l pause -d 'Sleep betw
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop a pass after this long, once the batch in flight has committed' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l connections -d 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
+complete -c oban -n "__fish_oban_using_subcommand prune" -l max-replica-lag -d 'Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l max-slot-lag -d 'Before each batch, wait while any replication slot keeps more WAL than this (e.g. 1GB)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l max-wal-rate -d 'Pace the pass so that the server writes at most this much WAL per second (e.g. 8MB/s)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] interval, else 1m]' -r

@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::values::{count, duration, job_id, positive_count, positive_duration};
+use super::values::{
+    count, duration, job_id, positive_count, positive_duration, replica_lag, size, wal_rate,
+    ReplicaLag,
+};
 use super::{BatchArgs, QueueWorkerArgs, SessionArgs, WatchArgs};
 use crate::defaults;
 use crate::model::{FinalState, JobState, OnExhausted, SortKey, TimeBasis};
@@ -49,12 +52,38 @@ pub struct PruneArgs {
     /// Append every deleted row to FILE as one JSON object per line, synced before each batch commits
     #[arg(long, value_name = "FILE")]
     pub archive: Option<PathBuf>,
+    /// Throttles that spare standbys and slots.
+    #[command(flatten)]
+    pub throttle: ThrottleArgs,
     /// Session timeouts.
     #[command(flatten)]
     pub session: SessionArgs,
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+/// `prune`'s throttles (PostgreSQL). Each may also come from the environment, so that cron
+/// entries stay short; oban.toml cannot hold them, because oban-py refuses unknown `[pruner]`
+/// keys.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ThrottleArgs {
+    /// Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)
+    #[arg(long, value_name = "SIZE|TIME", value_parser = replica_lag, env = "OBAN_PRUNE_MAX_REPLICA_LAG")]
+    pub max_replica_lag: Option<ReplicaLag>,
+    /// Before each batch, wait while any replication slot keeps more WAL than this (e.g. 1GB)
+    #[arg(long, value_name = "SIZE", value_parser = size, env = "OBAN_PRUNE_MAX_SLOT_LAG")]
+    pub max_slot_lag: Option<u64>,
+    /// Pace the pass so that the server writes at most this much WAL per second (e.g. 8MB/s)
+    #[arg(long, value_name = "SIZE/s", value_parser = wal_rate, env = "OBAN_PRUNE_MAX_WAL_RATE")]
+    pub max_wal_rate: Option<u64>,
+}
+
+impl ThrottleArgs {
+    /// Whether any throttle is set.
+    pub fn any(&self) -> bool {
+        self.max_replica_lag.is_some() || self.max_slot_lag.is_some() || self.max_wal_rate.is_some()
+    }
 }
 
 /// Filters shared by `inspect` and the job actions.

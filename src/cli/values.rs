@@ -1,4 +1,4 @@
-//! Value parsers for flags: durations, counts, job ids. A bad value is a clap error naming the
+//! Value parsers for flags: durations, counts, job ids, sizes of WAL. A bad value is a clap error naming the
 //! flag (exit code 2).
 
 use std::time::Duration;
@@ -62,9 +62,80 @@ pub fn count(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("expected a whole number from 0 to 100000000, got '{text}'"))
 }
 
+/// A size of WAL (`16MB`, `1GB`, `512kB`; units of 1024 as in PostgreSQL's settings), at
+/// least one byte. A bare number is refused: it would read as seconds elsewhere.
+pub fn size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let bad = || format!("expected a size such as 16MB, 512kB or 1GB, got '{text}'");
+    if !t.to_ascii_lowercase().ends_with('b') {
+        return Err(bad());
+    }
+    let n = parse_size::Config::new()
+        .with_binary()
+        .parse_size(t)
+        .map_err(|_| bad())?;
+    if n == 0 {
+        return Err("must be more than 0 bytes".into());
+    }
+    Ok(n)
+}
+
+/// A WAL rate: a size per second, `8MB/s` (the `/s` may be left out).
+pub fn wal_rate(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    size(t.strip_suffix("/s").unwrap_or(t))
+        .map_err(|_| format!("expected a rate such as 8MB/s, got '{text}'"))
+}
+
+/// How far a standby may fall behind: WAL not yet replayed, or a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaLag {
+    /// Bytes of WAL written on the primary and not yet replayed on the standby.
+    Bytes(u64),
+    /// Time behind; see `prune`'s throttle for how it is judged.
+    Time(Duration),
+}
+
+/// Parses `--max-replica-lag`: a size (`16MB`) or a duration (`30s`).
+pub fn replica_lag(text: &str) -> Result<ReplicaLag, String> {
+    if text.trim().to_ascii_lowercase().ends_with('b') {
+        return size(text).map(ReplicaLag::Bytes);
+    }
+    match positive_duration(text) {
+        Ok(d) if text.trim().chars().all(|c| c.is_ascii_digit() || c == '_') => Err(format!(
+            "say what '{text}' counts: a size of WAL such as 16MB, or a time such as {}s",
+            d.as_secs()
+        )),
+        Ok(d) => Ok(ReplicaLag::Time(d)),
+        Err(_) => Err(format!(
+            "expected a size of WAL such as 16MB or a time such as 30s, got '{text}'"
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_rates_and_lags() {
+        assert_eq!(size("16MB"), Ok(16 << 20));
+        assert_eq!(size("512kB"), Ok(512 << 10));
+        assert_eq!(size("1GB"), Ok(1 << 30));
+        assert!(size("16").is_err());
+        assert!(size("0MB").is_err());
+        assert!(size("lots of B").is_err());
+        assert_eq!(wal_rate("8MB/s"), Ok(8 << 20));
+        assert_eq!(wal_rate("8MB"), Ok(8 << 20));
+        assert!(wal_rate("8MB/h").is_err());
+        assert_eq!(replica_lag("16MB"), Ok(ReplicaLag::Bytes(16 << 20)));
+        assert_eq!(
+            replica_lag("30s"),
+            Ok(ReplicaLag::Time(Duration::from_secs(30)))
+        );
+        assert!(replica_lag("30").is_err());
+        assert!(replica_lag("0s").is_err());
+    }
 
     #[test]
     fn counts_are_bounded() {

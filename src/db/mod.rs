@@ -82,6 +82,14 @@ pub fn quote_ident(name: &str) -> String {
 }
 
 impl Db {
+    /// The PostgreSQL connection, for what only PostgreSQL has (replication figures).
+    pub fn postgres(&mut self) -> Option<&mut pg::Pg> {
+        match self {
+            Db::Pg(c) => Some(c),
+            Db::Sqlite(_) => None,
+        }
+    }
+
     /// Connects and applies the session limits. For SQLite, `create` allows a missing file to be
     /// created (migrate, demo); otherwise a missing file is an error rather than a new empty
     /// database.

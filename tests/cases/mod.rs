@@ -11,4 +11,5 @@ mod seed;
 mod snapshots;
 mod stats;
 mod stats_sampling;
+mod throttle;
 mod watch;

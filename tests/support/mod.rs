@@ -15,6 +15,8 @@ use oban::db::{Db, Schema};
 use oban::dsn::Dsn;
 use serde_json::{json, Value};
 
+pub mod cluster;
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// The server tests create their databases on.
@@ -227,6 +229,9 @@ pub fn oban() -> Command {
     cmd.env_remove("OBAN_DSN")
         .env_remove("DATABASE_URL")
         .env_remove("OBAN_PREFIX")
+        .env_remove("OBAN_PRUNE_MAX_REPLICA_LAG")
+        .env_remove("OBAN_PRUNE_MAX_SLOT_LAG")
+        .env_remove("OBAN_PRUNE_MAX_WAL_RATE")
         .current_dir(std::env::temp_dir());
     cmd
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
+use super::throttle::{Throttle, Waited};
 use super::{Archive, Outcome, PruneOpts, PruneReport};
 use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Schema};
 use crate::model::{DbTime, FinalState};
@@ -76,9 +77,25 @@ pub fn pass(
         bar.set_length(all.min(opts.limit));
     }
 
+    let throttle = Throttle::new(&opts.throttle);
+    if let (Some(t), Some(conn)) = (&throttle, db.postgres()) {
+        t.check(conn)?;
+    }
     let drained = lock::exclusive(db, "prune", &schema.prefix, |db| {
-        delete_all(db, schema, opts, &targets, archive, progress, started)
+        let drain = Drain {
+            schema,
+            opts,
+            targets: &targets,
+            budget: AtomicU64::new(opts.limit),
+            archive: archive.map(Mutex::new),
+            progress,
+            started,
+            failed: AtomicBool::new(false),
+            throttle: throttle.as_ref(),
+        };
+        drain.delete_all(db)
     })?;
+    report.throttle = throttle.as_ref().map(Throttle::report);
     let Some(drained) = drained else {
         report.outcome = Outcome::Locked;
         report.elapsed = started.elapsed().as_secs_f64();
@@ -116,61 +133,63 @@ struct Drain<'a> {
     started: Instant,
     /// Set when a drain fails, so the other stops after its batch in flight.
     failed: AtomicBool,
-}
-
-/// Deletes in batches until nothing is eligible, the limit, the runtime or Ctrl-C. With a
-/// second connection, two drains work at once from both ends of the eligible range (oldest
-/// first, newest first), so they never compete for the same rows until they meet.
-fn delete_all(
-    db: &mut Db,
-    schema: &Schema,
-    opts: &PruneOpts,
-    targets: &[(FinalState, String)],
-    archive: Option<&mut Archive>,
-    progress: Option<&ProgressBar>,
-    started: Instant,
-) -> Result<Drained> {
-    let drain = Drain {
-        schema,
-        opts,
-        targets,
-        budget: AtomicU64::new(opts.limit),
-        archive: archive.map(Mutex::new),
-        progress,
-        started,
-        failed: AtomicBool::new(false),
-    };
-    let Some(dsn) = &opts.second_connection else {
-        return drain.run(db, End::Oldest);
-    };
-    std::thread::scope(|scope| {
-        let other = scope.spawn(|| {
-            let result = Db::connect(dsn, opts.limits, false)
-                .context("opening the second connection")
-                .and_then(|mut second| drain.run(&mut second, End::Newest));
-            if result.is_err() {
-                drain.failed.store(true, Ordering::SeqCst);
-            }
-            result
-        });
-        let mine = drain.run(db, End::Oldest);
-        if mine.is_err() {
-            drain.failed.store(true, Ordering::SeqCst);
-        }
-        let theirs = other
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the second connection's drain panicked")));
-        let (mut a, b) = (mine?, theirs?);
-        for (cell, n) in b.cells {
-            *a.cells.entry(cell).or_default() += n;
-        }
-        a.batches += b.batches;
-        a.outcome = a.outcome.max(b.outcome);
-        Ok(a)
-    })
+    /// Waits before each batch, when throttles are set.
+    throttle: Option<&'a Throttle>,
 }
 
 impl Drain<'_> {
+    /// Deletes in batches until nothing is eligible, the limit, the runtime or Ctrl-C. With a
+    /// second connection, two drains work at once from both ends of the eligible range (oldest
+    /// first, newest first), so they never compete for the same rows until they meet.
+    fn delete_all(&self, db: &mut Db) -> Result<Drained> {
+        let Some(dsn) = &self.opts.second_connection else {
+            return self.run(db, End::Oldest);
+        };
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let result = Db::connect(dsn, self.opts.limits, false)
+                    .context("opening the second connection")
+                    .and_then(|mut second| self.run(&mut second, End::Newest));
+                if result.is_err() {
+                    self.failed.store(true, Ordering::SeqCst);
+                }
+                result
+            });
+            let mine = self.run(db, End::Oldest);
+            if mine.is_err() {
+                self.failed.store(true, Ordering::SeqCst);
+            }
+            let theirs = other
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the second connection's drain panicked")));
+            let (mut a, b) = (mine?, theirs?);
+            for (cell, n) in b.cells {
+                *a.cells.entry(cell).or_default() += n;
+            }
+            a.batches += b.batches;
+            a.outcome = a.outcome.max(b.outcome);
+            Ok(a)
+        })
+    }
+
+    /// Waits for the throttles before a batch; the outcome that ends the drain, if any.
+    fn throttled(&self, db: &mut Db) -> Result<Option<Outcome>> {
+        let (Some(throttle), Some(conn)) = (self.throttle, db.postgres()) else {
+            return Ok(None);
+        };
+        let deadline = self.opts.max_runtime.map(|max| self.started + max);
+        let status = |text: &str| {
+            if let Some(bar) = self.progress {
+                bar.set_message(text.to_string());
+            }
+        };
+        Ok(match throttle.wait(conn, deadline, &status)? {
+            Waited::Go => None,
+            Waited::MaxRuntime => Some(Outcome::MaxRuntime),
+            Waited::Interrupted => Some(Outcome::Interrupted),
+        })
+    }
+
     fn run(&self, db: &mut Db, end: End) -> Result<Drained> {
         let opts = self.opts;
         let mut done = Drained::default();
@@ -188,6 +207,10 @@ impl Drain<'_> {
                 .is_some_and(|max| self.started.elapsed() >= max)
             {
                 done.outcome = Outcome::MaxRuntime;
+                return Ok(done);
+            }
+            if let Some(outcome) = self.throttled(db)? {
+                done.outcome = outcome;
                 return Ok(done);
             }
             let claim = self

@@ -1,6 +1,7 @@
 //! `oban prune`: delete final-state jobs older than their cutoff, in small locked-row batches.
 //! Options (`opts`), one pass (`drain`), the archive file (`archive`), the result (`report`),
-//! the missing-index hint (`hint`) and the progress bar (`progress`) each have a file.
+//! the missing-index hint (`hint`), the progress bar (`progress`) and the throttles that spare
+//! standbys (`throttle`) each have a file.
 
 mod archive;
 mod drain;
@@ -8,6 +9,7 @@ mod hint;
 mod opts;
 mod progress;
 mod report;
+mod throttle;
 
 use std::io::Write;
 
@@ -18,6 +20,7 @@ pub use self::drain::pass;
 pub use self::hint::missing_index_hint;
 pub use self::opts::PruneOpts;
 pub use self::report::{Outcome, PruneReport};
+pub use self::throttle::ThrottleReport;
 use crate::cli::PruneArgs;
 use crate::config::Settings;
 use crate::watch;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use crate::cli::PruneArgs;
+use crate::cli::{PruneArgs, ThrottleArgs};
 use crate::config::Settings;
 use crate::db::{JobFilter, SessionLimits};
 use crate::defaults;
@@ -33,6 +33,8 @@ pub struct PruneOpts {
     pub archive: Option<PathBuf>,
     /// Session timeouts.
     pub limits: SessionLimits,
+    /// Replica, slot and WAL-rate throttles (PostgreSQL).
+    pub throttle: ThrottleArgs,
     /// With `--connections 2` on PostgreSQL: the database for the second connection, which
     /// drains newest-eligible-first while the first drains oldest-first.
     pub second_connection: Option<Dsn>,
@@ -68,6 +70,12 @@ impl PruneOpts {
             .dsn
             .as_ref()
             .is_some_and(|d| d.backend == crate::dsn::Backend::Sqlite);
+        if sqlite && args.throttle.any() {
+            return Err(crate::error::usage(
+                "--max-replica-lag, --max-slot-lag and --max-wal-rate: SQLite has no standbys, \
+                 slots or WAL to throttle on (PostgreSQL only)",
+            ));
+        }
         if sqlite && args.connections.is_some_and(|n| n > 1) {
             return Err(crate::error::usage(
                 "--connections: SQLite has one writer at a time; a second connection would only wait",
@@ -83,6 +91,7 @@ impl PruneOpts {
             dry_run: args.dry_run,
             archive: args.archive.clone(),
             limits: crate::commands::session_limits(&args.session),
+            throttle: args.throttle.clone(),
             second_connection: match args.connections.unwrap_or(defaults::PRUNE_CONNECTIONS) {
                 2 => settings
                     .dsn

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 pub fn bar(limit: u64) -> ProgressBar {
     let bar = ProgressBar::new(limit);
     if let Ok(style) = ProgressStyle::with_template(
-        "pruning {human_pos}/{human_len} jobs {wide_bar} {rate} ETA {eta} ({elapsed})",
+        "pruning {human_pos}/{human_len} jobs {wide_bar} {rate} ETA {eta} ({elapsed}) {msg}",
     ) {
         bar.set_style(style.with_key(
             "rate",

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::PruneOpts;
+use super::{PruneOpts, ThrottleReport};
 use crate::db::{Flavour, Schema};
 use crate::model::{DbTime, FinalState};
 use crate::output::{self, Report};
@@ -62,6 +62,9 @@ pub struct PruneReport {
     /// The archive file, when archiving.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,
+    /// What the throttles did, when any was set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<ThrottleReport>,
 }
 
 impl PruneReport {
@@ -82,6 +85,7 @@ impl PruneReport {
             batch_size: opts.batch_size,
             elapsed: 0.0,
             archive: opts.archive.as_ref().map(|p| p.display().to_string()),
+            throttle: None,
         }
     }
 
@@ -175,6 +179,19 @@ impl Report for PruneReport {
                 out.push_str("interrupted: every committed batch is listed above\n")
             }
             _ => {}
+        }
+        if let Some(t) = self.throttle.as_ref().filter(|t| t.waits > 0) {
+            let causes: Vec<String> = t
+                .waited_by_cause
+                .iter()
+                .map(|(cause, s)| format!("{} {}", cause.replace('_', " "), output::seconds(*s)))
+                .collect();
+            out.push_str(&format!(
+                "throttled: {} waited, {} in all ({})\n",
+                output::plural(t.waits, "batch", "batches"),
+                output::seconds(t.waited_seconds),
+                causes.join(", ")
+            ));
         }
         if let Some(path) = &self.archive {
             if !self.dry_run && self.total > 0 {

@@ -10,6 +10,7 @@ mod jobs;
 mod migrate;
 mod prune;
 pub mod refine;
+pub mod replication;
 mod rescue;
 pub mod sample;
 pub mod stats;
