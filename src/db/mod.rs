@@ -27,7 +27,7 @@ pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };
 pub use self::migrations::Migrate;
-pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Prune, Sink, Targets};
+pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Plan, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 pub use self::stats::Stats;
 use crate::dsn::{Backend, Dsn};

@@ -83,12 +83,32 @@ pub struct Cursor {
     /// The end batches come from.
     pub end: End,
     after_id: i64,
+    /// The heap blocks `[from, to)` this batch walks, when the pass walks the heap.
+    blocks: Option<(u64, u64)>,
 }
 
 impl Cursor {
     /// A drain from `end` that has deleted nothing yet.
     pub fn new(end: End) -> Cursor {
-        Cursor { end, after_id: 0 }
+        Cursor {
+            end,
+            after_id: 0,
+            blocks: None,
+        }
+    }
+
+    /// A batch that takes the eligible rows of heap blocks `[from, to)`, in physical order.
+    pub fn blocks(from: u64, to: u64) -> Cursor {
+        Cursor {
+            end: End::Oldest,
+            after_id: 0,
+            blocks: Some((from, to)),
+        }
+    }
+
+    /// The heap blocks this batch walks, if it walks the heap.
+    pub fn walked(&self) -> Option<(u64, u64)> {
+        self.blocks
     }
 
     /// The highest id deleted so far.
@@ -119,6 +139,23 @@ pub struct Batch<'a> {
     pub cursor: Cursor,
 }
 
+/// How a pass should find its rows, decided once per pass from the planner's statistics.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Plan {
+    /// Nothing is eligible: the pass has nothing to do.
+    Nothing,
+    /// Batches read the oldest eligible rows from the timestamp indexes.
+    Index,
+    /// Batches walk the heap in physical order, block range by block range: for a backlog,
+    /// where most of the heap is eligible, or a state with no timestamp index.
+    Walk {
+        /// Heap blocks at the start of the pass; rows in blocks added later are newer jobs.
+        blocks: u64,
+        /// Eligible rows per block, as estimated (sizes the first block ranges).
+        density: f64,
+    },
+}
+
 /// Sees a batch's rows before it commits, and can veto the commit by failing (the archive).
 pub type Sink<'a> = dyn FnMut(&[DeletedRow]) -> Result<()> + 'a;
 
@@ -132,7 +169,15 @@ pub trait Prune {
     /// state, through its timestamp index where there is one).
     fn count_eligible(&mut self, batch: &Batch) -> Result<u64>;
 
-    /// Deletes one batch from the cursor's end in its own transaction, skipping rows others
-    /// hold locked; `sink` (the archive) sees the rows before commit and can veto it by failing.
+    /// Deletes one batch from the cursor's end (or its heap blocks) in its own transaction,
+    /// skipping rows others hold locked; `sink` (the archive) sees the rows before commit and
+    /// can veto it by failing.
     fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>>;
+
+    /// How the pass `whole` (its targets, filters and batch size) should find its rows. An
+    /// engine that cannot walk its heap answers [`Plan::Index`].
+    fn plan(&mut self, whole: &Batch) -> Result<Plan> {
+        let _ = whole;
+        Ok(Plan::Index)
+    }
 }

@@ -6,6 +6,7 @@ mod inspect;
 mod migrate;
 mod properties;
 mod prune;
+mod prune_walk;
 mod rescue;
 mod seed;
 mod snapshots;

@@ -10,8 +10,9 @@ use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
 use super::throttle::{Throttle, Waited};
-use super::{Archive, Outcome, PruneOpts, PruneReport};
-use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Schema};
+use super::walk::Walk;
+use super::{Archive, Method, Outcome, PruneOpts, PruneReport};
+use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Plan, Schema};
 use crate::model::{DbTime, FinalState};
 use crate::watch;
 
@@ -82,7 +83,24 @@ pub fn pass(
         t.check(conn)?;
     }
     let drained = lock::exclusive(db, "prune", &schema.prefix, |db| {
+        // Planned for one batch: a walk only pays when at least a batch is eligible.
+        let one = Batch {
+            size: opts.batch_size,
+            ..whole
+        };
+        let plan = db.plan(&one).context("planning the pass")?;
+        let walk = match plan {
+            Plan::Nothing => return Ok((Drained::default(), Method::Index)),
+            Plan::Index => None,
+            Plan::Walk { blocks, density } => Some(Walk::new(blocks, density)),
+        };
+        let method = if walk.is_some() {
+            Method::HeapWalk
+        } else {
+            Method::Index
+        };
         let drain = Drain {
+            walk,
             schema,
             opts,
             targets: &targets,
@@ -93,14 +111,15 @@ pub fn pass(
             failed: AtomicBool::new(false),
             throttle: throttle.as_ref(),
         };
-        drain.delete_all(db)
+        Ok((drain.delete_all(db)?, method))
     })?;
     report.throttle = throttle.as_ref().map(Throttle::report);
-    let Some(drained) = drained else {
+    let Some((drained, method)) = drained else {
         report.outcome = Outcome::Locked;
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     };
+    report.method = Some(method);
     for ((state, queue), n) in &drained.cells {
         report.add(state, queue, *n);
     }
@@ -135,6 +154,8 @@ struct Drain<'a> {
     failed: AtomicBool,
     /// Waits before each batch, when throttles are set.
     throttle: Option<&'a Throttle>,
+    /// The heap walk, when the pass walks the heap instead of the indexes.
+    walk: Option<Walk>,
 }
 
 impl Drain<'_> {
@@ -194,6 +215,7 @@ impl Drain<'_> {
         let opts = self.opts;
         let mut done = Drained::default();
         let mut cursor = Cursor::new(end);
+        let mut full = false;
         loop {
             if watch::interrupted() {
                 done.outcome = Outcome::Interrupted;
@@ -223,6 +245,19 @@ impl Drain<'_> {
                 return Ok(done);
             };
             let n = left.min(opts.batch_size);
+            // Walking the heap: the same range again after a full batch (it may hold more),
+            // else the next one; the walk ends when the heap has been walked.
+            if let Some(walk) = &self.walk {
+                let range = match cursor.walked() {
+                    Some(range) if full => Some(range),
+                    _ => walk.claim(n),
+                };
+                let Some((from, to)) = range else {
+                    self.budget.fetch_add(n, Ordering::SeqCst);
+                    return Ok(done);
+                };
+                cursor = Cursor::blocks(from, to);
+            }
             let mut sink = |rows: &[DeletedRow]| match &self.archive {
                 Some(archive) => archive
                     .lock()
@@ -260,10 +295,13 @@ impl Drain<'_> {
             if let Some(bar) = self.progress {
                 bar.inc(got);
             }
-            // A short batch means nothing more is eligible from this end, apart from rows
-            // that other sessions hold locked; those wait for the next pass.
-            if got < n {
-                return Ok(done);
+            // A short batch means nothing more is eligible from this end (or in this range),
+            // apart from rows that other sessions hold locked; those wait for the next pass.
+            full = got == n;
+            match (&self.walk, cursor.walked()) {
+                (Some(walk), Some((from, to))) if !full => walk.saw(got, to - from),
+                (None, _) if !full => return Ok(done),
+                _ => {}
             }
             if !opts.pause.is_zero() && !watch::sleep(opts.pause) {
                 done.outcome = Outcome::Interrupted;

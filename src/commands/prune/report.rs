@@ -26,6 +26,17 @@ pub enum Outcome {
     Locked,
 }
 
+/// How a pass found its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// The oldest eligible rows first, from the timestamp indexes.
+    Index,
+    /// The heap in physical order, block range by block range (a backlog, or a state without
+    /// a timestamp index).
+    HeapWalk,
+}
+
 /// The result of one pass.
 #[derive(Debug, Clone, Serialize)]
 pub struct PruneReport {
@@ -62,6 +73,9 @@ pub struct PruneReport {
     /// The archive file, when archiving.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<String>,
+    /// How the rows were found (a pass that deleted: not a dry run, not locked out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
     /// What the throttles did, when any was set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleReport>,
@@ -85,6 +99,7 @@ impl PruneReport {
             batch_size: opts.batch_size,
             elapsed: 0.0,
             archive: opts.archive.as_ref().map(|p| p.display().to_string()),
+            method: None,
             throttle: None,
         }
     }
@@ -138,10 +153,15 @@ impl Report for PruneReport {
                 output::seconds(self.elapsed),
             ),
             _ => format!(
-                "prune: {verb} {} in {} ({})\n",
+                "prune: {verb} {} in {} ({}{})\n",
                 output::plural(self.total, "job", "jobs"),
                 output::seconds(self.elapsed),
-                output::plural(self.batches, "batch", "batches")
+                output::plural(self.batches, "batch", "batches"),
+                if self.method == Some(Method::HeapWalk) {
+                    ", walking the heap"
+                } else {
+                    ""
+                }
             ),
         };
         if self.total > 0 {

@@ -14,6 +14,7 @@ pub mod replication;
 mod rescue;
 pub mod sample;
 pub mod stats;
+mod walk;
 
 use anyhow::{Context, Result};
 use diesel::connection::SimpleConnection;

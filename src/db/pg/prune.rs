@@ -6,17 +6,24 @@ use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
 use super::{table, Pg, PgSql};
-use crate::db::prune::{Batch, DeletedRow, End, JobFilter, PrunableCount, Prune, Sink, Targets};
+use crate::db::prune::{
+    Batch, DeletedRow, End, JobFilter, Plan, PrunableCount, Prune, Sink, Targets,
+};
 use crate::db::{CountValue, Schema};
 use crate::model::FinalState;
 
 /// The placeholders of one statement's cutoffs (one per target, in order) and filters.
-struct Bound {
+pub(super) struct Bound {
     cutoffs: Vec<String>,
-    filters: String,
+    pub(super) filters: String,
 }
 
-fn bind_targets(sql: &mut PgSql, targets: &Targets, filter: &JobFilter, alias: &str) -> Bound {
+pub(super) fn bind_targets(
+    sql: &mut PgSql,
+    targets: &Targets,
+    filter: &JobFilter,
+    alias: &str,
+) -> Bound {
     Bound {
         cutoffs: targets.iter().map(|(_, cutoff)| sql.bind(cutoff)).collect(),
         filters: filter.sql(sql, alias),
@@ -25,7 +32,7 @@ fn bind_targets(sql: &mut PgSql, targets: &Targets, filter: &JobFilter, alias: &
 
 /// `(state = 'completed' AND completed_at < $1::timestamp) OR …` for every target. States are
 /// literals so the planner can match each partial index predicate.
-fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
+pub(super) fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
     let parts: Vec<String> = targets
         .iter()
         .zip(&bound.cutoffs)
@@ -113,6 +120,9 @@ impl Prune for Pg {
     }
 
     fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {
+        if let Some(blocks) = batch.cursor.walked() {
+            return super::walk::delete_blocks(self, batch, blocks, sink);
+        }
         let jobs = table(&batch.schema.prefix, "oban_jobs");
         // Oldest first across the states, so rows that sit together on disk (ids follow time)
         // go in the same batch and each page is rewritten once. A few more candidates than the
@@ -155,5 +165,9 @@ impl Prune for Pg {
             sink(&rows)?;
             Ok(rows)
         })
+    }
+
+    fn plan(&mut self, whole: &Batch) -> Result<Plan> {
+        super::walk::plan(self, whole)
     }
 }

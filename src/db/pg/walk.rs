@@ -1,0 +1,142 @@
+//! Prune by walking the heap: a batch takes the eligible rows of a range of heap blocks in
+//! physical order (a TID range scan, PostgreSQL 14+), locks them with SKIP LOCKED and deletes
+//! them by ctid. Each page is read once and nothing is sorted, which is what a backlog needs
+//! (most of the heap eligible) and what a state without a timestamp index needs (Elixir's
+//! `completed_at`). [`plan`] chooses between this and the index walk once per pass.
+
+use anyhow::{Context, Result};
+use diesel::sql_types::{Double, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl};
+
+use super::prune::{bind_targets, eligible_any};
+use super::{table, Pg, PgSql};
+use crate::db::prune::{Batch, DeletedRow, Plan, Prune, Sink};
+
+/// A pass walks the heap when at least this share of the table is eligible (the planner's
+/// estimate), or when a pruned state has no timestamp index.
+pub const WALK_SHARE: f64 = 0.3;
+
+#[derive(QueryableByName)]
+struct Size {
+    #[diesel(sql_type = Double)]
+    blocks: f64,
+    #[diesel(sql_type = Double)]
+    tuples: f64,
+}
+
+#[derive(QueryableByName)]
+struct Explained {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+/// How this pass should find its rows (`whole.size` is one batch). The planner's estimate of the eligible rows decides
+/// whether a walk could pay; a walk is then only chosen when a batch's worth is really there,
+/// so that a pass right after a drain (before ANALYZE catches up) stays an index probe.
+pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
+    let jobs = table(&whole.schema.prefix, "oban_jobs");
+    let mut sql = PgSql::new();
+    let prefix = sql.bind(&whole.schema.prefix);
+    sql.push(&format!(
+        "SELECT (pg_relation_size(c.oid) / current_setting('block_size')::float8) AS blocks, \
+                greatest(c.reltuples, 0)::float8 AS tuples \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs' AND c.relkind = 'r'"
+    ));
+    let sizes: Vec<Size> = sql.query().load(conn).context("reading the table's size")?;
+    let Some(size) = sizes.first() else {
+        return Ok(Plan::Index);
+    };
+    let unindexed = whole
+        .targets
+        .iter()
+        .any(|(state, _)| !whole.schema.indexed_final_states.contains(state));
+    // Each state's timestamp alone: the planner would multiply the state's share into
+    // `state = 'completed' AND completed_at < …` as if the two were independent, when a
+    // timestamp is only set on jobs in its state (or that were).
+    let mut sql = PgSql::new();
+    let stamps: Vec<String> = whole
+        .targets
+        .iter()
+        .map(|(state, cutoff)| format!("{} < {}::timestamp", state.column(), sql.bind(cutoff)))
+        .collect();
+    let filters = whole.filter.sql(&mut sql, "");
+    sql.push(&format!(
+        "EXPLAIN (FORMAT JSON) SELECT 1 FROM {jobs} WHERE ({}){filters}",
+        stamps.join(" OR ")
+    ));
+    let explained: Vec<Explained> = sql
+        .query()
+        .load(conn)
+        .context("estimating the eligible rows")?;
+    let estimate = explained
+        .first()
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.plan).ok())
+        .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
+        .unwrap_or(0.0);
+    let backlog = size.tuples > 0.0 && estimate >= WALK_SHARE * size.tuples;
+    if !(backlog || unindexed) || size.blocks < 1.0 {
+        return Ok(Plan::Index);
+    }
+    // Is a batch's worth (`whole.size`) really there? The index walk's own candidates answer
+    // that quickly.
+    let probe = Batch {
+        size: whole.size.max(1),
+        ..*whole
+    };
+    let found: i64 = conn
+        .count_prunable(&probe)
+        .context("looking for eligible rows")?
+        .iter()
+        .map(|c| c.count)
+        .sum();
+    Ok(match found {
+        0 => Plan::Nothing,
+        n if (n as u64) < probe.size => Plan::Index,
+        _ => Plan::Walk {
+            blocks: size.blocks as u64,
+            density: (estimate / size.blocks).max(0.0),
+        },
+    })
+}
+
+/// Deletes the eligible rows of heap blocks `[from, to)`, at most `batch.size` of them, in one
+/// transaction. Rows are locked with SKIP LOCKED (never waiting on a worker or another
+/// pruner, and no deadlock: the DELETE touches only rows this transaction locked) and deleted
+/// by ctid, which a locked row cannot change.
+pub fn delete_blocks(
+    conn: &mut Pg,
+    batch: &Batch,
+    (from, to): (u64, u64),
+    sink: &mut Sink,
+) -> Result<Vec<DeletedRow>> {
+    let jobs = table(&batch.schema.prefix, "oban_jobs");
+    let returning = if batch.archive {
+        "row_to_json(j)::text"
+    } else {
+        "NULL::text"
+    };
+    let mut sql = PgSql::new();
+    let bound = bind_targets(&mut sql, batch.targets, batch.filter, "j.");
+    let (lo, hi) = (
+        sql.bind(format!("({from},0)")),
+        sql.bind(format!("({to},0)")),
+    );
+    let size = sql.bind(batch.size);
+    sql.push(&format!(
+        "WITH locked AS MATERIALIZED ( \
+           SELECT j.ctid FROM {jobs} j \
+           WHERE j.ctid >= {lo}::tid AND j.ctid < {hi}::tid AND {eligible}{filters} \
+           LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
+         DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
+         RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
+        eligible = eligible_any(batch.targets, &bound, "j."),
+        filters = bound.filters,
+    ));
+    let query = sql.query();
+    conn.transaction(|conn| {
+        let rows: Vec<DeletedRow> = query.load(conn)?;
+        sink(&rows)?;
+        Ok(rows)
+    })
+}
