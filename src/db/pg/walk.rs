@@ -75,8 +75,17 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
         .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
         .unwrap_or(0.0);
     let backlog = size.tuples > 0.0 && estimate >= WALK_SHARE * size.tuples;
-    if !(backlog || unindexed) || size.blocks < 1.0 {
+    let walk = Plan::Walk {
+        blocks: size.blocks as u64,
+        density: (estimate / size.blocks.max(1.0)).max(0.0),
+    };
+    if size.blocks < 1.0 || !(backlog || unindexed) {
         return Ok(Plan::Index);
+    }
+    if unindexed {
+        // Without an index the index walk reads the table for its rows anyway (and a probe
+        // would too): walking it once is no dearer.
+        return Ok(walk);
     }
     // Is a batch's worth (`whole.size`) really there? The index walk's own candidates answer
     // that quickly.
@@ -90,13 +99,11 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
         .iter()
         .map(|c| c.count)
         .sum();
+    // Less than a batch is one index batch away.
     Ok(match found {
         0 => Plan::Nothing,
         n if (n as u64) < probe.size => Plan::Index,
-        _ => Plan::Walk {
-            blocks: size.blocks as u64,
-            density: (estimate / size.blocks).max(0.0),
-        },
+        _ => walk,
     })
 }
 
