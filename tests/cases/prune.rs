@@ -29,7 +29,7 @@ fn population() -> Vec<JobSpec> {
     jobs
 }
 
-fn prune_json(target: &dyn Target, extra: &[&str]) -> Value {
+pub fn prune_json(target: &dyn Target, extra: &[&str]) -> Value {
     let dsn = target.dsn();
     let mut args = vec!["-d", dsn.as_str(), "prune", "-o", "json"];
     args.extend_from_slice(extra);

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 
-use crate::cases::prune::elixir_db;
-use crate::support::{insert, json_out, oban, JobSpec, PgDb};
+use crate::cases::prune::{elixir_db, prune_json};
+use crate::support::{insert, JobSpec, PgDb};
 
 const DAY: f64 = 86_400.0;
 
@@ -60,16 +60,9 @@ fn eligible_ids(db: &PgDb) -> BTreeSet<i64> {
     .collect()
 }
 
+/// `oban prune` with batches of 100, as JSON.
 fn prune(db: &PgDb, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["-d", &db.url, "prune", "--batch-size", "100", "-o", "json"];
-    args.extend_from_slice(extra);
-    let out = oban().args(&args).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_out(&out)
+    prune_json(db, &[&["--batch-size", "100"], extra].concat())
 }
 
 fn backlog_db(label: &str) -> (PgDb, BTreeSet<i64>, usize) {
