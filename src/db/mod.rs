@@ -6,6 +6,7 @@
 //! the command line or the commands.
 
 pub mod catalog;
+pub mod doctor;
 pub mod errors;
 pub mod jobs;
 pub mod lock;
@@ -26,6 +27,7 @@ pub use self::catalog::{BoolValue, Catalog, CountValue, QueueStateCount, Schema,
 pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };
+pub use self::doctor::Doctor;
 pub use self::migrations::Migrate;
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Plan, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
@@ -34,9 +36,9 @@ use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;
 
 /// Everything an engine answers: the feature traits together.
-pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats {}
+pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor {}
 
-impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats> Engine for T {}
+impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor> Engine for T {}
 
 /// A live connection to one of the supported engines.
 pub enum Db {

@@ -4,9 +4,11 @@
 
 mod catalog;
 pub mod cells;
+mod doctor;
 pub mod exact;
 pub mod figures;
 mod jobs;
+mod maintain;
 mod migrate;
 mod prune;
 pub mod refine;

@@ -4,6 +4,7 @@
 //! `json_each`, so any number of values is one parameter.
 
 mod catalog;
+mod doctor;
 mod jobs;
 mod migrate;
 mod prune;

@@ -1,0 +1,452 @@
+//! `oban doctor` on PostgreSQL: the facts about `oban_jobs` — its indexes (with their size
+//! estimated from the statistics, or measured by `pgstattuple`), its heap and vacuum state,
+//! the sessions, slots and prepared transactions that hold back vacuum, and the jobs.
+//!
+//! Size estimates follow the usual statistics-only method: rows × (tuple header + average
+//! column widths, aligned + line pointer), packed at the fill factor. They are withheld when
+//! the statistics do not cover every column (never analyzed, an expression index, not btree).
+
+use anyhow::{Context, Result};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text};
+use diesel::{sql_query, QueryableByName, RunQueryDsl};
+
+use super::{table, Pg, PgSql, NOW};
+use crate::db::doctor::{
+    COUNT_CAP,     Facts, Holders, IndexFact, JobFacts, Prepared, ProducerFact, Probe, Session, Slot, TableFact,
+};
+use crate::db::Schema;
+use crate::model::FinalState;
+
+
+#[derive(QueryableByName)]
+struct IndexRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    definition: String,
+    #[diesel(sql_type = Array<Nullable<Text>>)]
+    columns: Vec<Option<String>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    predicate: Option<String>,
+    #[diesel(sql_type = Text)]
+    method: String,
+    #[diesel(sql_type = Bool)]
+    valid: bool,
+    #[diesel(sql_type = Nullable<Integer>)]
+    building_pid: Option<i32>,
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    expected_bytes: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct TableRow {
+    #[diesel(sql_type = BigInt)]
+    bytes: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    expected_bytes: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    live: i64,
+    #[diesel(sql_type = BigInt)]
+    dead: i64,
+    #[diesel(sql_type = BigInt)]
+    modified: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    vacuumed_ago: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    analyzed_ago: Option<f64>,
+    #[diesel(sql_type = Double)]
+    vacuum_trigger: f64,
+    #[diesel(sql_type = Double)]
+    analyze_trigger: f64,
+    #[diesel(sql_type = Double)]
+    vacuum_scale_factor: f64,
+    #[diesel(sql_type = Bool)]
+    autovacuum: bool,
+    #[diesel(sql_type = Array<Text>)]
+    options: Vec<String>,
+}
+
+#[derive(QueryableByName)]
+struct SessionRow {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    user: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    application: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    client: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    state: Option<String>,
+    #[diesel(sql_type = Double)]
+    xact_age: f64,
+    #[diesel(sql_type = Double)]
+    state_age: f64,
+    #[diesel(sql_type = Nullable<Text>)]
+    query: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct SlotRow {
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Bool)]
+    active: bool,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    retained_wal: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    xmin_age: Option<i64>,
+}
+
+#[derive(QueryableByName)]
+struct PreparedRow {
+    #[diesel(sql_type = Text)]
+    gid: String,
+    #[diesel(sql_type = Text)]
+    owner: String,
+    #[diesel(sql_type = Double)]
+    age: f64,
+}
+
+#[derive(QueryableByName)]
+struct AgeRow {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    age: Option<f64>,
+}
+
+#[derive(QueryableByName)]
+struct ProducerRow {
+    #[diesel(sql_type = Text)]
+    node: String,
+    #[diesel(sql_type = Text)]
+    queue: String,
+    #[diesel(sql_type = Text)]
+    uuid: String,
+    #[diesel(sql_type = Double)]
+    silent: f64,
+}
+
+#[derive(QueryableByName)]
+struct LeaderRow {
+    #[diesel(sql_type = Text)]
+    node: String,
+    #[diesel(sql_type = Double)]
+    silent: f64,
+}
+
+#[derive(QueryableByName)]
+struct NameRow {
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
+}
+
+/// `(SELECT value of storage option `key` of pg_class c)`, as float8.
+fn option(key: &str) -> String {
+    format!(
+        "(SELECT split_part(o, '=', 2)::float8 FROM unnest(c.reloptions) o \
+          WHERE o LIKE '{key}=%')"
+    )
+}
+
+/// The schema pgstattuple is installed in, if it is.
+fn pgstattuple_schema(conn: &mut Pg) -> Result<Option<String>> {
+    let rows: Vec<NameRow> = sql_query(
+        "SELECT n.nspname::text AS name FROM pg_extension e \
+         JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgstattuple'",
+    )
+    .load(conn)?;
+    Ok(rows.into_iter().next().and_then(|r| r.name))
+}
+
+/// The indexes of the jobs table. `exact`: measured through pgstattuple in schema `exact`.
+pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Vec<IndexFact>> {
+    let mut q = PgSql::new();
+    let jobs = q.bind(table(&schema.prefix, "oban_jobs"));
+    let block = "current_setting('block_size')::int8";
+    // Leaf tuples: 8-byte header, the columns' average widths aligned to 8, a 4-byte line
+    // pointer; pages of 8192 less header and special space, filled to 90%.
+    let estimate = format!(
+        "CASE WHEN am.amname = 'btree' AND ci.reltuples >= 0 AND st.n = i.indnatts THEN \
+           (ceil(ci.reltuples * (12 + ceil(st.width / 8.0) * 8) / (({block} - 40) * 0.9)) + 1)::int8 \
+           * {block} END"
+    );
+    let measured = match exact {
+        Some(ext) => format!(
+            "CASE WHEN am.amname = 'btree' AND i.indisvalid THEN (SELECT \
+               ((s.leaf_pages * s.avg_leaf_density / 90.0) + s.internal_pages + 1)::int8 * {block} \
+               FROM {}.pgstatindex(i.indexrelid::regclass) s) END",
+            crate::db::quote_ident(ext)
+        ),
+        None => estimate,
+    };
+    q.push(&format!(
+        "SELECT ci.relname::text AS name, pg_get_indexdef(i.indexrelid) AS definition, \
+           ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
+                 LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+                 ORDER BY k.ord) AS columns, \
+           pg_get_expr(i.indpred, i.indrelid) AS predicate, am.amname::text AS method, \
+           i.indisvalid AS valid, \
+           (SELECT p.pid FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid \
+              AND (p.index_relid = i.indexrelid OR NOT i.indisvalid) LIMIT 1) AS building_pid, \
+           pg_relation_size(i.indexrelid) AS bytes, {measured} AS expected_bytes \
+         FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid \
+         JOIN pg_am am ON am.oid = ci.relam \
+         JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN LATERAL ( \
+           SELECT count(s.attname) AS n, sum((1 - s.null_frac) * s.avg_width) AS width \
+           FROM unnest(i.indkey::int2[]) k(num) \
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
+           JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname \
+                AND s.attname = a.attname) st ON true \
+         WHERE i.indrelid = {jobs}::regclass ORDER BY ci.relname"
+    ));
+    let rows: Vec<IndexRow> = q.query().load(conn).context("reading the indexes")?;
+    Ok(rows
+        .into_iter()
+        .map(|r| IndexFact {
+            name: r.name,
+            definition: r.definition,
+            columns: r.columns,
+            predicate: r.predicate,
+            method: r.method,
+            valid: r.valid,
+            building_pid: r.building_pid,
+            bytes: r.bytes,
+            expected_bytes: r.expected_bytes,
+            measured: exact.is_some() && r.expected_bytes.is_some(),
+        })
+        .collect())
+}
+
+/// The heap: size, estimate, statistics, autovacuum settings.
+fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Option<TableFact>> {
+    let mut q = PgSql::new();
+    let jobs = q.bind(table(&schema.prefix, "oban_jobs"));
+    let block = "current_setting('block_size')::int8";
+    let fill = format!("coalesce({}, 100) / 100.0", option("fillfactor"));
+    let expected = match exact {
+        // Live tuples and their line pointers, packed at the fill factor.
+        Some(ext) => format!(
+            "(SELECT ((t.tuple_len + 4 * t.tuple_count) / {fill})::int8 \
+              FROM {}.pgstattuple(c.oid::regclass) t)",
+            crate::db::quote_ident(ext)
+        ),
+        None => format!(
+            "CASE WHEN c.reltuples >= 0 AND st.n = (SELECT count(*) FROM pg_attribute a \
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) THEN \
+               (ceil(c.reltuples * (28 + ceil(st.width / 8.0) * 8) / (({block} - 24) * {fill})))::int8 \
+               * {block} END"
+        ),
+    };
+    let setting = |name: &str| format!("current_setting('{name}')::float8");
+    let ago = |a: &str, b: &str| {
+        format!("extract(epoch FROM now() - greatest(s.{a}, s.{b}))::float8")
+    };
+    q.push(&format!(
+        "SELECT pg_relation_size(c.oid) AS bytes, {expected} AS expected_bytes, \
+           coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, \
+           coalesce(s.n_mod_since_analyze, 0) AS modified, \
+           {vacuumed} AS vacuumed_ago, {analyzed} AS analyzed_ago, \
+           coalesce({vt}, {vt_set}) + coalesce({vs}, {vs_set}) * greatest(c.reltuples, 0) AS vacuum_trigger, \
+           coalesce({at}, {at_set}) + coalesce({as_}, {as_set}) * greatest(c.reltuples, 0) AS analyze_trigger, \
+           coalesce({vs}, {vs_set}) AS vacuum_scale_factor, \
+           current_setting('autovacuum') = 'on' AND coalesce((SELECT split_part(o, '=', 2)::bool \
+             FROM unnest(c.reloptions) o WHERE o LIKE 'autovacuum_enabled=%'), true) AS autovacuum, \
+           coalesce(c.reloptions, '{{}}')::text[] AS options \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
+         LEFT JOIN LATERAL (SELECT count(*) AS n, sum((1 - x.null_frac) * x.avg_width) AS width \
+           FROM pg_stats x WHERE x.schemaname = n.nspname AND x.tablename = c.relname) st ON true \
+         WHERE c.oid = {jobs}::regclass",
+        vacuumed = ago("last_vacuum", "last_autovacuum"),
+        analyzed = ago("last_analyze", "last_autoanalyze"),
+        vt = option("autovacuum_vacuum_threshold"),
+        vt_set = setting("autovacuum_vacuum_threshold"),
+        vs = option("autovacuum_vacuum_scale_factor"),
+        vs_set = setting("autovacuum_vacuum_scale_factor"),
+        at = option("autovacuum_analyze_threshold"),
+        at_set = setting("autovacuum_analyze_threshold"),
+        as_ = option("autovacuum_analyze_scale_factor"),
+        as_set = setting("autovacuum_analyze_scale_factor"),
+    ));
+    let rows: Vec<TableRow> = q.query().load(conn).context("reading the table")?;
+    Ok(rows.into_iter().next().map(|r| TableFact {
+        bytes: r.bytes,
+        expected_bytes: r.expected_bytes,
+        measured: exact.is_some(),
+        live: r.live,
+        dead: r.dead,
+        modified: r.modified,
+        vacuumed_ago: r.vacuumed_ago,
+        analyzed_ago: r.analyzed_ago,
+        vacuum_trigger: r.vacuum_trigger,
+        analyze_trigger: r.analyze_trigger,
+        vacuum_scale_factor: r.vacuum_scale_factor,
+        autovacuum: r.autovacuum,
+        options: r.options,
+    }))
+}
+
+/// Open transactions in this database, slots and prepared transactions.
+fn holders(conn: &mut Pg) -> Result<Holders> {
+    // Only this database's transactions hold back vacuum of its tables (and only client
+    // backends hold snapshots that matter here); this session is left out.
+    let transactions: Vec<SessionRow> = sql_query(
+        "SELECT pid, usename::text AS user, application_name AS application, \
+           coalesce(host(client_addr), 'local') AS client, state, \
+           extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_age, \
+           extract(epoch FROM clock_timestamp() - state_change)::float8 AS state_age, \
+           left(query, 200) AS query \
+         FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+           AND backend_type = 'client backend' AND xact_start IS NOT NULL \
+         ORDER BY xact_start",
+    )
+    .load(conn)
+    .context("reading open transactions")?;
+    let slots: Vec<SlotRow> = sql_query(
+        "SELECT slot_name::text AS name, slot_type AS kind, active, \
+           pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() \
+                                ELSE pg_current_wal_lsn() END, restart_lsn)::int8 AS retained_wal, \
+           greatest(age(xmin), age(catalog_xmin))::int8 AS xmin_age \
+         FROM pg_replication_slots \
+         WHERE database IS NULL OR database = current_database() ORDER BY slot_name",
+    )
+    .load(conn)
+    .context("reading replication slots")?;
+    let prepared: Vec<PreparedRow> = sql_query(
+        "SELECT gid, owner::text AS owner, \
+           extract(epoch FROM clock_timestamp() - prepared)::float8 AS age \
+         FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared",
+    )
+    .load(conn)
+    .context("reading prepared transactions")?;
+    Ok(Holders {
+        transactions: transactions
+            .into_iter()
+            .map(|r| Session {
+                pid: r.pid,
+                user: r.user,
+                application: r.application,
+                client: r.client,
+                state: r.state,
+                xact_age: r.xact_age,
+                state_age: r.state_age,
+                query: r.query,
+            })
+            .collect(),
+        slots: slots
+            .into_iter()
+            .map(|r| Slot {
+                name: r.name,
+                kind: r.kind,
+                active: r.active,
+                retained_wal: r.retained_wal,
+                xmin_age: r.xmin_age,
+            })
+            .collect(),
+        prepared: prepared
+            .into_iter()
+            .map(|r| Prepared {
+                gid: r.gid,
+                owner: r.owner,
+                age: r.age,
+            })
+            .collect(),
+    })
+}
+
+/// Orphans, latency, unpruned final jobs, stale producers and leaders.
+fn jobs(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<JobFacts> {
+    let jobs = table(&schema.prefix, "oban_jobs");
+    let mut facts = JobFacts::default();
+    let mut q = PgSql::new();
+    let after = q.bind(probe.rescue_after);
+    q.push(&format!(
+        "SELECT count(*) AS n, extract(epoch FROM {NOW} - min(attempted_at))::float8 AS age \
+         FROM {jobs} WHERE state = 'executing' AND attempted_at < {NOW} - make_interval(secs => {after})"
+    ));
+    let rows: Vec<AgeRow> = q.query().load(conn).context("counting orphans")?;
+    if let Some(r) = rows.into_iter().next() {
+        facts.orphans = r.n;
+        facts.oldest_orphan = r.age;
+    }
+    let mut latency = Vec::new();
+    super::figures::latency(conn, &jobs, &mut latency)?;
+    facts.oldest_available = latency
+        .iter()
+        .filter_map(|m| m.figure.value())
+        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
+    for state in FinalState::ALL {
+        if !schema.has_state(state.state()) {
+            continue;
+        }
+        let mut q = PgSql::new();
+        let age = q.bind(probe.max_age);
+        let cap = q.bind(COUNT_CAP);
+        q.push(&format!(
+            "SELECT count(*) AS n, NULL::float8 AS age FROM (SELECT 1 FROM {jobs} \
+             WHERE state = '{name}' AND {col} < {NOW} - make_interval(secs => {age}) LIMIT {cap}) x",
+            name = state.name(),
+            col = state.column(),
+        ));
+        let rows: Vec<AgeRow> = q.query().load(conn).context("counting unpruned jobs")?;
+        let n = rows.first().map_or(0, |r| r.n);
+        facts.unpruned.push((state.name().to_string(), n));
+    }
+    if schema.has_producers {
+        let mut q = PgSql::new();
+        let ttl = q.bind(probe.producer_ttl);
+        q.push(&format!(
+            "SELECT node, queue, uuid::text AS uuid, \
+               extract(epoch FROM {NOW} - updated_at)::float8 AS silent \
+             FROM {} WHERE updated_at < {NOW} - make_interval(secs => {ttl}) ORDER BY updated_at",
+            table(&schema.prefix, "oban_producers")
+        ));
+        let rows: Vec<ProducerRow> = q.query().load(conn).context("reading producers")?;
+        facts.stale_producers = Some(
+            rows.into_iter()
+                .map(|r| ProducerFact {
+                    node: r.node,
+                    queue: r.queue,
+                    uuid: r.uuid,
+                    silent: r.silent,
+                })
+                .collect(),
+        );
+    }
+    if let Some(leaders) = &schema.leader_table {
+        let rows: Vec<LeaderRow> = sql_query(format!(
+            "SELECT node, extract(epoch FROM {NOW} - expires_at)::float8 AS silent \
+             FROM {} WHERE expires_at < {NOW} ORDER BY expires_at",
+            table(&schema.prefix, leaders)
+        ))
+        .load(conn)
+        .context("reading the leader")?;
+        facts.stale_leaders = Some(rows.into_iter().map(|r| (r.node, r.silent)).collect());
+    }
+    Ok(facts)
+}
+
+/// Every fact of one doctor pass.
+pub fn facts(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<Facts> {
+    let ext = if probe.exact {
+        pgstattuple_schema(conn)?
+    } else {
+        None
+    };
+    Ok(Facts {
+        indexes: indexes(conn, schema, ext.as_deref())?,
+        table: table_fact(conn, schema, ext.as_deref())?,
+        holders: Some(holders(conn)?),
+        jobs: jobs(conn, schema, probe)?,
+        lite: None,
+        exact_unavailable: probe.exact && ext.is_none(),
+    })
+}
