@@ -70,6 +70,31 @@ pub const STATS_BUDGET: Duration = Duration::from_millis(250);
 /// Time between passes of `stats --watch`: a live view, so a few seconds.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(5);
 
+/// `doctor`: an index or table is bloated when this share of it is wasted (`--max-bloat`).
+pub const DOCTOR_MAX_BLOAT: u8 = 50;
+/// `doctor`: less waste than this is never reported, whatever its share (`--min-bloat`).
+pub const DOCTOR_MIN_BLOAT: u64 = 8 << 20;
+/// `doctor`: a transaction open longer than this holds back vacuum (`--max-transaction-age`).
+pub const DOCTOR_MAX_TRANSACTION_AGE: Duration = Duration::from_secs(600);
+/// `doctor`: a session idle in a transaction longer than this is reported (`--max-idle`).
+pub const DOCTOR_MAX_IDLE: Duration = Duration::from_secs(60);
+/// `doctor`: the oldest available job may wait this long (`--max-latency`).
+pub const DOCTOR_MAX_LATENCY: Duration = Duration::from_secs(300);
+/// `doctor`: dead tuples are reported when at least this many make up 20% of the table.
+pub const DOCTOR_DEAD_MIN: i64 = 1_000;
+/// `doctor`: the dead share of the table above which dead tuples are reported.
+pub const DOCTOR_DEAD_SHARE: f64 = 0.2;
+/// `doctor`: autovacuum should have run by now when its trigger was passed this long ago
+/// and it has not.
+pub const DOCTOR_VACUUM_LAG: Duration = Duration::from_secs(3600);
+/// `doctor`: a queue table wants autovacuum at most at this scale factor (oban-py sets 0.02).
+pub const DOCTOR_MAX_SCALE_FACTOR: f64 = 0.05;
+/// `reindex` and `vacuum`: `statement_timeout` (a rebuild of a large index takes minutes).
+pub const REBUILD_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// `prune --vacuum`: vacuum after a pass that deleted more rows than this
+/// (`--vacuum-after`).
+pub const PRUNE_VACUUM_AFTER: u64 = 10_000;
+
 /// Jobs inserted by `seed` (`seed --jobs`).
 pub const SEED_JOBS: u64 = 10_000;
 /// Jobs seeded by `demo` (`demo --jobs`).

@@ -50,6 +50,8 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
             | Command::Delete(_)
             | Command::Migrate(_)
             | Command::Seed(_)
+            | Command::Reindex(_)
+            | Command::Vacuum(_)
     );
     if writes {
         config::refuse_system_schema(&settings)?;
@@ -77,6 +79,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),
         Command::Demo(args) => commands::demo::run(&settings, args, out),
+        Command::Doctor(args) => commands::doctor::run(&settings, args, out),
+        Command::Reindex(args) => commands::reindex::run(&settings, args, out),
+        Command::Vacuum(args) => commands::vacuum::run(&settings, args, out),
         Command::Completions(_) => Ok(0),
     }
 }

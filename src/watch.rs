@@ -159,7 +159,7 @@ impl Runner<'_> {
         let limit = crate::duration::human(limit);
         // stats and inspect only read, and take no --lock-timeout: a lock held that long is
         // someone else's maintenance (a migration, a VACUUM FULL).
-        let read_only = matches!(self.command, "stats" | "inspect");
+        let read_only = matches!(self.command, "stats" | "inspect" | "doctor");
         if timeout == Timeout::Lock && read_only {
             return e.context(format!(
                 "{setting} ({limit}) ran out: another session holds a lock on the jobs table; \

@@ -49,6 +49,12 @@ pub struct PruneArgs {
     /// Count what would be deleted, per state and queue, and delete nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Run VACUUM (ANALYZE) on the jobs table after a pass that deleted more than --vacuum-after rows
+    #[arg(long)]
+    pub vacuum: bool,
+    /// With --vacuum: the rows a pass must delete before it vacuums
+    #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true, requires = "vacuum")]
+    pub vacuum_after: Option<u64>,
     /// Append every deleted row to FILE as one JSON object per line, synced before each batch commits
     #[arg(long, value_name = "FILE")]
     pub archive: Option<PathBuf>,

@@ -38,6 +38,25 @@ pub fn help_defaults() -> Vec<HelpDefault> {
             file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
         )
     };
+    let bloat = || {
+        vec![
+            ("max_bloat", format!("{}%", d::DOCTOR_MAX_BLOAT)),
+            ("min_bloat", size(d::DOCTOR_MIN_BLOAT)),
+        ]
+    };
+    let doctor = || {
+        vec![
+            (
+                "rescue_after",
+                file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
+            ),
+            ("max_age", file("[pruner] max_age", human(d::PRUNE_MAX_AGE))),
+            ("max_transaction_age", human(d::DOCTOR_MAX_TRANSACTION_AGE)),
+            ("max_idle", human(d::DOCTOR_MAX_IDLE)),
+            ("max_latency", human(d::DOCTOR_MAX_LATENCY)),
+            ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+        ]
+    };
     let action = || {
         let mut rows = vec![
             stuck(),
@@ -66,6 +85,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                     ("batch_size", n(d::PRUNE_BATCH_SIZE)),
                     ("pause", human(d::PRUNE_PAUSE)),
                     ("connections", d::PRUNE_CONNECTIONS.to_string()),
+                    ("vacuum_after", n(d::PRUNE_VACUUM_AFTER)),
                     (
                         "interval",
                         file("[pruner] interval", human(d::PRUNE_INTERVAL)),
@@ -118,6 +138,25 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                 ("interval", human(d::INSPECT_INTERVAL)),
             ],
         ),
+        (Some("doctor"), [bloat(), doctor()].concat()),
+        (
+            Some("reindex"),
+            [
+                bloat(),
+                vec![
+                    ("lock_timeout", human(d::LOCK_TIMEOUT)),
+                    ("statement_timeout", human(d::REBUILD_STATEMENT_TIMEOUT)),
+                ],
+            ]
+            .concat(),
+        ),
+        (
+            Some("vacuum"),
+            vec![
+                ("lock_timeout", human(d::LOCK_TIMEOUT)),
+                ("statement_timeout", human(d::REBUILD_STATEMENT_TIMEOUT)),
+            ],
+        ),
         (Some("retry"), action()),
         (Some("cancel"), action()),
         (Some("delete"), action()),
@@ -129,6 +168,23 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                 .map(move |(arg, text)| HelpDefault { command, arg, text })
         })
         .collect()
+}
+
+/// A size as PostgreSQL writes one (`8MB`, `512kB`, `0`).
+pub fn size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 4] = [
+        (1 << 40, "TB"),
+        (1 << 30, "GB"),
+        (1 << 20, "MB"),
+        (1 << 10, "kB"),
+    ];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes >= *unit && bytes % unit == 0)
+        .map_or_else(
+            || bytes.to_string(),
+            |(unit, name)| format!("{}{name}", bytes / unit),
+        )
 }
 
 /// A choice as it is typed on the command line (`table`, `discard`).

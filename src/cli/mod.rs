@@ -13,12 +13,14 @@ use std::time::Duration;
 
 mod args;
 mod help;
+mod maintain;
 mod values;
 
 use clap::{Args, Parser, Subcommand};
 
 pub use self::args::*;
 pub use self::help::{command, help_defaults, man_pages, parse, HelpDefault};
+pub use self::maintain::*;
 pub use self::values::*;
 pub use crate::model::OnExhausted;
 pub use crate::output::Format;
@@ -134,6 +136,24 @@ pub enum Command {
         oban seed --jobs 100000\n  \
         oban seed --jobs 1000000 --seed 7 --force")]
     Seed(SeedArgs),
+    /// Check the jobs table's health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)
+    #[command(after_help = "Examples:\n  \
+        oban doctor\n  \
+        oban doctor -o json                      # one object per check: name, status, value, fix\n  \
+        oban doctor --exact                      # measure bloat with pgstattuple when installed\n  \
+        oban doctor -q || alert                  # exit 3 when any check warns or fails")]
+    Doctor(DoctorArgs),
+    /// Rebuild the jobs table's indexes online, one at a time (PostgreSQL), dropping invalid leftovers first
+    #[command(after_help = "Examples:\n  \
+        oban reindex --dry-run\n  \
+        oban reindex --bloated-only\n  \
+        oban reindex --index oban_jobs_args_index --lock-timeout 2s")]
+    Reindex(ReindexArgs),
+    /// VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)
+    #[command(after_help = "Examples:\n  \
+        oban vacuum\n  \
+        oban prune --vacuum                      # vacuum after a pass that deleted many rows")]
+    Vacuum(VacuumArgs),
     /// Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database
     Demo(DemoArgs),
     /// Print a shell completion script

@@ -113,6 +113,22 @@ pub fn replica_lag(text: &str) -> Result<ReplicaLag, String> {
     }
 }
 
+/// A size that may be zero (`0`, `512kB`, `8MB`): thresholds where 0 means "any".
+pub fn size_or_zero(text: &str) -> Result<u64, String> {
+    if text.trim() == "0" {
+        return Ok(0);
+    }
+    size(text).map_err(|_| format!("expected 0 or a size such as 512kB, 8MB or 1GB, got '{text}'"))
+}
+
+/// Parses a percentage from 1 to 100.
+pub fn percent(text: &str) -> Result<u8, String> {
+    match text.trim().trim_end_matches('%').parse::<u8>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!("expected a percentage from 1 to 100, got '{text}'")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +151,16 @@ mod tests {
         );
         assert!(replica_lag("30").is_err());
         assert!(replica_lag("0s").is_err());
+    }
+
+    #[test]
+    fn bloat_sizes_and_percentages() {
+        assert_eq!(size_or_zero("0"), Ok(0));
+        assert_eq!(size_or_zero("8MB"), Ok(8 << 20));
+        assert!(size_or_zero("8 parsecs").is_err());
+        assert_eq!(percent("50%"), Ok(50));
+        assert!(percent("0").is_err());
+        assert!(percent("101").is_err());
     }
 
     #[test]

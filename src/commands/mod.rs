@@ -4,12 +4,15 @@
 pub mod actions;
 pub mod counts;
 pub mod demo;
+pub mod doctor;
 pub mod inspect;
 pub mod migrate;
 pub mod prune;
+pub mod reindex;
 pub mod rescue;
 pub mod seed;
 pub mod stats;
+pub mod vacuum;
 
 use crate::cli::{JobFilterArgs, QueueWorkerArgs, SessionArgs};
 use crate::config::Settings;

@@ -75,8 +75,10 @@ pub struct TableFact {
     pub analyze_trigger: f64,
     /// Effective `autovacuum_vacuum_scale_factor` (table option, else the server's).
     pub vacuum_scale_factor: f64,
-    /// Autovacuum is on for this table and for the server.
+    /// Autovacuum is not switched off for this table (`autovacuum_enabled`).
     pub autovacuum: bool,
+    /// Autovacuum is on for the server.
+    pub server_autovacuum: bool,
     /// The table's storage options as set (`fillfactor=85`, …).
     pub options: Vec<String>,
 }
@@ -214,8 +216,14 @@ pub struct Progress {
 pub trait Doctor {
     /// Reads every fact doctor judges, read-only.
     fn doctor_facts(&mut self, schema: &Schema, probe: &Probe) -> Result<Facts>;
-    /// The jobs table's indexes with their sizes (and estimates, when `estimate`).
-    fn index_facts(&mut self, schema: &Schema, estimate: bool) -> Result<Vec<IndexFact>>;
+    /// The jobs table's indexes with their sizes, and their expected sizes when `estimate`
+    /// (measured with pgstattuple when `exact` and it is installed).
+    fn index_facts(
+        &mut self,
+        schema: &Schema,
+        estimate: bool,
+        exact: bool,
+    ) -> Result<Vec<IndexFact>>;
     /// Rebuilds one index online (`REINDEX INDEX CONCURRENTLY`; SQLite: `REINDEX`).
     fn reindex_index(&mut self, schema: &Schema, name: &str) -> Result<()>;
     /// Drops one index online (`DROP INDEX CONCURRENTLY IF EXISTS`).

@@ -24,10 +24,10 @@ use std::time::Duration;
 use anyhow::{anyhow, Context, Result};
 
 pub use self::catalog::{BoolValue, Catalog, CountValue, QueueStateCount, Schema, TextValue};
+pub use self::doctor::Doctor;
 pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };
-pub use self::doctor::Doctor;
 pub use self::migrations::Migrate;
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Plan, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};

@@ -12,11 +12,11 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
 use crate::db::doctor::{
-    COUNT_CAP,     Facts, Holders, IndexFact, JobFacts, Prepared, ProducerFact, Probe, Session, Slot, TableFact,
+    Facts, Holders, IndexFact, JobFacts, Prepared, Probe, ProducerFact, Session, Slot, TableFact,
+    COUNT_CAP,
 };
 use crate::db::Schema;
 use crate::model::FinalState;
-
 
 #[derive(QueryableByName)]
 struct IndexRow {
@@ -64,6 +64,8 @@ struct TableRow {
     vacuum_scale_factor: f64,
     #[diesel(sql_type = Bool)]
     autovacuum: bool,
+    #[diesel(sql_type = Bool)]
+    server_autovacuum: bool,
     #[diesel(sql_type = Array<Text>)]
     options: Vec<String>,
 }
@@ -155,7 +157,7 @@ fn option(key: &str) -> String {
 }
 
 /// The schema pgstattuple is installed in, if it is.
-fn pgstattuple_schema(conn: &mut Pg) -> Result<Option<String>> {
+pub fn pgstattuple_schema(conn: &mut Pg) -> Result<Option<String>> {
     let rows: Vec<NameRow> = sql_query(
         "SELECT n.nspname::text AS name FROM pg_extension e \
          JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pgstattuple'",
@@ -245,9 +247,8 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
         ),
     };
     let setting = |name: &str| format!("current_setting('{name}')::float8");
-    let ago = |a: &str, b: &str| {
-        format!("extract(epoch FROM now() - greatest(s.{a}, s.{b}))::float8")
-    };
+    let ago =
+        |a: &str, b: &str| format!("extract(epoch FROM now() - greatest(s.{a}, s.{b}))::float8");
     q.push(&format!(
         "SELECT pg_relation_size(c.oid) AS bytes, {expected} AS expected_bytes, \
            coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, \
@@ -256,7 +257,8 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
            coalesce({vt}, {vt_set}) + coalesce({vs}, {vs_set}) * greatest(c.reltuples, 0) AS vacuum_trigger, \
            coalesce({at}, {at_set}) + coalesce({as_}, {as_set}) * greatest(c.reltuples, 0) AS analyze_trigger, \
            coalesce({vs}, {vs_set}) AS vacuum_scale_factor, \
-           current_setting('autovacuum') = 'on' AND coalesce((SELECT split_part(o, '=', 2)::bool \
+           current_setting('autovacuum') = 'on' AS server_autovacuum, \
+           coalesce((SELECT split_part(o, '=', 2)::bool \
              FROM unnest(c.reloptions) o WHERE o LIKE 'autovacuum_enabled=%'), true) AS autovacuum, \
            coalesce(c.reloptions, '{{}}')::text[] AS options \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -289,6 +291,7 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
         analyze_trigger: r.analyze_trigger,
         vacuum_scale_factor: r.vacuum_scale_factor,
         autovacuum: r.autovacuum,
+        server_autovacuum: r.server_autovacuum,
         options: r.options,
     }))
 }
@@ -382,7 +385,9 @@ fn jobs(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<JobFacts> {
     facts.oldest_available = latency
         .iter()
         .filter_map(|m| m.figure.value())
-        .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))));
+        .fold(None, |acc: Option<f64>, v| {
+            Some(acc.map_or(v, |a| a.max(v)))
+        });
     for state in FinalState::ALL {
         if !schema.has_state(state.state()) {
             continue;

@@ -32,8 +32,18 @@ impl Doctor for Pg {
         super::doctor::facts(self, schema, probe)
     }
 
-    fn index_facts(&mut self, schema: &Schema, estimate: bool) -> Result<Vec<IndexFact>> {
-        let mut all = super::doctor::indexes(self, schema, None)?;
+    fn index_facts(
+        &mut self,
+        schema: &Schema,
+        estimate: bool,
+        exact: bool,
+    ) -> Result<Vec<IndexFact>> {
+        let ext = if exact && estimate {
+            super::doctor::pgstattuple_schema(self)?
+        } else {
+            None
+        };
+        let mut all = super::doctor::indexes(self, schema, ext.as_deref())?;
         if !estimate {
             for i in &mut all {
                 i.expected_bytes = None;
@@ -68,10 +78,7 @@ impl Doctor for Pg {
 
     fn jobs_bytes(&mut self, schema: &Schema) -> Result<i64> {
         let mut q = PgSql::new();
-        let jobs = q.bind(format!(
-            "{}.oban_jobs",
-            quote_ident(&schema.prefix)
-        ));
+        let jobs = q.bind(format!("{}.oban_jobs", quote_ident(&schema.prefix)));
         q.push(&format!(
             "SELECT pg_total_relation_size({jobs}::regclass) AS n"
         ));

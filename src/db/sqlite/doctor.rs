@@ -130,9 +130,10 @@ impl Doctor for Lite {
         } else {
             "quick_check"
         };
-        let integrity: Vec<TextValue> = sql_query(format!("SELECT {check} AS value FROM pragma_{check}"))
-            .load(self)
-            .with_context(|| format!("running PRAGMA {check}"))?;
+        let integrity: Vec<TextValue> =
+            sql_query(format!("SELECT {check} AS value FROM pragma_{check}"))
+                .load(self)
+                .with_context(|| format!("running PRAGMA {check}"))?;
         let lite = LiteFacts {
             integrity: integrity.into_iter().map(|r| r.value).collect(),
             freelist_pages: pragma(self, "freelist_count")?,
@@ -149,7 +150,12 @@ impl Doctor for Lite {
         })
     }
 
-    fn index_facts(&mut self, _schema: &Schema, _estimate: bool) -> Result<Vec<IndexFact>> {
+    fn index_facts(
+        &mut self,
+        _schema: &Schema,
+        _estimate: bool,
+        _exact: bool,
+    ) -> Result<Vec<IndexFact>> {
         indexes(self)
     }
 
