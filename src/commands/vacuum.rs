@@ -140,6 +140,16 @@ pub fn vacuum(db: &mut Db, schema: &Schema, settings: &Settings) -> Result<Optio
     })
 }
 
+/// `prune --vacuum`: vacuums on a connection of its own (a vacuum may take longer than
+/// prune's statement timeout). Seconds taken, or `None` when another run held the lock.
+pub fn after_prune(settings: &Settings, schema: &Schema) -> Result<Option<f64>> {
+    let started = Instant::now();
+    let dsn = settings.require_dsn()?;
+    let mut db = Db::connect(dsn, limits(&Default::default()), false)?;
+    let done = vacuum(&mut db, schema, settings)?;
+    Ok(done.map(|_| started.elapsed().as_secs_f64()))
+}
+
 /// One vacuum pass.
 pub fn pass(db: &mut Db, schema: &Schema, settings: &Settings) -> Result<VacuumReport> {
     let started = Instant::now();

@@ -232,6 +232,11 @@ pub trait Doctor {
     fn vacuum_jobs(&mut self, schema: &Schema) -> Result<()>;
     /// Bytes of the jobs table and its indexes (SQLite: the file's size).
     fn jobs_bytes(&mut self, schema: &Schema) -> Result<i64>;
+    /// Sends this session's table statistics now rather than within the next second, so that
+    /// a vacuum on another connection is not followed by this session's older dead-row counts.
+    fn flush_stats(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// This connection's server process, for progress read from another connection.
     fn backend_pid(&mut self) -> Result<Option<i32>> {
         Ok(None)

@@ -1,5 +1,6 @@
 mod actions;
 mod cli;
+mod doctor;
 mod faults;
 mod hardening;
 mod inspect;
@@ -7,6 +8,7 @@ mod migrate;
 mod properties;
 mod prune;
 mod prune_walk;
+mod reindex;
 mod rescue;
 mod seed;
 mod snapshots;

@@ -14,7 +14,7 @@ mod walk;
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 pub use self::archive::Archive;
 pub use self::drain::pass;
@@ -56,7 +56,15 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
         if let Some(bar) = bar {
             bar.finish_and_clear();
         }
-        let report = report?;
+        let mut report = report?;
+        if let Some(after) = opts.vacuum_after.filter(|_| !report.dry_run) {
+            report.vacuumed = Some(None);
+            if report.total > after {
+                // This session's delete counts first, or they land after the vacuum's.
+                db.flush_stats().context("sending table statistics")?;
+                report.vacuumed = Some(crate::commands::vacuum::after_prune(settings, schema)?);
+            }
+        }
         let tally = watch::Tally {
             changed: report.total,
             interrupted: report.outcome == Outcome::Interrupted,

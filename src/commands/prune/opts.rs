@@ -35,6 +35,8 @@ pub struct PruneOpts {
     pub limits: SessionLimits,
     /// Replica, slot and WAL-rate throttles (PostgreSQL).
     pub throttle: ThrottleArgs,
+    /// `--vacuum`: vacuum after a pass that deleted more than this many rows.
+    pub vacuum_after: Option<u64>,
     /// With `--connections 2` on PostgreSQL: the database for the second connection, which
     /// drains newest-eligible-first while the first drains oldest-first.
     pub second_connection: Option<Dsn>,
@@ -92,6 +94,9 @@ impl PruneOpts {
             archive: args.archive.clone(),
             limits: crate::commands::session_limits(&args.session),
             throttle: args.throttle.clone(),
+            vacuum_after: args
+                .vacuum
+                .then(|| args.vacuum_after.unwrap_or(defaults::PRUNE_VACUUM_AFTER)),
             second_connection: match args.connections.unwrap_or(defaults::PRUNE_CONNECTIONS) {
                 2 => settings
                     .dsn

@@ -79,6 +79,10 @@ pub struct PruneReport {
     /// What the throttles did, when any was set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleReport>,
+    /// With `--vacuum`: seconds the VACUUM (ANALYZE) after the pass took; null when the pass
+    /// deleted too few rows to need one (or another run held the vacuum lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacuumed: Option<Option<f64>>,
 }
 
 impl PruneReport {
@@ -101,6 +105,7 @@ impl PruneReport {
             archive: opts.archive.as_ref().map(|p| p.display().to_string()),
             method: None,
             throttle: None,
+            vacuumed: None,
         }
     }
 
@@ -186,6 +191,12 @@ impl Report for PruneReport {
         }
         for (state, cutoff) in &self.cutoffs {
             out.push_str(&format!("  {state} before {cutoff}\n"));
+        }
+        if let Some(Some(secs)) = self.vacuumed {
+            out.push_str(&format!(
+                "vacuumed the table in {}\n",
+                output::seconds(secs)
+            ));
         }
         match self.outcome {
             Outcome::Limit => out.push_str(&format!(

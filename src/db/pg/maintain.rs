@@ -86,6 +86,16 @@ impl Doctor for Pg {
         Ok(rows.first().map_or(0, |r| r.n))
     }
 
+    fn flush_stats(&mut self) -> Result<()> {
+        // pg_stat_force_next_flush() is PostgreSQL 15's; older servers send their counts at
+        // each transaction's end anyway. The flush happens before the server says it is ready.
+        self.batch_execute(
+            "DO $$ BEGIN IF current_setting('server_version_num')::int >= 150000 THEN \
+               PERFORM pg_stat_force_next_flush(); END IF; END $$",
+        )?;
+        Ok(())
+    }
+
     fn backend_pid(&mut self) -> Result<Option<i32>> {
         let rows: Vec<PidRow> = sql_query("SELECT pg_backend_pid() AS pid").load(self)?;
         Ok(rows.first().map(|r| r.pid))
