@@ -43,6 +43,9 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)')
+            [CompletionResult]::new('reindex', 'reindex', [CompletionResultType]::ParameterValue, 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first')
+            [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -61,6 +64,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--pause', '--pause', [CompletionResultType]::ParameterName, 'Sleep between batches, to spare a busy database [default: 0s]')
             [CompletionResult]::new('--max-runtime', '--max-runtime', [CompletionResultType]::ParameterName, 'Stop a pass after this long, once the batch in flight has committed')
             [CompletionResult]::new('--connections', '--connections', [CompletionResultType]::ParameterName, 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]')
+            [CompletionResult]::new('--vacuum-after', '--vacuum-after', [CompletionResultType]::ParameterName, 'With --vacuum: the rows a pass must delete before it vacuums [default: 10000]')
             [CompletionResult]::new('--archive', '--archive', [CompletionResultType]::ParameterName, 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits')
             [CompletionResult]::new('--max-replica-lag', '--max-replica-lag', [CompletionResultType]::ParameterName, 'Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)')
             [CompletionResult]::new('--max-slot-lag', '--max-slot-lag', [CompletionResultType]::ParameterName, 'Before each batch, wait while any replication slot keeps more WAL than this (e.g. 1GB)')
@@ -76,6 +80,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Count what would be deleted, per state and queue, and delete nothing')
+            [CompletionResult]::new('--vacuum', '--vacuum', [CompletionResultType]::ParameterName, 'Run VACUUM (ANALYZE) on the jobs table after a pass that deleted more than --vacuum-after rows')
             [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
@@ -289,6 +294,67 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'oban;doctor' {
+            [CompletionResult]::new('--max-bloat', '--max-bloat', [CompletionResultType]::ParameterName, 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]')
+            [CompletionResult]::new('--min-bloat', '--min-bloat', [CompletionResultType]::ParameterName, 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]')
+            [CompletionResult]::new('--rescue-after', '--rescue-after', [CompletionResultType]::ParameterName, 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 5m]')
+            [CompletionResult]::new('--max-age', '--max-age', [CompletionResultType]::ParameterName, 'Final jobs older than this should have been pruned [default: [pruner] max_age, else 1d]')
+            [CompletionResult]::new('--max-transaction-age', '--max-transaction-age', [CompletionResultType]::ParameterName, 'Warn about a transaction open longer than this (it holds back vacuum) [default: 10m]')
+            [CompletionResult]::new('--max-idle', '--max-idle', [CompletionResultType]::ParameterName, 'Warn about a session idle in a transaction longer than this [default: 1m]')
+            [CompletionResult]::new('--max-latency', '--max-latency', [CompletionResultType]::ParameterName, 'Warn when the oldest available job has waited longer than this [default: 5m]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--exact', '--exact', [CompletionResultType]::ParameterName, 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;reindex' {
+            [CompletionResult]::new('--index', '--index', [CompletionResultType]::ParameterName, 'Rebuild only this index (repeatable)')
+            [CompletionResult]::new('--max-bloat', '--max-bloat', [CompletionResultType]::ParameterName, 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]')
+            [CompletionResult]::new('--min-bloat', '--min-bloat', [CompletionResultType]::ParameterName, 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1h]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--bloated-only', '--bloated-only', [CompletionResultType]::ParameterName, 'Rebuild only the indexes doctor reports bloated')
+            [CompletionResult]::new('--exact', '--exact', [CompletionResultType]::ParameterName, 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List what would be dropped and rebuilt, and change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;vacuum' {
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1h]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'oban;demo' {
             [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'How many jobs to seed')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the demo database at this path instead of a temporary file')
@@ -329,6 +395,9 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)')
+            [CompletionResult]::new('reindex', 'reindex', [CompletionResultType]::ParameterValue, 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first')
+            [CompletionResult]::new('vacuum', 'vacuum', [CompletionResultType]::ParameterValue, 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -359,6 +428,15 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;help;seed' {
+            break
+        }
+        'oban;help;doctor' {
+            break
+        }
+        'oban;help;reindex' {
+            break
+        }
+        'oban;help;vacuum' {
             break
         }
         'oban;help;demo' {

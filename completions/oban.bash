@@ -28,6 +28,9 @@ _oban() {
             oban,demo)
                 cmd="oban__subcmd__demo"
                 ;;
+            oban,doctor)
+                cmd="oban__subcmd__doctor"
+                ;;
             oban,help)
                 cmd="oban__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _oban() {
                 ;;
             oban,prune)
                 cmd="oban__subcmd__prune"
+                ;;
+            oban,reindex)
+                cmd="oban__subcmd__reindex"
                 ;;
             oban,rescue)
                 cmd="oban__subcmd__rescue"
@@ -52,6 +58,9 @@ _oban() {
             oban,stats)
                 cmd="oban__subcmd__stats"
                 ;;
+            oban,vacuum)
+                cmd="oban__subcmd__vacuum"
+                ;;
             oban__subcmd__help,cancel)
                 cmd="oban__subcmd__help__subcmd__cancel"
                 ;;
@@ -63,6 +72,9 @@ _oban() {
                 ;;
             oban__subcmd__help,demo)
                 cmd="oban__subcmd__help__subcmd__demo"
+                ;;
+            oban__subcmd__help,doctor)
+                cmd="oban__subcmd__help__subcmd__doctor"
                 ;;
             oban__subcmd__help,help)
                 cmd="oban__subcmd__help__subcmd__help"
@@ -76,6 +88,9 @@ _oban() {
             oban__subcmd__help,prune)
                 cmd="oban__subcmd__help__subcmd__prune"
                 ;;
+            oban__subcmd__help,reindex)
+                cmd="oban__subcmd__help__subcmd__reindex"
+                ;;
             oban__subcmd__help,rescue)
                 cmd="oban__subcmd__help__subcmd__rescue"
                 ;;
@@ -88,6 +103,9 @@ _oban() {
             oban__subcmd__help,stats)
                 cmd="oban__subcmd__help__subcmd__stats"
                 ;;
+            oban__subcmd__help,vacuum)
+                cmd="oban__subcmd__help__subcmd__vacuum"
+                ;;
             *)
                 ;;
         esac
@@ -95,7 +113,7 @@ _oban() {
 
     case "${cmd}" in
         oban)
-            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete migrate seed demo completions help"
+            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -416,8 +434,82 @@ _oban() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oban__subcmd__doctor)
+            opts="-d -c -o -q -h --max-bloat --min-bloat --exact --rescue-after --max-age --max-transaction-age --max-idle --max-latency --statement-timeout --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --max-bloat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-bloat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rescue-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-transaction-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-latency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oban__subcmd__help)
-            opts="prune rescue stats inspect retry cancel delete migrate seed demo completions help"
+            opts="prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -473,6 +565,20 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -542,6 +648,20 @@ _oban() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oban__subcmd__help__subcmd__reindex)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oban__subcmd__help__subcmd__rescue)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -585,6 +705,20 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__help__subcmd__vacuum)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -731,7 +865,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__prune)
-            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -785,6 +919,10 @@ _oban() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --vacuum-after)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --archive)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -810,6 +948,68 @@ _oban() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__reindex)
+            opts="-d -c -o -q -h --index --bloated-only --max-bloat --min-bloat --exact --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --index)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-bloat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-bloat)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1110,6 +1310,56 @@ _oban() {
                     return 0
                     ;;
                 --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__vacuum)
+            opts="-d -c -o -q -h --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

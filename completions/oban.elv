@@ -40,6 +40,9 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand delete 'Delete jobs (any state but executing)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+            cand doctor 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
+            cand reindex 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
+            cand vacuum 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
             cand demo 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -57,6 +60,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --pause 'Sleep between batches, to spare a busy database [default: 0s]'
             cand --max-runtime 'Stop a pass after this long, once the batch in flight has committed'
             cand --connections 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]'
+            cand --vacuum-after 'With --vacuum: the rows a pass must delete before it vacuums [default: 10000]'
             cand --archive 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits'
             cand --max-replica-lag 'Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)'
             cand --max-slot-lag 'Before each batch, wait while any replication slot keeps more WAL than this (e.g. 1GB)'
@@ -72,6 +76,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -o 'Output format [default: table]'
             cand --format 'Output format [default: table]'
             cand --dry-run 'Count what would be deleted, per state and queue, and delete nothing'
+            cand --vacuum 'Run VACUUM (ANALYZE) on the jobs table after a pass that deleted more than --vacuum-after rows'
             cand --watch 'Run a pass every interval until Ctrl-C'
             cand -q 'Print nothing on success in table format (errors still go to stderr)'
             cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
@@ -276,6 +281,64 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'oban;doctor'= {
+            cand --max-bloat 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]'
+            cand --min-bloat 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]'
+            cand --rescue-after 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 5m]'
+            cand --max-age 'Final jobs older than this should have been pruned [default: [pruner] max_age, else 1d]'
+            cand --max-transaction-age 'Warn about a transaction open longer than this (it holds back vacuum) [default: 10m]'
+            cand --max-idle 'Warn about a session idle in a transaction longer than this [default: 1m]'
+            cand --max-latency 'Warn when the oldest available job has waited longer than this [default: 5m]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format [default: table]'
+            cand --format 'Output format [default: table]'
+            cand --exact 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;reindex'= {
+            cand --index 'Rebuild only this index (repeatable)'
+            cand --max-bloat 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]'
+            cand --min-bloat 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]'
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 1h]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format [default: table]'
+            cand --format 'Output format [default: table]'
+            cand --bloated-only 'Rebuild only the indexes doctor reports bloated'
+            cand --exact 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
+            cand --dry-run 'List what would be dropped and rebuilt, and change nothing'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'oban;vacuum'= {
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 1h]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format [default: table]'
+            cand --format 'Output format [default: table]'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'oban;demo'= {
             cand --jobs 'How many jobs to seed'
             cand --keep 'Keep the demo database at this path instead of a temporary file'
@@ -314,6 +377,9 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand delete 'Delete jobs (any state but executing)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+            cand doctor 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
+            cand reindex 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
+            cand vacuum 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
             cand demo 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -335,6 +401,12 @@ set edit:completion:arg-completer[oban] = {|@words|
         &'oban;help;migrate'= {
         }
         &'oban;help;seed'= {
+        }
+        &'oban;help;doctor'= {
+        }
+        &'oban;help;reindex'= {
+        }
+        &'oban;help;vacuum'= {
         }
         &'oban;help;demo'= {
         }

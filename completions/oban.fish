@@ -43,6 +43,9 @@ complete -c oban -n "__fish_oban_needs_command" -f -a "cancel" -d 'Cancel jobs t
 complete -c oban -n "__fish_oban_needs_command" -f -a "delete" -d 'Delete jobs (any state but executing)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "doctor" -d 'Check the jobs table\'s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "reindex" -d 'Rebuild the jobs table\'s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
+complete -c oban -n "__fish_oban_needs_command" -f -a "vacuum" -d 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
 complete -c oban -n "__fish_oban_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c oban -n "__fish_oban_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -60,6 +63,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l batch-size -d 'Most 
 complete -c oban -n "__fish_oban_using_subcommand prune" -l pause -d 'Sleep between batches, to spare a busy database [default: 0s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-runtime -d 'Stop a pass after this long, once the batch in flight has committed' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l connections -d 'Connections deleting at once (PostgreSQL): 2 drains from both ends of the eligible range, about twice as fast, at twice the load [default: 1]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l vacuum-after -d 'With --vacuum: the rows a pass must delete before it vacuums [default: 10000]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l archive -d 'Append every deleted row to FILE as one JSON object per line, synced before each batch commits' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-replica-lag -d 'Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l max-slot-lag -d 'Before each batch, wait while any replication slot keeps more WAL than this (e.g. 1GB)' -r
@@ -75,6 +79,7 @@ json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count what would be deleted, per state and queue, and delete nothing'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l vacuum -d 'Run VACUUM (ANALYZE) on the jobs table after a pass that deleted more than --vacuum-after rows'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -288,6 +293,52 @@ prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand seed" -l force -d 'Insert even when the table already has jobs'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-bloat -d 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l min-bloat -d 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l rescue-after -d 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 5m]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-age -d 'Final jobs older than this should have been pruned [default: [pruner] max_age, else 1d]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-transaction-age -d 'Warn about a transaction open longer than this (it holds back vacuum) [default: 10m]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-idle -d 'Warn about a session idle in a transaction longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-latency -d 'Warn when the oldest available job has waited longer than this [default: 5m]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l exact -d 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l index -d 'Rebuild only this index (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l max-bloat -d 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l min-bloat -d 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1h]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l bloated-only -d 'Rebuild only the indexes doctor reports bloated'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l exact -d 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l dry-run -d 'List what would be dropped and rebuilt, and change nothing'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1h]' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand demo" -l jobs -d 'How many jobs to seed' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -l keep -d 'Keep the demo database at this path instead of a temporary file' -r -F
 complete -c oban -n "__fish_oban_using_subcommand demo" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
@@ -308,15 +359,18 @@ csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "delete" -d 'Delete jobs (any state but executing)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "delete" -d 'Delete jobs (any state but executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "doctor" -d 'Check the jobs table\'s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "reindex" -d 'Rebuild the jobs table\'s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "vacuum" -d 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -14,10 +14,13 @@ const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
 
 /// Every subcommand, for the help snapshots.
-const COMMANDS: [&str; 11] = [
+const COMMANDS: [&str; 14] = [
     "prune",
     "rescue",
     "stats",
+    "doctor",
+    "reindex",
+    "vacuum",
     "inspect",
     "retry",
     "cancel",
