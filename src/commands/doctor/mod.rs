@@ -4,6 +4,8 @@
 //! (`db::doctor`), the judgments from `checks`.
 
 pub mod checks;
+mod jobs;
+mod upkeep;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
