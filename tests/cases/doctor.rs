@@ -418,3 +418,27 @@ fn sqlite_gets_its_index_integrity_and_freelist_checks() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("oban vacuum"));
 }
+
+#[test]
+fn elixir_tables_lack_the_completed_at_index_and_queue_table_autovacuum() {
+    let _slots = read();
+    let db = crate::cases::prune::elixir_db("doctor_elixir", "public");
+    db.exec(&healthy_sql(20));
+    db.exec("VACUUM ANALYZE oban_jobs");
+    let found = finds(&db, &[], &["autovacuum_settings", "completed_at_index"]);
+    // gin indexes are not estimated, and say so rather than guess.
+    let (_, report) = doctor(&db, &[]);
+    let gin = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "index_bloat:oban_jobs_args_index")
+        .expect("args index")
+        .clone();
+    assert!(gin["value"]["bloat"].is_null(), "{gin}");
+    for name in ["completed_at_index", "autovacuum_settings"] {
+        db.exec(&fix(&found, name));
+    }
+    db.exec("ANALYZE oban_jobs");
+    finds(&db, &[], &[]);
+}
