@@ -18,7 +18,7 @@ pub mod exit {
     pub const FAILURE: i32 = 1;
     /// Usage or configuration error.
     pub const USAGE: i32 = 2;
-    /// A health threshold given to `stats` was breached.
+    /// A health threshold given to `stats` was breached, or a `doctor` check warned or failed.
     pub const BREACH: i32 = 3;
     /// A pass was interrupted by Ctrl-C before it finished.
     pub const INTERRUPTED: i32 = 130;
