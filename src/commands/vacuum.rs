@@ -98,7 +98,8 @@ pub fn with_progress<T>(
         return work(db);
     };
     let done = AtomicBool::new(false);
-    let bar = ProgressBar::new(0);
+    // Length 1 until the server says: a bar of length 0 would read as done.
+    let bar = ProgressBar::new(1);
     if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {percent}% ({elapsed})") {
         bar.set_style(style);
     }
@@ -114,8 +115,10 @@ pub fn with_progress<T>(
             };
             while !done.load(Ordering::SeqCst) {
                 if let Ok(Some(p)) = watcher.progress_of(pid, index) {
-                    bar.set_length(p.total.max(0) as u64);
-                    bar.set_position(p.done.max(0) as u64);
+                    if p.total > 0 {
+                        bar.set_length(p.total as u64);
+                        bar.set_position(p.done.clamp(0, p.total) as u64);
+                    }
                     bar.set_message(format!("{label}: {}", p.phase));
                 }
                 std::thread::sleep(Duration::from_millis(200));
