@@ -25,7 +25,7 @@ pub use self::values::*;
 pub use crate::model::OnExhausted;
 pub use crate::output::Format;
 
-/// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, migrate, seed, demo.
+/// Operate Oban job tables from the outside: prune, rescue, inspect, retry, cancel, delete, doctor, reindex, vacuum, migrate, seed, demo.
 #[derive(Debug, Parser)]
 #[command(
     name = "oban",
@@ -33,7 +33,8 @@ pub use crate::output::Format;
     about,
     long_about = "Operate Oban job tables (oban-py, Elixir Oban, Oban Lite) from a terminal, \
                   cron or CI: prune finished jobs, rescue orphaned ones, inspect jobs and retry, cancel or \
-                  delete them, install the schema, seed test data.",
+                  delete them, check the table's health and rebuild its indexes online, install \
+                  the schema, seed test data.",
     after_help = "Examples:\n  \
         oban demo\n  \
         export OBAN_DSN=postgres://app@db/app\n  \
@@ -41,6 +42,7 @@ pub use crate::output::Format;
         oban prune --dry-run -o json\n  \
         oban prune --watch --interval 30s\n  \
         oban rescue --accurate\n  \
+        oban doctor\n  \
         oban inspect --state discarded,retryable\n  \
         oban retry 42 43\n\n\
         Configuration: flags > environment (OBAN_DSN, DATABASE_URL, OBAN_PREFIX) > oban.toml > defaults."
