@@ -181,7 +181,8 @@ pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Ve
     let measured = match exact {
         Some(ext) => format!(
             "CASE WHEN am.amname = 'btree' AND i.indisvalid THEN (SELECT \
-               ((s.leaf_pages * s.avg_leaf_density / 90.0) + s.internal_pages + 1)::int8 * {block} \
+               ((s.leaf_pages * coalesce(nullif(s.avg_leaf_density, 'NaN'), 0) / 90.0) \
+               + s.internal_pages + 1)::int8 * {block} \
                FROM {}.pgstatindex(i.indexrelid::regclass) s) END",
             crate::db::quote_ident(ext)
         ),
