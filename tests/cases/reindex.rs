@@ -11,7 +11,7 @@ use diesel::sql_types::{Array, BigInt};
 use diesel::{sql_query, Connection, PgConnection, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
-use super::doctor::{finds, healthy, SLOTS};
+use super::doctor::{doctor, finds, healthy, SLOTS};
 use crate::support::{json_out, oban, PgDb};
 
 const FETCH: &str = "oban_jobs_state_queue_priority_scheduled_at_id_index";
@@ -111,6 +111,17 @@ fn a_bloated_index_is_rebuilt_smaller_while_workers_fetch_and_ack() {
     let found = finds(&db, &exact, &[&format!("index_bloat:{FETCH}")]);
     let value = &found[&format!("index_bloat:{FETCH}")]["value"];
     assert_eq!(value["measured"], true, "{value}");
+    // The heap was truncated behind the survivors: dense, estimated and measured alike.
+    for args in [&limits[..], &exact[..]] {
+        let (_, report) = doctor(&db, args);
+        let table = report["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "table_bloat"))
+            .expect("table_bloat")["value"]
+            .clone();
+        let bloat = table["bloat"].as_f64().expect("a figure");
+        assert!(bloat < 0.3, "{args:?}: {table}");
+    }
     let before = index_bytes(&db, FETCH);
 
     let pool = Arc::new(Pool::default());

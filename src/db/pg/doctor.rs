@@ -232,7 +232,7 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
     let mut q = PgSql::new();
     let jobs = q.bind(table(&schema.prefix, "oban_jobs"));
     let block = "current_setting('block_size')::int8";
-    let fill = format!("coalesce({}, 100) / 100.0", option("fillfactor"));
+    let fill = format!("(coalesce({}, 100) / 100.0)", option("fillfactor"));
     let expected = match exact {
         // Live tuples and their line pointers, packed at the fill factor.
         Some(ext) => format!(
