@@ -1275,7 +1275,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__stats)
-            opts="-d -c -o -q -h --exact --estimate-above --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --exact --estimate-above --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --listen --min-interval --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1306,6 +1306,14 @@ _oban() {
                     return 0
                     ;;
                 --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --listen)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

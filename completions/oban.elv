@@ -117,6 +117,8 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --max-stuck 'Breach (exit 3) when more than N jobs are stuck in executing'
             cand --max-discarded-rate 'Breach (exit 3) when more than N jobs were discarded in the last hour'
             cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
+            cand --listen 'Serve /metrics (Prometheus text) and /healthz on ADDR until Ctrl-C, e.g. 127.0.0.1:9187'
+            cand --min-interval 'With --listen: reuse a result younger than this, so a burst of scrapers cannot load the database [default: 10s]'
             cand --interval 'Time between passes with --watch, at least 100ms [default: 5s]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'

@@ -113,6 +113,8 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Brea
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-stuck -d 'Breach (exit 3) when more than N jobs are stuck in executing' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-discarded-rate -d 'Breach (exit 3) when more than N jobs were discarded in the last hour' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l listen -d 'Serve /metrics (Prometheus text) and /healthz on ADDR until Ctrl-C, e.g. 127.0.0.1:9187' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l min-interval -d 'With --listen: reuse a result younger than this, so a burst of scrapers cannot load the database [default: 10s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F

@@ -69,6 +69,9 @@ pub const STATS_ESTIMATE_ABOVE: u64 = 50_000;
 pub const STATS_BUDGET: Duration = Duration::from_millis(250);
 /// Time between passes of `stats --watch`: a live view, so a few seconds.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(5);
+/// `stats --listen` reuses a result younger than this (`--min-interval`): Prometheus scrapes
+/// every 15–60 s, so two scrapers (or a retry) within 10 s share one pass.
+pub const STATS_MIN_INTERVAL: Duration = Duration::from_secs(10);
 
 /// `doctor`: an index or table is bloated when this share of it is wasted (`--max-bloat`).
 pub const DOCTOR_MAX_BLOAT: u8 = 50;

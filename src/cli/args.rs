@@ -235,6 +235,12 @@ pub struct StatsArgs {
     /// Cancel any single statement running longer than this
     #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
     pub statement_timeout: Option<Duration>,
+    /// Serve /metrics (Prometheus text) and /healthz on ADDR until Ctrl-C, e.g. 127.0.0.1:9187
+    #[arg(long, value_name = "ADDR", conflicts_with = "watch")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// With --listen: reuse a result younger than this, so a burst of scrapers cannot load the database
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true, requires = "listen")]
+    pub min_interval: Option<Duration>,
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,

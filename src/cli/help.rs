@@ -126,6 +126,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                     file("[lifeline] rescue_after", human(d::RESCUE_AFTER)),
                 ),
                 ("statement_timeout", human(d::STATEMENT_TIMEOUT)),
+                ("min_interval", human(d::STATS_MIN_INTERVAL)),
                 ("interval", human(d::STATS_INTERVAL)),
             ],
         ),

@@ -2,6 +2,7 @@
 //! health, once or live, for people (table), scripts (JSON, CSV) and monitoring (Prometheus),
 //! with thresholds that make the exit code 3 when breached.
 
+mod exporter;
 mod prometheus;
 mod render;
 
@@ -422,6 +423,14 @@ fn breaches(report: &StatsReport, opts: &StatsOpts) -> Vec<String> {
 /// The `oban stats` command.
 pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = StatsOpts::resolve(args, settings);
+    if let Some(addr) = args.listen {
+        let limits = super::session_limits(&crate::cli::SessionArgs {
+            lock_timeout: None,
+            statement_timeout: args.statement_timeout,
+        });
+        let min_interval = args.min_interval.unwrap_or(defaults::STATS_MIN_INTERVAL);
+        return exporter::serve(settings, &opts, limits, addr, min_interval);
+    }
     let watching = args.watch.watch;
     let interval = args.watch.interval.unwrap_or(defaults::STATS_INTERVAL);
     let terminal = output::Terminal::get().stdout;

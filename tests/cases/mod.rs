@@ -1,6 +1,7 @@
 mod actions;
 mod cli;
 mod doctor;
+mod exporter;
 mod faults;
 mod hardening;
 mod inspect;

@@ -150,6 +150,17 @@ impl Cluster {
             .expect("connect to the test standby")
     }
 
+    /// Stops the primary (fast shutdown), as an outage would.
+    pub fn stop_primary(&self) {
+        let data = self.data("primary");
+        self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    /// Starts the primary again.
+    pub fn start_primary(&self) {
+        self.start("primary");
+    }
+
     fn data(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
     }

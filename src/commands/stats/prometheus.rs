@@ -13,7 +13,7 @@ const STATES: [&str; 8] = JobState::NAMES;
 use crate::estimate::Figure;
 
 /// Escapes a label value for the text exposition format.
-fn label(value: &str) -> String {
+pub fn label(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
