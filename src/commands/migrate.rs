@@ -13,10 +13,14 @@ use crate::output::{self, Report};
 impl Report for MigrateReport {
     fn to_table(&self) -> String {
         if let Some(flavour) = self.existing {
+            let what = if self.partitioned {
+                format!("a partitioned {}", flavour.label())
+            } else {
+                format!("an {}", flavour.label())
+            };
             return format!(
-                "migrate: schema {} already holds an {} schema installed by another tool; nothing changed\n",
+                "migrate: schema {} already holds {what} schema installed by another tool; nothing changed\n",
                 self.prefix,
-                flavour.label()
             );
         }
         if self.migrations.is_empty() {

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::cli::{Format, StatsArgs};
 use crate::config::Settings;
+use crate::db::partitions::LeafSize;
 use crate::db::stats::{Leader, Producer, Sampling, TableHealth};
 use crate::db::{Db, Flavour, Schema};
 use crate::defaults;
@@ -174,6 +175,9 @@ pub struct StatsReport {
     /// Table size and vacuum state (PostgreSQL).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub table: Option<TableHealth>,
+    /// Each leaf of a partitioned table: rows (counted) and size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions: Option<Vec<LeafSize>>,
     /// Producers (oban-py).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub producers: Option<Vec<Producer>>,
@@ -248,6 +252,12 @@ pub fn pass(
         }
         let mut report = build(schema, opts, &taken, found, previous);
         report.table = db.table_health(schema)?;
+        if schema.partitions.is_some() {
+            report.partitions = Some(anyhow::Context::context(
+                db.leaf_sizes(schema),
+                "reading the partitions",
+            )?);
+        }
         report.producers = db.producers(schema)?;
         report.leader = db.leader(schema)?;
         report.breaches = breaches(&report, opts);
@@ -287,6 +297,7 @@ fn build(
         queues: BTreeMap::new(),
         rescue_after: opts.rescue_after.as_secs(),
         table: None,
+        partitions: None,
         producers: None,
         leader: None,
         breaches: Vec::new(),

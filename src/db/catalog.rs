@@ -27,6 +27,8 @@ pub struct Schema {
     /// some (before migration v14 `suspended`, before v9 `cancelled`), and naming a missing
     /// label in SQL is an error, so statements only name these.
     pub states: Vec<JobState>,
+    /// The partition tree, when `oban_jobs` is a partitioned table.
+    pub partitions: Option<super::partitions::Layout>,
 }
 
 impl Schema {

@@ -22,6 +22,9 @@ pub struct MigrateReport {
     pub prefix: String,
     /// A schema made by another installer that was left alone, if any.
     pub existing: Option<Flavour>,
+    /// Whether the schema left alone holds a partitioned `oban_jobs`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub partitioned: bool,
     /// Migrations applied (or, in a dry run, that would be).
     pub migrations: Vec<String>,
 }
@@ -66,18 +69,23 @@ pub trait Migrate {
 /// Installs or upgrades the schema under `prefix`.
 pub fn migrate(db: &mut Db, prefix: &str, dry_run: bool) -> Result<MigrateReport> {
     let shown_prefix = db.shown_prefix(prefix);
+    let mut partitioned = false;
+    let ours = db.table_exists(prefix, "__diesel_schema_migrations")?;
+    let existing = match db.schema(prefix) {
+        Ok(schema) => {
+            partitioned = schema.partitions.is_some();
+            Some(schema.flavour)
+        }
+        Err(_) if !db.table_exists(prefix, "oban_jobs")? => None,
+        Err(e) => return Err(e),
+    };
     let report = |existing, migrations| MigrateReport {
         command: "migrate",
         dry_run,
         prefix: shown_prefix.clone(),
         existing,
+        partitioned,
         migrations,
-    };
-    let ours = db.table_exists(prefix, "__diesel_schema_migrations")?;
-    let existing = match db.schema(prefix) {
-        Ok(schema) => Some(schema.flavour),
-        Err(_) if !db.table_exists(prefix, "oban_jobs")? => None,
-        Err(e) => return Err(e),
     };
     if let (Some(flavour), false) = (existing, ours) {
         // Installed by oban-py, Elixir Oban or by hand: it is theirs to upgrade, not ours.

@@ -11,6 +11,7 @@ pub mod errors;
 pub mod jobs;
 pub mod lock;
 pub mod migrations;
+pub mod partitions;
 pub mod pg;
 pub mod prune;
 pub mod rescue;
@@ -29,6 +30,7 @@ pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };
 pub use self::migrations::Migrate;
+pub use self::partitions::{Layout, Leaf, Partitions};
 pub use self::prune::{Batch, Cursor, DeletedRow, End, JobFilter, Plan, Prune, Sink, Targets};
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 pub use self::stats::Stats;
@@ -36,9 +38,9 @@ use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;
 
 /// Everything an engine answers: the feature traits together.
-pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor {}
+pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor + Partitions {}
 
-impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor> Engine for T {}
+impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor + Partitions> Engine for T {}
 
 /// A live connection to one of the supported engines.
 pub enum Db {

@@ -117,6 +117,16 @@ pub struct Sql<DB> {
     engine: PhantomData<DB>,
 }
 
+impl<DB> Clone for Sql<DB> {
+    fn clone(&self) -> Self {
+        Sql {
+            text: self.text.clone(),
+            values: self.values.clone(),
+            engine: PhantomData,
+        }
+    }
+}
+
 impl<DB: Dialect> Default for Sql<DB> {
     fn default() -> Self {
         Sql {

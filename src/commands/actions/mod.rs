@@ -155,7 +155,9 @@ fn skipped(
         None => "not found".to_string(),
         Some(s) => match action.check(s) {
             Err(why) => why,
-            Ok(()) if locked_if_eligible => "locked by another session; try again".to_string(),
+            Ok(()) if locked_if_eligible => {
+                "locked or moved by another session; try again".to_string()
+            }
             Ok(()) => "not changed".to_string(),
         },
     };
@@ -230,6 +232,36 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
     Ok(report)
 }
 
+/// Changes one batch. When a job moved to another partition under the statement (SQLSTATE
+/// 40001) even after the engine ran it again, each job is tried on its own and one that still
+/// fails is left unchanged: the caller reports it skipped, never failing the batch.
+fn act(
+    db: &mut Db,
+    schema: &Schema,
+    action: JobAction,
+    ids: &[i64],
+    eligible: &[&str],
+) -> Result<Vec<crate::db::ActedJob>> {
+    let change = |ids| Change {
+        action,
+        ids,
+        eligible,
+    };
+    match db.act_batch(schema, &change(ids)) {
+        Err(e) if crate::db::partitions::moved(&e) => {}
+        other => return other,
+    }
+    let mut done = Vec::new();
+    for id in ids {
+        match db.act_batch(schema, &change(std::slice::from_ref(id))) {
+            Ok(rows) => done.extend(rows),
+            Err(e) if crate::db::partitions::moved(&e) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
 /// Plans, asks `confirm` (given the plan) when more than one job would change, then changes
 /// the planned jobs in transactions of at most `batch_size`. A job that changed state since
 /// the plan, or that another session holds locked, is skipped with the reason.
@@ -257,23 +289,14 @@ pub fn pass(
             report.interrupted = true;
             break;
         }
-        let changed = db
-            .act_batch(
-                schema,
-                &Change {
-                    action: opts.action,
-                    ids: chunk,
-                    eligible: &eligible,
-                },
+        let changed = act(db, schema, opts.action, chunk, &eligible).with_context(|| {
+            format!(
+                "{} batch {} (after {} changed)",
+                opts.action.name(),
+                n + 1,
+                output::plural(report.jobs.len() as u64, "job", "jobs")
             )
-            .with_context(|| {
-                format!(
-                    "{} batch {} (after {} changed)",
-                    opts.action.name(),
-                    n + 1,
-                    output::plural(report.jobs.len() as u64, "job", "jobs")
-                )
-            })?;
+        })?;
         let left: Vec<i64> = chunk
             .iter()
             .copied()

@@ -209,6 +209,17 @@ impl Report for StatsReport {
                 last(&h.last_analyze, &h.last_autoanalyze)
             );
         }
+        if let Some(leaves) = &self.partitions {
+            let mut t = output::table(&["partition", "rows", "size"]);
+            for l in leaves {
+                t.add_row(vec![
+                    comfy_table::Cell::new(&l.name),
+                    output::num(l.rows.max(0) as u64),
+                    comfy_table::Cell::new(bytes(l.bytes)),
+                ]);
+            }
+            let _ = writeln!(out, "{t}");
+        }
         if let Some(producers) = &self.producers {
             let mut t = output::table(&["node", "queue", "started", "heartbeat", "alive"]);
             for p in producers {

@@ -1,7 +1,7 @@
 //! PostgreSQL's catalog, clock, advisory locks, counts and test-row inserts.
 
 use anyhow::{bail, Result};
-use diesel::sql_types::{Array, Bool, Double, Nullable, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
@@ -24,6 +24,10 @@ struct CatalogRow {
     indexes: Vec<String>,
     #[diesel(sql_type = Array<Text>)]
     states: Vec<String>,
+    #[diesel(sql_type = BigInt)]
+    oid: i64,
+    #[diesel(sql_type = Bool)]
+    partitioned: bool,
 }
 
 /// Whether a btree index definition leads with `column`, or with `state` then `column`.
@@ -61,9 +65,10 @@ impl Catalog for Pg {
                ARRAY(SELECT e.enumlabel::text FROM pg_attribute a \
                       JOIN pg_enum e ON e.enumtypid = a.atttypid \
                       WHERE a.attrelid = c.oid AND a.attname = 'state' \
-                      ORDER BY e.enumsortorder) AS states \
+                      ORDER BY e.enumsortorder) AS states, \
+               c.oid::int8 AS oid, c.relkind = 'p' AS partitioned \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = {schema_name} AND c.relname = 'oban_jobs' AND c.relkind = 'r'"
+             WHERE n.nspname = {schema_name} AND c.relname = 'oban_jobs' AND c.relkind IN ('r', 'p')"
         ));
         let rows: Vec<CatalogRow> = q.query().load(self)?;
         let Some(cat) = rows.into_iter().next() else {
@@ -82,6 +87,13 @@ impl Catalog for Pg {
             Some(other) => bail!("{prefix}.oban_jobs has errors of type {other}; expected jsonb (oban-py) or jsonb[] (Elixir Oban)"),
             None => bail!("{prefix}.oban_jobs is not an Oban jobs table: it has no errors column"),
         };
+        // A partitioned table's indexes that serve a final state sit on its leaves; its
+        // leaves are read from the catalog (never guessed from names).
+        let partitions = if cat.partitioned {
+            Some(super::partitions::layout(self, cat.oid)?)
+        } else {
+            None
+        };
         let indexed = FinalState::ALL
             .into_iter()
             .filter(|s| cat.indexes.iter().any(|def| index_serves(def, s.column())))
@@ -89,6 +101,7 @@ impl Catalog for Pg {
         Ok(Some(Schema {
             prefix: prefix.to_string(),
             flavour,
+            partitions,
             has_producers: cat.has_producers,
             leader_table: cat.leader_table,
             estimated_rows: (cat.reltuples >= 0.0).then_some(cat.reltuples),

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
-use super::{table, Pg, PgSql, NOW};
+use super::{moved, table, Pg, PgSql, NOW};
 use crate::db::jobs::{
     age_conditions, age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
@@ -133,8 +133,11 @@ impl Jobs for Pg {
              RETURNING j.id, b.state::text AS state, j.queue, j.worker, j.attempt::bigint AS attempt, \
                j.max_attempts::bigint AS max_attempts"
         ));
-        let query = sql.query();
-        self.transaction(|conn| Ok(query.load(conn)?))
+        // Run again when a job moved to another partition under the statement (40001).
+        moved::retry(self, |conn| {
+            let query = sql.clone().query();
+            conn.transaction(|conn| Ok(query.load(conn)?))
+        })
     }
 
     fn job_states(&mut self, schema: &Schema, ids: &[i64]) -> Result<Vec<JobStateRow>> {

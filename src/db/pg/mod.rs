@@ -10,6 +10,8 @@ pub mod figures;
 mod jobs;
 mod maintain;
 mod migrate;
+pub mod moved;
+mod partitions;
 mod prune;
 pub mod refine;
 pub mod replication;

@@ -1,31 +1,41 @@
 //! Prune on PostgreSQL: the oldest (or newest) eligible rows of each final state, read from
 //! that state's timestamp index where there is one, merged by age, locked with SKIP LOCKED and
-//! deleted by ctid.
+//! deleted by (tableoid, ctid): a ctid alone is not unique across the leaves of a partitioned
+//! table. There, rows in leaves that go whole (see `commands::prune::leaves`) are left to that.
 
 use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
-use super::{table, Pg, PgSql};
+use super::{moved, table, Pg, PgSql};
 use crate::db::prune::{
     Batch, DeletedRow, End, JobFilter, Plan, PrunableCount, Prune, Sink, Targets,
 };
 use crate::db::{CountValue, Schema};
 use crate::model::FinalState;
 
-/// The placeholders of one statement's cutoffs (one per target, in order) and filters.
+/// The placeholders of one statement's cutoffs (one per target, in order), floors and filters.
 pub(super) struct Bound {
     cutoffs: Vec<String>,
+    floors: Vec<Option<String>>,
     pub(super) filters: String,
 }
 
-pub(super) fn bind_targets(
-    sql: &mut PgSql,
-    targets: &Targets,
-    filter: &JobFilter,
-    alias: &str,
-) -> Bound {
+pub(super) fn bind_targets(sql: &mut PgSql, batch: &Batch, alias: &str) -> Bound {
+    let (targets, filter) = (batch.targets, batch.filter);
+    // On a partitioned table without filters, rows below the end of the newest leaf that goes
+    // whole are that leaf's business: batches take only the rest.
+    let floors = targets
+        .iter()
+        .map(|(state, cutoff)| match &batch.schema.partitions {
+            Some(layout) if *filter == JobFilter::default() => {
+                layout.floor(*state, cutoff).map(|f| sql.bind(f))
+            }
+            _ => None,
+        })
+        .collect();
     Bound {
         cutoffs: targets.iter().map(|(_, cutoff)| sql.bind(cutoff)).collect(),
+        floors,
         filters: filter.sql(sql, alias),
     }
 }
@@ -35,18 +45,24 @@ pub(super) fn bind_targets(
 pub(super) fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
     let parts: Vec<String> = targets
         .iter()
-        .zip(&bound.cutoffs)
-        .map(|((state, _), cutoff)| format!("({})", older(*state, cutoff, alias)))
+        .enumerate()
+        .map(|(i, (state, _))| format!("({})", older(*state, bound, i, alias)))
         .collect();
     format!("({})", parts.join(" OR "))
 }
 
-/// `state = 'completed' AND completed_at < $n::timestamp` (over `alias`, with its dot).
-fn older(state: FinalState, cutoff: &str, alias: &str) -> String {
+/// `state = 'completed' AND completed_at < $n::timestamp` (over `alias`, with its dot) for
+/// target `i`, and `AND completed_at >= $m::timestamp` when it has a floor.
+fn older(state: FinalState, bound: &Bound, i: usize, alias: &str) -> String {
+    let col = state.column();
+    let floor = match &bound.floors[i] {
+        Some(f) => format!(" AND {alias}{col} >= {f}::timestamp"),
+        None => String::new(),
+    };
     format!(
-        "{alias}state = '{}' AND {alias}{} < {cutoff}::timestamp",
+        "{alias}state = '{}' AND {alias}{col} < {}::timestamp{floor}",
         state.name(),
-        state.column()
+        bound.cutoffs[i]
     )
 }
 
@@ -59,8 +75,8 @@ fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, en
     let jobs = table(&schema.prefix, "oban_jobs");
     let branches: Vec<String> = targets
         .iter()
-        .zip(&bound.cutoffs)
-        .map(|((state, _), cutoff)| {
+        .enumerate()
+        .map(|(i, (state, _))| {
             let col = state.column();
             let order = if schema.indexed_final_states.contains(state) {
                 format!("ORDER BY {col}{dir} ")
@@ -68,15 +84,15 @@ fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, en
                 String::new()
             };
             format!(
-                "(SELECT ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
+                "(SELECT tableoid, ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
                   WHERE {rows}{filters} {order}LIMIT {limit})",
-                rows = older(*state, cutoff, ""),
+                rows = older(*state, bound, i, ""),
                 filters = bound.filters,
             )
         })
         .collect();
     format!(
-        "SELECT ctid, state, queue FROM ({}) u ORDER BY t{dir} LIMIT {limit}",
+        "SELECT tableoid, ctid, state, queue FROM ({}) u ORDER BY t{dir} LIMIT {limit}",
         branches.join(" UNION ALL ")
     )
 }
@@ -89,7 +105,7 @@ fn candidate_count(n: u64) -> u64 {
 impl Prune for Pg {
     fn count_prunable(&mut self, batch: &Batch) -> Result<Vec<PrunableCount>> {
         let mut sql = PgSql::new();
-        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let bound = bind_targets(&mut sql, batch, "");
         let limit = sql.bind(batch.size);
         sql.push(&format!(
             "SELECT state, queue, count(*) AS count FROM ({}) c GROUP BY 1, 2 ORDER BY 1, 2",
@@ -101,13 +117,13 @@ impl Prune for Pg {
     fn count_eligible(&mut self, batch: &Batch) -> Result<u64> {
         let jobs = table(&batch.schema.prefix, "oban_jobs");
         let mut sql = PgSql::new();
-        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let bound = bind_targets(&mut sql, batch, "");
         let parts: Vec<String> = batch
             .targets
             .iter()
-            .zip(&bound.cutoffs)
-            .map(|((state, _), cutoff)| {
-                let rows = older(*state, cutoff, "");
+            .enumerate()
+            .map(|(i, (state, _))| {
+                let rows = older(*state, &bound, i, "");
                 format!(
                     "(SELECT count(*) FROM {jobs} WHERE {rows}{})",
                     bound.filters
@@ -138,16 +154,19 @@ impl Prune for Pg {
             "NULL::text"
         };
         let mut sql = PgSql::new();
-        let bound = bind_targets(&mut sql, batch.targets, batch.filter, "");
+        let bound = bind_targets(&mut sql, batch, "");
         let limit = sql.bind(candidate_count(batch.size));
         let size = sql.bind(batch.size);
-        let recheck = bind_targets(&mut sql, batch.targets, batch.filter, "j.");
+        let recheck = bind_targets(&mut sql, batch, "j.");
         sql.push(&format!(
             "WITH candidates AS MATERIALIZED ({cands}), \
              locked AS MATERIALIZED ( \
-               SELECT j.ctid FROM {jobs} j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates)) \
-                 AND {eligible}{filters} LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
+               SELECT j.tableoid, j.ctid FROM {jobs} j \
+                WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM candidates)) \
+                  AND (j.tableoid, j.ctid) IN (SELECT tableoid, ctid FROM candidates) \
+                  AND {eligible}{filters} LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
              DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
+               AND (j.tableoid, j.ctid) IN (SELECT tableoid, ctid FROM locked) \
              RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
             cands = candidates(
                 batch.schema,
@@ -159,12 +178,21 @@ impl Prune for Pg {
             eligible = eligible_any(batch.targets, &recheck, "j."),
             filters = recheck.filters,
         ));
-        let query = sql.query();
-        self.transaction(|conn| {
-            let rows: Vec<DeletedRow> = query.load(conn)?;
-            sink(&rows)?;
-            Ok(rows)
-        })
+        // A row moved out of its leaf under the statement (a retry racing the prune) fails it
+        // with 40001: run it again on a new snapshot; if that keeps failing, the batch deletes
+        // nothing and the drain ends, leaving the rest for the next pass.
+        let run = moved::retry(self, |conn| {
+            let query = sql.clone().query();
+            conn.transaction(|conn| {
+                let rows: Vec<DeletedRow> = query.load(conn)?;
+                sink(&rows)?;
+                Ok(rows)
+            })
+        });
+        match run {
+            Err(e) if moved::moved(&e) => Ok(Vec::new()),
+            other => other,
+        }
     }
 
     fn plan(&mut self, whole: &Batch) -> Result<Plan> {

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
-use super::{table, Pg, PgSql, NOW};
+use super::{moved, table, Pg, PgSql, NOW};
 use crate::db::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 use crate::db::{JobFilter, Schema};
 
@@ -108,10 +108,11 @@ impl Rescue for Pg {
         let limit = sql.bind(n);
         // As in prune: SKIP LOCKED means a job a worker is acking right now is left for the
         // next pass instead of being waited on, and the UPDATE rechecks the rule on the locked
-        // row.
+        // row, addressed by (tableoid, ctid) since leaves of a partitioned table share ctids.
         sql.push(&format!(
             "WITH batch AS MATERIALIZED (\
-               SELECT ctid FROM {jobs} j WHERE {orphan}{filters} LIMIT {limit} FOR UPDATE SKIP LOCKED) \
+               SELECT tableoid, ctid FROM {jobs} j WHERE {orphan}{filters} LIMIT {limit} \
+                 FOR UPDATE SKIP LOCKED) \
              UPDATE {jobs} AS j SET \
                state = (CASE WHEN {exhausted} THEN 'discarded' ELSE 'available' END)::{enum_type}, \
                discarded_at = CASE WHEN {exhausted} THEN {NOW} ELSE j.discarded_at END, \
@@ -119,13 +120,23 @@ impl Rescue for Pg {
                               THEN j.attempt + 1 ELSE j.max_attempts END, \
                meta = CASE WHEN {exhausted} THEN j.meta \
                       ELSE jsonb_set(coalesce(j.meta, '{{}}'::jsonb), '{{rescued}}', to_jsonb({count} + 1)) END \
-             WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch)) AND {orphan} \
+             WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch)) \
+               AND (j.tableoid, j.ctid) IN (SELECT tableoid, ctid FROM batch) AND {orphan} \
              RETURNING {RESCUED_COLUMNS}, j.state::text AS state",
             orphan = orphan_sql(schema, rule, &r),
             filters = r.filters,
             enum_type = table(&schema.prefix, "oban_job_state"),
         ));
-        let query = sql.query();
-        self.transaction(|conn| Ok(query.load(conn)?))
+        // A job moved to another partition under the statement (an ack racing the rescue)
+        // fails it with 40001: run it again on a new snapshot; if that keeps failing, the
+        // batch moves nothing and the rest waits for the next pass.
+        let run = moved::retry(self, |conn| {
+            let query = sql.clone().query();
+            conn.transaction(|conn| Ok(query.load(conn)?))
+        });
+        match run {
+            Err(e) if moved::moved(&e) => Ok(Vec::new()),
+            other => other,
+        }
     }
 }

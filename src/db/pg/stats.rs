@@ -111,18 +111,24 @@ impl Stats for PgConnection {
     fn table_health(&mut self, schema: &Schema) -> Result<Option<TableHealth>> {
         let mut q = PgSql::new();
         let prefix = q.bind(&schema.prefix);
+        // Summed over the leaves, so a partitioned table (whose parent holds nothing) reads
+        // like an ordinary one; an ordinary table is its own only leaf.
         q.push(&format!(
-            "SELECT pg_total_relation_size(c.oid) AS total_bytes, \
-                    pg_relation_size(c.oid) AS table_bytes, pg_indexes_size(c.oid) AS index_bytes, \
-                    coalesce(s.n_live_tup, 0) AS live_tuples, coalesce(s.n_dead_tup, 0) AS dead_tuples, \
+            "SELECT sum(pg_total_relation_size(t.relid))::int8 AS total_bytes, \
+                    sum(pg_relation_size(t.relid))::int8 AS table_bytes, \
+                    sum(pg_indexes_size(t.relid))::int8 AS index_bytes, \
+                    coalesce(sum(s.n_live_tup), 0)::int8 AS live_tuples, \
+                    coalesce(sum(s.n_dead_tup), 0)::int8 AS dead_tuples, \
                     {} AS last_vacuum, {} AS last_autovacuum, {} AS last_analyze, {} AS last_autoanalyze \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
-             WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs'",
-            pg_time("s.last_vacuum AT TIME ZONE 'UTC'"),
-            pg_time("s.last_autovacuum AT TIME ZONE 'UTC'"),
-            pg_time("s.last_analyze AT TIME ZONE 'UTC'"),
-            pg_time("s.last_autoanalyze AT TIME ZONE 'UTC'"),
+             CROSS JOIN LATERAL pg_partition_tree(c.oid) t \
+             LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid \
+             WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs' AND t.isleaf \
+             GROUP BY c.oid",
+            pg_time("max(s.last_vacuum) AT TIME ZONE 'UTC'"),
+            pg_time("max(s.last_autovacuum) AT TIME ZONE 'UTC'"),
+            pg_time("max(s.last_analyze) AT TIME ZONE 'UTC'"),
+            pg_time("max(s.last_autoanalyze) AT TIME ZONE 'UTC'"),
         ));
         let rows: Vec<TableHealth> = q.query().load(self)?;
         Ok(rows.into_iter().next())

@@ -124,7 +124,7 @@ pub fn delete_blocks(
         "NULL::text"
     };
     let mut sql = PgSql::new();
-    let bound = bind_targets(&mut sql, batch.targets, batch.filter, "j.");
+    let bound = bind_targets(&mut sql, batch, "j.");
     let (lo, hi) = (
         sql.bind(format!("({from},0)")),
         sql.bind(format!("({to},0)")),

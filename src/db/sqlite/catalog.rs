@@ -26,6 +26,7 @@ impl Catalog for Lite {
         Ok(Some(Schema {
             prefix: "main".into(),
             flavour: Flavour::Lite,
+            partitions: None,
             has_producers: false,
             leader_table: None,
             estimated_rows: None,
@@ -104,3 +105,6 @@ impl Catalog for Lite {
         })?)
     }
 }
+
+/// SQLite has no partitioned tables.
+impl crate::db::Partitions for Lite {}
