@@ -8,9 +8,33 @@ use super::prune::{DeletedRow, PrunableCount};
 use super::Schema;
 use crate::model::{FinalState, JobState};
 
-/// The comment put on a leaf before it is detached for pruning, so a pass that stopped between
-/// the detach and the drop is finished by the next one.
+/// The comment put on a leaf before it is detached for pruning (followed by its state in
+/// parentheses), so a pass that stopped between the detach and the drop is finished by the
+/// next one.
 pub const DETACHED_MARK: &str = "oban: detached for pruning";
+
+/// A table an earlier prune detached and did not drop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detached {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// The state it held, from its mark.
+    pub state: Option<FinalState>,
+}
+
+/// The mark for a leaf of `state`.
+pub fn detached_mark(state: FinalState) -> String {
+    format!("{DETACHED_MARK} ({})", state.name())
+}
+
+/// The state a mark names.
+pub fn marked_state(comment: &str) -> Option<FinalState> {
+    let rest = comment.strip_prefix(DETACHED_MARK)?.trim();
+    let name = rest.strip_prefix('(')?.strip_suffix(')')?;
+    FinalState::ALL.into_iter().find(|s| s.name() == name)
+}
 
 /// A time range a leaf covers on one column, `[from, to)`; a missing end is MINVALUE/MAXVALUE.
 /// Times are `YYYY-MM-DDTHH:MM:SS.ffffff`, the form cutoffs take, so they compare as text.
@@ -67,8 +91,8 @@ impl Leaf {
 pub struct Layout {
     /// Every leaf, ordered by parent then range.
     pub leaves: Vec<Leaf>,
-    /// Tables a pass detached for pruning and did not drop (schema, name).
-    pub detached: Vec<(String, String)>,
+    /// Tables a pass detached for pruning and did not drop.
+    pub detached: Vec<Detached>,
 }
 
 impl Layout {
@@ -171,7 +195,7 @@ pub trait Partitions {
     }
     /// Marks `leaf` and detaches it from its parent, concurrently when the parent allows it;
     /// finishes a detach left pending.
-    fn detach(&mut self, _leaf: &Leaf) -> Result<()> {
+    fn detach(&mut self, _leaf: &Leaf, _state: FinalState) -> Result<()> {
         bail!("this engine has no partitions")
     }
     /// Exact rows of a table by state and queue.
@@ -270,5 +294,13 @@ mod tests {
         );
         assert!(layout.covers(FinalState::Completed, cutoff));
         assert!(!layout.covers(FinalState::Completed, "2026-01-03T00:00:00.000000"));
+    }
+
+    #[test]
+    fn marks_name_their_state() {
+        for state in FinalState::ALL {
+            assert_eq!(marked_state(&detached_mark(state)), Some(state));
+        }
+        assert_eq!(marked_state("something else"), None);
     }
 }

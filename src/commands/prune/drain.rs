@@ -11,7 +11,7 @@ use indicatif::ProgressBar;
 
 use super::throttle::{Throttle, Waited};
 use super::walk::Walk;
-use super::{Archive, Method, Outcome, PruneOpts, PruneReport};
+use super::{leaves, Archive, Method, Outcome, PruneOpts, PruneReport};
 use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Plan, Schema};
 use crate::model::{DbTime, FinalState};
 use crate::watch;
@@ -51,6 +51,8 @@ pub fn pass(
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
+    // Leaves that go whole; batches leave their rows alone (see `db::pg::prune`).
+    let leaves = leaves::whole(schema, opts, &targets);
     if opts.dry_run {
         let counts = db
             .count_prunable(&whole)
@@ -67,6 +69,9 @@ pub fn pass(
         } else {
             report.eligible = Some(report.total);
         }
+        let batched = report.total;
+        leaves::count(db, &leaves, &mut report)?;
+        report.eligible = report.eligible.map(|n| n + report.total - batched);
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
@@ -82,7 +87,18 @@ pub fn pass(
     if let (Some(t), Some(conn)) = (&throttle, db.postgres()) {
         t.check(conn)?;
     }
+    let mut whole_leaves = PruneReport::new(opts, schema);
+    let mut archive = archive;
     let drained = lock::exclusive(db, "prune", &schema.prefix, |db| {
+        leaves::remove(
+            db,
+            schema,
+            opts,
+            &leaves,
+            archive.as_deref_mut(),
+            &mut whole_leaves,
+            started,
+        )?;
         // Planned for one batch: a walk only pays when at least a batch is eligible.
         let one = Batch {
             size: opts.batch_size,
@@ -128,6 +144,14 @@ pub fn pass(
     if report.outcome == Outcome::Done && report.total >= opts.limit {
         report.outcome = Outcome::Limit;
     }
+    // Whole leaves are not rows of a batch: `--limit` bounds the batches only.
+    for (queue, states) in &whole_leaves.by_queue {
+        for (state, n) in states {
+            report.add(state, queue, *n);
+        }
+    }
+    report.partitions_dropped = whole_leaves.partitions_dropped;
+    report.partitions_busy = whole_leaves.partitions_busy;
     report.elapsed = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -6,6 +6,7 @@
 mod archive;
 mod drain;
 mod hint;
+mod leaves;
 mod opts;
 mod progress;
 mod report;
@@ -50,6 +51,10 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
             if let Some(hint) = missing_index_hint(schema, &opts) {
                 eprintln!("{hint}");
             }
+        }
+        // Every pass, even under --quiet (cron mails stderr): a missing leaf loses jobs.
+        if let Some(warning) = hint::missing_leaves(db, schema, &opts)? {
+            eprintln!("{warning}");
         }
         let bar = show_progress.then(|| progress::bar(opts.limit));
         let report = pass(db, schema, &opts, archive.as_mut(), bar.as_ref());

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::leaves::DroppedLeaf;
 use super::{PruneOpts, ThrottleReport};
 use crate::db::{Flavour, Schema};
 use crate::model::{DbTime, FinalState};
@@ -83,6 +84,14 @@ pub struct PruneReport {
     /// deleted too few rows to need one (or another run held the vacuum lock).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vacuumed: Option<Option<f64>>,
+    /// On a partitioned table: the leaves removed whole (in a dry run, that would be), whose
+    /// rows `deleted` includes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partitions_dropped: Option<Vec<DroppedLeaf>>,
+    /// Leaves that would have gone whole but whose parent stayed locked past `lock_timeout`:
+    /// the next pass tries again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions_busy: Vec<String>,
 }
 
 impl PruneReport {
@@ -106,6 +115,8 @@ impl PruneReport {
             method: None,
             throttle: None,
             vacuumed: None,
+            partitions_dropped: schema.partitions.as_ref().map(|_| Vec::new()),
+            partitions_busy: Vec::new(),
         }
     }
 
@@ -188,6 +199,20 @@ impl Report for PruneReport {
             row.extend(cells(&self.deleted));
             t.add_row(row);
             out.push_str(&format!("{t}\n"));
+        }
+        let gone = if self.dry_run { "would drop" } else { "dropped" };
+        for leaf in self.partitions_dropped.iter().flatten() {
+            out.push_str(&format!(
+                "  {gone} partition {} ({} {})\n",
+                leaf.name,
+                output::plural(leaf.rows, "job", "jobs"),
+                leaf.state
+            ));
+        }
+        for name in &self.partitions_busy {
+            out.push_str(&format!(
+                "  partition {name} left for the next pass: its parent stayed locked past --lock-timeout\n"
+            ));
         }
         for (state, cutoff) in &self.cutoffs {
             out.push_str(&format!("  {state} before {cutoff}\n"));

@@ -10,10 +10,13 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql};
-use crate::db::partitions::{list_bound, Layout, Leaf, LeafSize, Partitions, Range, DETACHED_MARK};
+use crate::db::partitions::{
+    detached_mark, list_bound, marked_state, Detached, Layout, Leaf, LeafSize, Partitions, Range,
+    DETACHED_MARK,
+};
 use crate::db::prune::{DeletedRow, PrunableCount};
 use crate::db::{Schema, TextValue};
-use crate::model::JobState;
+use crate::model::{FinalState, JobState};
 
 #[derive(QueryableByName)]
 struct Node {
@@ -49,6 +52,8 @@ struct Named {
     schema: String,
     #[diesel(sql_type = Text)]
     name: String,
+    #[diesel(sql_type = Text)]
+    comment: String,
 }
 
 /// A bound's literal as a timestamp in the cutoffs' text form (NULL for MINVALUE/MAXVALUE).
@@ -122,15 +127,23 @@ pub fn layout(conn: &mut Pg, root: i64) -> Result<Layout> {
     let mark = sql.bind(DETACHED_MARK);
     let schema = sql.bind(prefix.unwrap_or_default());
     sql.push(&format!(
-        "SELECT n.nspname::text AS schema, c.relname::text AS name FROM pg_class c \
+        "SELECT n.nspname::text AS schema, c.relname::text AS name, \
+           obj_description(c.oid, 'pg_class') AS comment FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname = {schema} AND c.relkind = 'r' AND NOT c.relispartition \
-           AND obj_description(c.oid, 'pg_class') = {mark} ORDER BY c.relname"
+           AND starts_with(obj_description(c.oid, 'pg_class'), {mark}) ORDER BY c.relname"
     ));
     let detached: Vec<Named> = sql.query().load(conn)?;
     Ok(Layout {
         leaves,
-        detached: detached.into_iter().map(|d| (d.schema, d.name)).collect(),
+        detached: detached
+            .into_iter()
+            .map(|d| Detached {
+                state: marked_state(&d.comment),
+                schema: d.schema,
+                name: d.name,
+            })
+            .collect(),
     })
 }
 
@@ -164,7 +177,7 @@ impl Partitions for Pg {
             .run(|c| query.load::<LeafSize>(c))?)
     }
 
-    fn detach(&mut self, leaf: &Leaf) -> Result<()> {
+    fn detach(&mut self, leaf: &Leaf, state: FinalState) -> Result<()> {
         let parent = table(&leaf.parent_schema, &leaf.parent);
         let me = table(&leaf.schema, &leaf.name);
         if leaf.detach_pending {
@@ -174,9 +187,10 @@ impl Partitions for Pg {
             return Ok(());
         }
         // The mark lets the next pass finish a leaf this one detached and could not drop.
+        // A fixed text and a state name: nothing from outside goes into the literal.
         self.batch_execute(&format!(
             "COMMENT ON TABLE {me} IS '{}'",
-            DETACHED_MARK.replace('\'', "''")
+            detached_mark(state).replace('\'', "''")
         ))?;
         let mut sql = PgSql::new();
         let parent_name = sql.bind(&parent);

@@ -1,0 +1,138 @@
+//! Prune on a partitioned table: a leaf whose whole range is older than its state's cutoff is
+//! removed whole instead of row by row. It is marked and detached (concurrently where
+//! PostgreSQL allows it), its rows counted and, with `--archive`, streamed to the archive and
+//! synced, then dropped. A leaf the parent's locks keep busy past `lock_timeout` is left for
+//! the next pass. With `--queue` or `--worker` nothing goes whole: a leaf holds every queue.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::{Archive, PruneOpts, PruneReport};
+use crate::db::errors::{timeout, Timeout};
+use crate::db::prune::PrunableCount;
+use crate::db::{Db, JobFilter, Leaf, Schema};
+use crate::model::FinalState;
+use crate::watch;
+
+/// A leaf removed whole (or, in a dry run, that would be).
+#[derive(Debug, Clone, Serialize)]
+pub struct DroppedLeaf {
+    /// The leaf's name.
+    pub name: String,
+    /// The final state it held.
+    pub state: &'static str,
+    /// Its rows.
+    pub rows: u64,
+}
+
+/// The leaves this pass removes whole, oldest first per state.
+pub fn whole<'a>(
+    schema: &'a Schema,
+    opts: &PruneOpts,
+    targets: &[(FinalState, String)],
+) -> Vec<(FinalState, &'a Leaf)> {
+    let Some(layout) = &schema.partitions else {
+        return Vec::new();
+    };
+    if opts.filter != JobFilter::default() {
+        return Vec::new();
+    }
+    targets
+        .iter()
+        .flat_map(|(state, cutoff)| layout.whole(*state, cutoff).into_iter().map(|l| (*state, l)))
+        .collect()
+}
+
+fn add(report: &mut PruneReport, name: &str, state: FinalState, counts: &[PrunableCount]) {
+    let mut rows = 0;
+    for c in counts {
+        report.add(c.state.name(), &c.queue, c.count as u64);
+        rows += c.count as u64;
+    }
+    report
+        .partitions_dropped
+        .get_or_insert_with(Vec::new)
+        .push(DroppedLeaf {
+            name: name.to_string(),
+            state: state.name(),
+            rows,
+        });
+}
+
+/// A dry run: each leaf that would go, with its rows.
+pub fn count(db: &mut Db, leaves: &[(FinalState, &Leaf)], report: &mut PruneReport) -> Result<()> {
+    for (state, leaf) in leaves {
+        let counts = db
+            .table_counts(&leaf.schema, &leaf.name)
+            .with_context(|| format!("counting the rows of partition {}", leaf.name))?;
+        add(report, &leaf.name, *state, &counts);
+    }
+    Ok(())
+}
+
+/// Removes the leaves, finishing first any that an earlier pass detached and did not drop.
+pub fn remove(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    leaves: &[(FinalState, &Leaf)],
+    mut archive: Option<&mut Archive>,
+    report: &mut PruneReport,
+    started: Instant,
+) -> Result<()> {
+    if let Some(layout) = &schema.partitions {
+        for d in &layout.detached {
+            let state = d.state.unwrap_or(FinalState::Completed);
+            finish(db, opts, &d.schema, &d.name, state, archive.as_deref_mut(), report)?;
+        }
+    }
+    for (state, leaf) in leaves {
+        if watch::interrupted() || opts.max_runtime.is_some_and(|max| started.elapsed() >= max) {
+            return Ok(());
+        }
+        match db.detach(leaf, *state) {
+            Ok(()) => {}
+            Err(e) if timeout(&e) == Some(Timeout::Lock) => {
+                // Workers hold the parent: this leaf waits for the next pass.
+                report.partitions_busy.push(leaf.name.clone());
+                continue;
+            }
+            Err(e) => return Err(e.context(format!("detaching partition {}", leaf.name))),
+        }
+        finish(
+            db,
+            opts,
+            &leaf.schema,
+            &leaf.name,
+            *state,
+            archive.as_deref_mut(),
+            report,
+        )?;
+    }
+    Ok(())
+}
+
+/// Counts, archives and drops a detached leaf.
+fn finish(
+    db: &mut Db,
+    opts: &PruneOpts,
+    schema: &str,
+    name: &str,
+    state: FinalState,
+    archive: Option<&mut Archive>,
+    report: &mut PruneReport,
+) -> Result<()> {
+    let counts = db
+        .table_counts(schema, name)
+        .with_context(|| format!("counting the rows of partition {name}"))?;
+    if let Some(archive) = archive {
+        db.stream_rows(schema, name, opts.batch_size, &mut |rows| archive.append(rows))
+            .with_context(|| format!("archiving partition {name}"))?;
+    }
+    db.drop_table(schema, name)
+        .with_context(|| format!("dropping detached partition {name}"))?;
+    add(report, name, state, &counts);
+    Ok(())
+}
