@@ -6,6 +6,8 @@ mod faults;
 mod hardening;
 mod inspect;
 mod migrate;
+mod partitioned;
+mod partitioned_prune;
 mod properties;
 mod prune;
 mod prune_walk;

@@ -57,7 +57,10 @@ pub fn missing_leaves(db: &mut Db, schema: &Schema, opts: &PruneOpts) -> Result<
             continue;
         }
         for day in times.iter().map(|t| &t[..10]) {
-            let (start, end) = (format!("{day}T00:00:00.000000"), format!("{day}T23:59:59.999999"));
+            let (start, end) = (
+                format!("{day}T00:00:00.000000"),
+                format!("{day}T23:59:59.999999"),
+            );
             if !layout.covers(*state, &start) || !layout.covers(*state, &end) {
                 missing.push(format!("{} on {day}", state.name()));
             }

@@ -41,7 +41,12 @@ pub fn whole<'a>(
     }
     targets
         .iter()
-        .flat_map(|(state, cutoff)| layout.whole(*state, cutoff).into_iter().map(|l| (*state, l)))
+        .flat_map(|(state, cutoff)| {
+            layout
+                .whole(*state, cutoff)
+                .into_iter()
+                .map(|l| (*state, l))
+        })
         .collect()
 }
 
@@ -85,7 +90,15 @@ pub fn remove(
     if let Some(layout) = &schema.partitions {
         for d in &layout.detached {
             let state = d.state.unwrap_or(FinalState::Completed);
-            finish(db, opts, &d.schema, &d.name, state, archive.as_deref_mut(), report)?;
+            finish(
+                db,
+                opts,
+                &d.schema,
+                &d.name,
+                state,
+                archive.as_deref_mut(),
+                report,
+            )?;
         }
     }
     for (state, leaf) in leaves {
@@ -128,8 +141,10 @@ fn finish(
         .table_counts(schema, name)
         .with_context(|| format!("counting the rows of partition {name}"))?;
     if let Some(archive) = archive {
-        db.stream_rows(schema, name, opts.batch_size, &mut |rows| archive.append(rows))
-            .with_context(|| format!("archiving partition {name}"))?;
+        db.stream_rows(schema, name, opts.batch_size, &mut |rows| {
+            archive.append(rows)
+        })
+        .with_context(|| format!("archiving partition {name}"))?;
     }
     db.drop_table(schema, name)
         .with_context(|| format!("dropping detached partition {name}"))?;

@@ -200,7 +200,11 @@ impl Report for PruneReport {
             t.add_row(row);
             out.push_str(&format!("{t}\n"));
         }
-        let gone = if self.dry_run { "would drop" } else { "dropped" };
+        let gone = if self.dry_run {
+            "would drop"
+        } else {
+            "dropped"
+        };
         for leaf in self.partitions_dropped.iter().flatten() {
             out.push_str(&format!(
                 "  {gone} partition {} ({} {})\n",
