@@ -209,22 +209,41 @@ fn partitioned_prune_warns_when_the_coming_days_lack_a_leaf() {
     );
 }
 
+/// Runs a pool statement that races the other workers, again when it meets SQLSTATE 40001:
+/// workers fetch and stage rows that others move to the completed leaf, which is inherent to
+/// the layout (Oban's own fetch retries likewise). Any other error is returned.
+fn racing<T>(
+    conn: &mut diesel::PgConnection,
+    what: &str,
+    mut run: impl FnMut(&mut diesel::PgConnection) -> diesel::QueryResult<T>,
+) -> Result<T, String> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    loop {
+        match run(conn) {
+            Err(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => continue,
+            other => return other.map_err(|e| format!("{what}: {e}")),
+        }
+    }
+}
+
 /// One worker of the test-side pool: fetch a few jobs, then complete (a move to today's
 /// completed leaf) or retry each, stage retryable jobs again, enqueue more. Returns the ids it
-/// enqueued; any database error is the test's failure.
+/// enqueued; any other database error is the test's failure.
 fn worker(url: &str, stop: &AtomicBool, n: i64) -> Result<BTreeSet<i64>, String> {
     use diesel::Connection;
     let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
     let mut enqueued = BTreeSet::new();
     while !stop.load(Ordering::SeqCst) {
-        let fetched: Vec<IdRow> = sql_query(
-            "UPDATE oban_jobs SET state = 'executing', attempt = attempt + 1, \
-               attempted_at = timezone('UTC', now()), attempted_by = ARRAY['pool', 'p'] \
-             WHERE id IN (SELECT id FROM oban_jobs WHERE state = 'available' AND queue = 'work' \
-                          ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED) RETURNING id",
-        )
-        .load(&mut conn)
-        .map_err(|e| format!("fetch: {e}"))?;
+        let fetched: Vec<IdRow> = racing(&mut conn, "fetch", |c| {
+            sql_query(
+                "UPDATE oban_jobs SET state = 'executing', attempt = attempt + 1, \
+                   attempted_at = timezone('UTC', now()), attempted_by = ARRAY['pool', 'p'] \
+                 WHERE id IN (SELECT id FROM oban_jobs WHERE state = 'available' \
+                   AND queue = 'work' ORDER BY id LIMIT 5 FOR UPDATE SKIP LOCKED) RETURNING id",
+            )
+            .load(c)
+        })?;
+        // A job this worker holds executing: its ack must never fail.
         for job in fetched {
             let ack = if job.id % 3 == n % 3 {
                 "UPDATE oban_jobs SET state = 'retryable', scheduled_at = timezone('UTC', now()) \
@@ -238,11 +257,13 @@ fn worker(url: &str, stop: &AtomicBool, n: i64) -> Result<BTreeSet<i64>, String>
                 .execute(&mut conn)
                 .map_err(|e| format!("ack: {e}"))?;
         }
-        sql_query(
-            "UPDATE oban_jobs SET state = 'available' WHERE state = 'retryable' AND queue = 'work'",
-        )
-        .execute(&mut conn)
-        .map_err(|e| format!("stage: {e}"))?;
+        racing(&mut conn, "stage", |c| {
+            sql_query(
+                "UPDATE oban_jobs SET state = 'available' WHERE id IN (SELECT id FROM oban_jobs \
+                   WHERE state = 'retryable' AND queue = 'work' FOR UPDATE SKIP LOCKED)",
+            )
+            .execute(c)
+        })?;
         let new: Vec<IdRow> = sql_query(
             "INSERT INTO oban_jobs (state, queue, worker, max_attempts) \
              SELECT 'available', 'work', 'pool', 100 FROM generate_series(1, 3) RETURNING id",
@@ -283,6 +304,39 @@ fn partitioned_prune_drops_leaves_while_workers_fetch_ack_and_retry() {
             "public",
             &["prune", "--archive", &path, "--batch-size", "3"],
         );
+        // Actions that move rows between leaves while workers move them too: a row moved
+        // under a statement is run again or skipped, never an error.
+        for _ in 0..5 {
+            let r = run_json(
+                &db,
+                "public",
+                &[
+                    "cancel",
+                    "--state",
+                    "available",
+                    "--queue",
+                    "work",
+                    "--limit",
+                    "40",
+                    "--all-matching",
+                    "--yes",
+                ],
+            );
+            assert!(r["jobs"].as_array().is_some_and(|j| !j.is_empty()), "{r}");
+            run_json(
+                &db,
+                "public",
+                &[
+                    "retry",
+                    "--state",
+                    "cancelled",
+                    "--queue",
+                    "work",
+                    "--all-matching",
+                    "--yes",
+                ],
+            );
+        }
         std::thread::sleep(std::time::Duration::from_millis(200));
         stop.store(true, Ordering::SeqCst);
         let pool: Vec<Result<BTreeSet<i64>, String>> = workers
