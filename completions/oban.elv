@@ -39,6 +39,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand cancel 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
             cand delete 'Delete jobs (any state but executing)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+            cand partitions 'On a partitioned table: make the leaves for the coming days (idempotent)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
             cand doctor 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
             cand reindex 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
@@ -267,6 +268,23 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'oban;partitions'= {
+            cand --premake 'Make sure each final state partitioned by day has a leaf for every day this far ahead, today included (rounded up to whole days) [default: 3d]'
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
+            cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
+            cand -c 'Configuration file [default: ./oban.toml when present]'
+            cand --config 'Configuration file [default: ./oban.toml when present]'
+            cand --prefix 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]'
+            cand -o 'Output format [default: table]'
+            cand --format 'Output format [default: table]'
+            cand --dry-run 'List the leaves that would be created, and create none'
+            cand -q 'Print nothing on success in table format (errors still go to stderr)'
+            cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'oban;seed'= {
             cand --jobs 'How many jobs to insert'
             cand --seed 'Random seed, for a reproducible population'
@@ -378,6 +396,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand cancel 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
             cand delete 'Delete jobs (any state but executing)'
             cand migrate 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+            cand partitions 'On a partitioned table: make the leaves for the coming days (idempotent)'
             cand seed 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
             cand doctor 'Check the jobs table''s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
             cand reindex 'Rebuild the jobs table''s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
@@ -401,6 +420,8 @@ set edit:completion:arg-completer[oban] = {|@words|
         &'oban;help;delete'= {
         }
         &'oban;help;migrate'= {
+        }
+        &'oban;help;partitions'= {
         }
         &'oban;help;seed'= {
         }

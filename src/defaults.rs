@@ -113,3 +113,6 @@ mod tests {
         assert_eq!(SortKey::default(), INSPECT_SORT);
     }
 }
+
+/// How far ahead `oban partitions` makes leaves, today included (`--premake`).
+pub const PARTITIONS_PREMAKE: Duration = Duration::from_secs(3 * 86_400);

@@ -49,6 +49,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
             | Command::Cancel(_)
             | Command::Delete(_)
             | Command::Migrate(_)
+            | Command::Partitions(_)
             | Command::Seed(_)
             | Command::Reindex(_)
             | Command::Vacuum(_)
@@ -77,6 +78,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
             commands::actions::run(db::JobAction::Delete, &settings, args, out)
         }
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
+        Command::Partitions(args) => commands::partitions::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),
         Command::Demo(args) => commands::demo::run(&settings, args, out),
         Command::Doctor(args) => commands::doctor::run(&settings, args, out),

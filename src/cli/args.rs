@@ -286,3 +286,16 @@ pub struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
 }
+
+/// Arguments of `oban partitions`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PartitionsArgs {
+    /// Make sure each final state partitioned by day has a leaf for every day this far ahead, today included (rounded up to whole days)
+    #[arg(long, value_name = "DURATION", value_parser = positive_duration, allow_hyphen_values = true)]
+    pub premake: Option<Duration>,
+    /// List the leaves that would be created, and create none
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}

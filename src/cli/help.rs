@@ -158,6 +158,10 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                 ("statement_timeout", human(d::REBUILD_STATEMENT_TIMEOUT)),
             ],
         ),
+        (
+            Some("partitions"),
+            [vec![("premake", human(d::PARTITIONS_PREMAKE))], session()].concat(),
+        ),
         (Some("retry"), action()),
         (Some("cancel"), action()),
         (Some("delete"), action()),

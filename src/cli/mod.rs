@@ -133,6 +133,12 @@ pub enum Command {
         oban migrate --dry-run\n  \
         oban migrate -d sqlite://jobs.db")]
     Migrate(MigrateArgs),
+    /// On a partitioned table: make the leaves for the coming days (idempotent)
+    #[command(after_help = "Examples:\n  \
+        oban partitions --dry-run\n  \
+        oban partitions --premake 7d\n  \
+        0 * * * * oban partitions -q && oban prune -q    # cron: take over from the in-app plugin")]
+    Partitions(PartitionsArgs),
     /// Fill the jobs table with a realistic population (for demos, tests and benchmarks)
     #[command(after_help = "Examples:\n  \
         oban seed --jobs 100000\n  \

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod doctor;
 pub mod inspect;
 pub mod migrate;
+pub mod partitions;
 pub mod prune;
 pub mod reindex;
 pub mod rescue;

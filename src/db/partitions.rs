@@ -212,6 +212,12 @@ pub trait Partitions {
     ) -> Result<u64> {
         bail!("this engine has no partitions")
     }
+    /// Creates `name` beside `leaf` (same parent, same columns) and attaches it for
+    /// `[from, to)`, times as `YYYY-MM-DD HH:MM:SS`. Creating it apart and attaching it takes
+    /// only a SHARE UPDATE EXCLUSIVE lock on the parent, so workers go on.
+    fn create_leaf(&mut self, _leaf: &Leaf, _name: &str, _from: &str, _to: &str) -> Result<()> {
+        bail!("this engine has no partitions")
+    }
     /// Drops a detached table.
     fn drop_table(&mut self, _schema: &str, _name: &str) -> Result<()> {
         bail!("this engine has no partitions")

@@ -389,3 +389,47 @@ fn partitioned_rescue_in_both_modes() {
         1
     );
 }
+
+#[test]
+fn partitioned_premake_creates_the_coming_days_once() {
+    let db = partitioned_db("part_premake_cmd", "public");
+    let before = leaves(&db, "public");
+    let dry = run_json(
+        &db,
+        "public",
+        &["partitions", "--premake", "5d", "--dry-run"],
+    );
+    let listed = dry["created"].as_array().expect("created").len();
+    assert_eq!(
+        listed,
+        3 * 2,
+        "today + 4 days, two of them new, per final state"
+    );
+    assert_eq!(leaves(&db, "public"), before, "a dry run creates nothing");
+    let r = run_json(&db, "public", &["partitions", "--premake", "5d"]);
+    assert_eq!(r["created"].as_array().expect("created").len(), listed);
+    assert_eq!(leaves(&db, "public").len(), before.len() + listed);
+    let again = run_json(&db, "public", &["partitions", "--premake", "5d"]);
+    assert_eq!(again["created"], serde_json::json!([]), "idempotent");
+    // A job can finish on the new days: a row lands in the new leaf.
+    db.exec(
+        "INSERT INTO oban_jobs (state, worker, completed_at) \
+         VALUES ('completed', 'w', timezone('UTC', now()) + interval '4 days')",
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM oban_jobs j JOIN pg_class c ON c.oid = j.tableoid \
+             WHERE c.relname = 'oban_jobs_completed_' || \
+               to_char(timezone('UTC', now()) + interval '4 days', 'YYYYMMDD')"
+        ),
+        1
+    );
+    // An ordinary table has no leaves to make.
+    let plain = PgDb::migrated("part_premake_plain", "public");
+    let out = crate::support::oban()
+        .args(["-d", &plain.url, "partitions"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not partitioned"));
+}

@@ -121,9 +121,10 @@ impl Stats for PgConnection {
                     coalesce(sum(s.n_dead_tup), 0)::int8 AS dead_tuples, \
                     {} AS last_vacuum, {} AS last_autovacuum, {} AS last_analyze, {} AS last_autoanalyze \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             CROSS JOIN LATERAL pg_partition_tree(c.oid) t \
+             CROSS JOIN LATERAL (SELECT p.relid FROM pg_partition_tree(c.oid) p WHERE p.isleaf \
+                                 UNION ALL SELECT c.oid WHERE c.relkind = 'r') t \
              LEFT JOIN pg_stat_user_tables s ON s.relid = t.relid \
-             WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs' AND t.isleaf \
+             WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs' \
              GROUP BY c.oid",
             pg_time("max(s.last_vacuum) AT TIME ZONE 'UTC'"),
             pg_time("max(s.last_autovacuum) AT TIME ZONE 'UTC'"),

@@ -1,0 +1,165 @@
+//! `oban partitions`: on a partitioned table, make sure every final state partitioned by day
+//! has a leaf for today and the coming days (`--premake`), as the in-app plugin does, so an
+//! operator can schedule it from cron beside `oban prune`. Idempotent; `--dry-run` lists only.
+
+use std::io::Write;
+
+use anyhow::{anyhow, Context, Result};
+use serde::Serialize;
+
+use crate::cli::PartitionsArgs;
+use crate::config::Settings;
+use crate::db::{Db, Leaf, Schema};
+use crate::defaults;
+use crate::model::FinalState;
+use crate::output::{self, Report};
+
+/// A leaf made (or, in a dry run, that would be).
+#[derive(Debug, Clone, Serialize)]
+pub struct NewLeaf {
+    /// Its name.
+    pub name: String,
+    /// The final state it holds.
+    pub state: &'static str,
+    /// The day it covers (UTC).
+    pub day: String,
+}
+
+/// What a run made.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionsReport {
+    /// Always "partitions".
+    pub command: &'static str,
+    /// Listed only.
+    pub dry_run: bool,
+    /// The schema.
+    pub prefix: String,
+    /// Days covered, today included.
+    pub days: u64,
+    /// Leaves created.
+    pub created: Vec<NewLeaf>,
+}
+
+impl Report for PartitionsReport {
+    fn to_table(&self) -> String {
+        let verb = if self.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
+        if self.created.is_empty() {
+            return format!(
+                "partitions: every final state has a leaf for today and the next {} (schema {})\n",
+                output::plural(self.days.saturating_sub(1), "day", "days"),
+                self.prefix
+            );
+        }
+        let mut out = format!(
+            "partitions: {verb} {} in schema {}\n",
+            output::plural(self.created.len() as u64, "leaf", "leaves"),
+            self.prefix
+        );
+        for l in &self.created {
+            out.push_str(&format!("  {} ({} on {})\n", l.name, l.state, l.day));
+        }
+        out
+    }
+
+    fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let rows = self
+            .created
+            .iter()
+            .map(|l| {
+                vec![
+                    l.name.clone(),
+                    l.state.to_string(),
+                    l.day.clone(),
+                    self.dry_run.to_string(),
+                ]
+            })
+            .collect();
+        (output::header("partition,state,day,dry_run"), rows)
+    }
+}
+
+/// Creates the missing leaves for `days` days from today on the database clock.
+pub fn premake(db: &mut Db, schema: &Schema, days: u64, dry_run: bool) -> Result<PartitionsReport> {
+    let layout = schema.partitions.as_ref().ok_or_else(|| {
+        anyhow!(
+            "schema {}: oban_jobs is not partitioned; there are no leaves to make",
+            schema.prefix
+        )
+    })?;
+    // Day k's midnight is the date of now + k days: UTC has no daylight saving.
+    let ahead: Vec<f64> = (0..=days).map(|k| -86_400.0 * k as f64).collect();
+    let dates: Vec<String> = db
+        .cutoffs(&ahead)
+        .context("reading the database clock")?
+        .iter()
+        .map(|t| t[..10].to_string())
+        .collect();
+    let mut report = PartitionsReport {
+        command: "partitions",
+        dry_run,
+        prefix: schema.prefix.clone(),
+        days,
+        created: Vec::new(),
+    };
+    for state in FinalState::ALL {
+        if !layout.by_day(state) {
+            continue;
+        }
+        // A leaf of the state shows where new ones go (its parent, its schema).
+        let Some(model) = layout
+            .leaves
+            .iter()
+            .rev()
+            .find(|l| l.final_state() == Some(state))
+        else {
+            continue;
+        };
+        for pair in dates.windows(2) {
+            let (day, next) = (&pair[0], &pair[1]);
+            let start = format!("{day}T00:00:00.000000");
+            if layout.covers(state, &start) {
+                continue;
+            }
+            let name = format!("{}_{}", model.parent, day.replace('-', ""));
+            if !dry_run {
+                create(db, model, &name, day, next)?;
+            }
+            report.created.push(NewLeaf {
+                name,
+                state: state.name(),
+                day: day.clone(),
+            });
+        }
+    }
+    Ok(report)
+}
+
+fn create(db: &mut Db, model: &Leaf, name: &str, day: &str, next: &str) -> Result<()> {
+    db.create_leaf(
+        model,
+        name,
+        &format!("{day} 00:00:00"),
+        &format!("{next} 00:00:00"),
+    )
+    .with_context(|| format!("creating partition {name}"))
+}
+
+/// The `oban partitions` command.
+pub fn run(settings: &Settings, args: &PartitionsArgs, out: &mut dyn Write) -> Result<i32> {
+    let dsn = settings.require_dsn()?;
+    let mut db = Db::connect(dsn, crate::commands::session_limits(&args.session), false)?;
+    let schema = db.schema(&settings.prefix)?;
+    let days = args
+        .premake
+        .unwrap_or(defaults::PARTITIONS_PREMAKE)
+        .as_secs()
+        .div_ceil(86_400)
+        .max(1);
+    let report = premake(&mut db, &schema, days, args.dry_run)?;
+    output::write_report(out, settings.style(false), &report)?;
+    Ok(0)
+}
