@@ -103,6 +103,10 @@ pub const SEED_JOBS: u64 = 10_000;
 /// Jobs seeded by `demo` (`demo --jobs`).
 pub const DEMO_JOBS: u64 = 20_000;
 
+/// How far ahead `oban partitions` makes leaves, today included (`--premake`), as Oban Pro's
+/// plugin does (today and the next two days).
+pub const PARTITIONS_PREMAKE: Duration = Duration::from_secs(3 * 86_400);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,6 +117,3 @@ mod tests {
         assert_eq!(SortKey::default(), INSPECT_SORT);
     }
 }
-
-/// How far ahead `oban partitions` makes leaves, today included (`--premake`).
-pub const PARTITIONS_PREMAKE: Duration = Duration::from_secs(3 * 86_400);
