@@ -155,9 +155,7 @@ fn skipped(
         None => "not found".to_string(),
         Some(s) => match action.check(s) {
             Err(why) => why,
-            Ok(()) if locked_if_eligible => {
-                "locked or moved by another session; try again".to_string()
-            }
+            Ok(()) if locked_if_eligible => "locked by another session; try again".to_string(),
             Ok(()) => "not changed".to_string(),
         },
     };
@@ -232,16 +230,20 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
     Ok(report)
 }
 
-/// Changes one batch. When a job moved to another partition under the statement (SQLSTATE
-/// 40001) even after the engine ran it again, each job is tried on its own and one that still
-/// fails is left unchanged: the caller reports it skipped, never failing the batch.
+/// Why a job that moved under every attempt was skipped.
+const MOVED: &str = "moved to another partition by a concurrent update; try again";
+
+/// Changes one batch, returning the jobs changed and those skipped because they kept moving.
+/// When a job moved to another partition under the statement (SQLSTATE 40001) even after the
+/// engine ran it again, each job is tried on its own and one that still fails is skipped with
+/// its reason, never failing the batch.
 fn act(
     db: &mut Db,
     schema: &Schema,
     action: JobAction,
     ids: &[i64],
     eligible: &[&str],
-) -> Result<Vec<crate::db::ActedJob>> {
+) -> Result<(Vec<crate::db::ActedJob>, Vec<i64>)> {
     let change = |ids| Change {
         action,
         ids,
@@ -249,17 +251,17 @@ fn act(
     };
     match db.act_batch(schema, &change(ids)) {
         Err(e) if crate::db::partitions::moved(&e) => {}
-        other => return other,
+        other => return other.map(|done| (done, Vec::new())),
     }
-    let mut done = Vec::new();
+    let (mut done, mut moved) = (Vec::new(), Vec::new());
     for id in ids {
         match db.act_batch(schema, &change(std::slice::from_ref(id))) {
             Ok(rows) => done.extend(rows),
-            Err(e) if crate::db::partitions::moved(&e) => {}
+            Err(e) if crate::db::partitions::moved(&e) => moved.push(*id),
             Err(e) => return Err(e),
         }
     }
-    Ok(done)
+    Ok((done, moved))
 }
 
 /// Plans, asks `confirm` (given the plan) when more than one job would change, then changes
@@ -289,14 +291,15 @@ pub fn pass(
             report.interrupted = true;
             break;
         }
-        let changed = act(db, schema, opts.action, chunk, &eligible).with_context(|| {
-            format!(
-                "{} batch {} (after {} changed)",
-                opts.action.name(),
-                n + 1,
-                output::plural(report.jobs.len() as u64, "job", "jobs")
-            )
-        })?;
+        let (changed, moved) =
+            act(db, schema, opts.action, chunk, &eligible).with_context(|| {
+                format!(
+                    "{} batch {} (after {} changed)",
+                    opts.action.name(),
+                    n + 1,
+                    output::plural(report.jobs.len() as u64, "job", "jobs")
+                )
+            })?;
         let left: Vec<i64> = chunk
             .iter()
             .copied()
@@ -311,7 +314,11 @@ pub fn pass(
             let states = db.job_states(schema, &left).context("reading job states")?;
             for id in left {
                 let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
-                report.skipped.push(skipped(opts.action, id, state, true));
+                let mut skip = skipped(opts.action, id, state, true);
+                if moved.contains(&id) {
+                    skip.reason = MOVED.to_string();
+                }
+                report.skipped.push(skip);
             }
         }
     }
