@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/prune.sh: how fast `oban prune` drains a large oban-py jobs table on PostgreSQL,
 # against oban-py's own prune statement and one unbatched DELETE; what an idle pass costs;
-# and how much memory an archiving pass needs. Progress goes to stderr; a Markdown summary
-# (paste it into BENCHMARKS.md) goes to stdout.
+# how much memory an archiving pass needs; and, on the same jobs in the partitioned layout
+# (bench/partitioned.sql), dropping whole-day leaves against one unbatched DELETE of the same
+# rows. Progress goes to stderr; a Markdown summary (paste it into BENCHMARKS.md) goes to stdout.
 #
 #   bench/prune.sh > /tmp/summary.md
 #   BENCH_JOBS=200000 bench/prune.sh          # a quick run while developing
@@ -15,7 +16,8 @@
 # the oban-py statement's loop stops, default 900: it slows down as it goes, so its rate over
 # the part it did is an upper bound of its rate over the whole drain), BENCH_BATCH_SIZES (oban prune
 # --batch-size values, each timed with one connection and with --connections 2; the first is
-# the one timed when idle), BENCH_RSS_FROM_PROC=1 (read peak
+# the one timed when idle), BENCH_ORDINARY=0 (skip the ordinary table's runs, keeping its
+# seed, for the partitioned runs alone), BENCH_PARTITIONED=0 (skip those), BENCH_RSS_FROM_PROC=1 (read peak
 # memory from /proc even when /usr/bin/time exists). Needs psql and jq. Creates and drops
 # databases named oban_bench_*; uses target/release/oban, building it only when missing.
 set -euo pipefail
@@ -28,7 +30,8 @@ LIMIT=${BENCH_LIMIT:-20000}
 A_CAP=${BENCH_A_CAP:-900}
 BATCH_SIZES=(${BENCH_BATCH_SIZES:-10000 20000})
 OBAN=target/release/oban
-TPL=oban_bench_template RUN=oban_bench_run SMALL=oban_bench_small
+TPL=oban_bench_template RUN=oban_bench_run SMALL=oban_bench_small PTPL=oban_bench_ptemplate
+ORDINARY=${BENCH_ORDINARY:-1} PARTITIONED=${BENCH_PARTITIONED:-1}
 ARCHIVE=/tmp/oban-bench-archive.jsonl
 HUGE=100000000
 TMP=$(mktemp -d)
@@ -39,7 +42,7 @@ now() { date +%s.%N; }
 sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-drop_all() { local db; for db in "$RUN" "$SMALL" "$TPL"; do drop_db "$db" >/dev/null 2>&1 || true; done; }
+drop_all() { local db; for db in "$RUN" "$SMALL" "$TPL" "$PTPL"; do drop_db "$db" >/dev/null 2>&1 || true; done; }
 cleanup() { drop_all; rm -rf "$TMP" "$ARCHIVE"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -176,6 +179,7 @@ ELIGIBLE=$(q "$TPL" "SELECT count(*) FROM oban_jobs WHERE $(eligible "($NOW_CUT)
 TABLE_SIZE=$(q "$TPL" "SELECT pg_size_pretty(pg_total_relation_size('oban_jobs'))")
 log "  $SEED_SECS s; $ELIGIBLE eligible; table with indexes $TABLE_SIZE"
 
+if ((ORDINARY)); then
 # --- 2. drains ------------------------------------------------------------------------
 drain "(a) oban-py statement, LIMIT $LIMIT" oban_py_loop
 drain "(b) one unbatched DELETE" unbatched
@@ -212,6 +216,10 @@ drop_db "$SMALL"
 for n in "$DEL_FULL:$LINES_FULL" "$DEL_SMALL:$LINES_SMALL"; do
   [[ ${n%:*} == "${n#*:}" ]] || { echo "bench: archive lines differ from rows deleted ($n)" >&2; exit 1; }
 done
+fi
+
+# --- 6. the partitioned layout (its own file) ---------------------------------------------
+((PARTITIONED)) && . bench/prune-partitioned.sh
 
 # --- 5. summary -------------------------------------------------------------------------
 A="(a) oban-py statement, LIMIT $LIMIT" B="(b) one unbatched DELETE"
@@ -222,9 +230,12 @@ cat <<EOF
 
 - machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr); PostgreSQL $PGVER (shared_buffers $(q postgres "SHOW shared_buffers"), autovacuum $(q postgres "SHOW autovacuum"))
 - oban: $BINARY
-- command: \`BENCH_SHAPE=$SHAPE BENCH_JOBS=$JOBS BENCH_LIMIT=$LIMIT BENCH_A_CAP=$A_CAP BENCH_BATCH_SIZES="${BATCH_SIZES[*]}" bench/prune.sh\`
+- command: \`BENCH_SHAPE=$SHAPE BENCH_JOBS=$JOBS BENCH_LIMIT=$LIMIT BENCH_A_CAP=$A_CAP BENCH_BATCH_SIZES="${BATCH_SIZES[*]}" BENCH_ORDINARY=$ORDINARY BENCH_PARTITIONED=$PARTITIONED bench/prune.sh\`
 - seed: $JOBS jobs in $SEED_SECS s; $ELIGIBLE eligible at max age 1 day ($(div $((ELIGIBLE * 100)) "$JOBS")%); table with indexes $TABLE_SIZE
 
+EOF
+if ((ORDINARY)); then
+cat <<EOF
 | contender | rows deleted | seconds | rows/s | WAL written | method |
 | --- | ---: | ---: | ---: | ---: | --- |
 EOF
@@ -256,3 +267,6 @@ cat <<EOF
 | $((JOBS / 10)) jobs | $DEL_SMALL | $((RSS_SMALL / 1024)) MiB ($RSS_SMALL kB) |
 
 EOF
+fi
+((PARTITIONED)) && partitioned_summary
+exit 0

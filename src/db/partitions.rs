@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 
-use super::prune::{DeletedRow, PrunableCount};
+use super::prune::DeletedRow;
 use super::Schema;
 use crate::model::{FinalState, JobState};
 
@@ -198,8 +198,8 @@ pub trait Partitions {
     fn detach(&mut self, _leaf: &Leaf, _state: FinalState) -> Result<()> {
         bail!("this engine has no partitions")
     }
-    /// Exact rows of a table by state and queue.
-    fn table_counts(&mut self, _schema: &str, _name: &str) -> Result<Vec<PrunableCount>> {
+    /// Exact rows of a table (an index-only count where the visibility map allows).
+    fn table_rows(&mut self, _schema: &str, _name: &str) -> Result<u64> {
         bail!("this engine has no partitions")
     }
     /// Every row of a (detached) table as JSON, `batch` rows at a time, to `sink`.

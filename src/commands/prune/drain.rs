@@ -145,11 +145,10 @@ pub fn pass(
         report.outcome = Outcome::Limit;
     }
     // Whole leaves are not rows of a batch: `--limit` bounds the batches only.
-    for (queue, states) in &whole_leaves.by_queue {
-        for (state, n) in states {
-            report.add(state, queue, *n);
-        }
+    for (state, n) in &whole_leaves.deleted {
+        *report.deleted.entry(state).or_default() += n;
     }
+    report.total += whole_leaves.total;
     report.partitions_dropped = whole_leaves.partitions_dropped;
     report.partitions_busy = whole_leaves.partitions_busy;
     report.elapsed = started.elapsed().as_secs_f64();

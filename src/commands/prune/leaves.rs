@@ -11,12 +11,12 @@ use serde::Serialize;
 
 use super::{Archive, PruneOpts, PruneReport};
 use crate::db::errors::{timeout, Timeout};
-use crate::db::prune::PrunableCount;
 use crate::db::{Db, JobFilter, Leaf, Schema};
 use crate::model::FinalState;
 use crate::watch;
 
-/// A leaf removed whole (or, in a dry run, that would be).
+/// A leaf removed whole (or, in a dry run, that would be): counted, not read, so its rows are
+/// given per state only.
 #[derive(Debug, Clone, Serialize)]
 pub struct DroppedLeaf {
     /// The leaf's name.
@@ -50,29 +50,13 @@ pub fn whole<'a>(
         .collect()
 }
 
-fn add(report: &mut PruneReport, name: &str, state: FinalState, counts: &[PrunableCount]) {
-    let mut rows = 0;
-    for c in counts {
-        report.add(c.state.name(), &c.queue, c.count as u64);
-        rows += c.count as u64;
-    }
-    report
-        .partitions_dropped
-        .get_or_insert_with(Vec::new)
-        .push(DroppedLeaf {
-            name: name.to_string(),
-            state: state.name(),
-            rows,
-        });
-}
-
 /// A dry run: each leaf that would go, with its rows.
 pub fn count(db: &mut Db, leaves: &[(FinalState, &Leaf)], report: &mut PruneReport) -> Result<()> {
     for (state, leaf) in leaves {
-        let counts = db
-            .table_counts(&leaf.schema, &leaf.name)
+        let rows = db
+            .table_rows(&leaf.schema, &leaf.name)
             .with_context(|| format!("counting the rows of partition {}", leaf.name))?;
-        add(report, &leaf.name, *state, &counts);
+        report.add_leaf(&leaf.name, *state, rows);
     }
     Ok(())
 }
@@ -137,8 +121,9 @@ fn finish(
     archive: Option<&mut Archive>,
     report: &mut PruneReport,
 ) -> Result<()> {
-    let counts = db
-        .table_counts(schema, name)
+    // Counted once detached, so the figure is exactly what goes.
+    let rows = db
+        .table_rows(schema, name)
         .with_context(|| format!("counting the rows of partition {name}"))?;
     if let Some(archive) = archive {
         db.stream_rows(schema, name, opts.batch_size, &mut |rows| {
@@ -148,6 +133,6 @@ fn finish(
     }
     db.drop_table(schema, name)
         .with_context(|| format!("dropping detached partition {name}"))?;
-    add(report, name, state, &counts);
+    report.add_leaf(name, state, rows);
     Ok(())
 }

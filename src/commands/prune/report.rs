@@ -120,6 +120,20 @@ impl PruneReport {
         }
     }
 
+    /// Adds the rows of a leaf removed whole: per state only, since a leaf is counted without
+    /// reading its rows (an index-only count), so no per-queue split.
+    pub(super) fn add_leaf(&mut self, name: &str, state: FinalState, rows: u64) {
+        *self.deleted.entry(state.name()).or_default() += rows;
+        self.total += rows;
+        self.partitions_dropped
+            .get_or_insert_with(Vec::new)
+            .push(DroppedLeaf {
+                name: name.to_string(),
+                state: state.name(),
+                rows,
+            });
+    }
+
     pub(super) fn add(&mut self, state: &str, queue: &str, n: u64) {
         // States come back from the database; only final ones can be deleted.
         let Some(state) = FinalState::ALL.into_iter().find(|s| s.name() == state) else {
@@ -195,10 +209,18 @@ impl Report for PruneReport {
                 row.extend(cells(states));
                 t.add_row(row);
             }
-            let mut row = vec![comfy_table::Cell::new("total")];
-            row.extend(cells(&self.deleted));
-            t.add_row(row);
-            out.push_str(&format!("{t}\n"));
+            if !self.by_queue.is_empty() {
+                let mut batched: BTreeMap<&'static str, u64> = BTreeMap::new();
+                for states in self.by_queue.values() {
+                    for (state, n) in states {
+                        *batched.entry(state).or_default() += n;
+                    }
+                }
+                let mut row = vec![comfy_table::Cell::new("total")];
+                row.extend(cells(&batched));
+                t.add_row(row);
+                out.push_str(&format!("{t}\n"));
+            }
         }
         let gone = if self.dry_run {
             "would drop"
@@ -207,7 +229,7 @@ impl Report for PruneReport {
         };
         for leaf in self.partitions_dropped.iter().flatten() {
             out.push_str(&format!(
-                "  {gone} partition {} ({} {})\n",
+                "  {gone} partition {} ({} {}, all queues)\n",
                 leaf.name,
                 output::plural(leaf.rows, "job", "jobs"),
                 leaf.state
@@ -276,6 +298,15 @@ impl Report for PruneReport {
                     ]
                 })
             })
+            .chain(self.partitions_dropped.iter().flatten().map(|leaf| {
+                // A leaf goes whole, every queue at once.
+                vec![
+                    leaf.state.to_string(),
+                    String::new(),
+                    leaf.rows.to_string(),
+                    self.dry_run.to_string(),
+                ]
+            }))
             .collect();
         (header, rows)
     }

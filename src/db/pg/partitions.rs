@@ -14,8 +14,8 @@ use crate::db::partitions::{
     detached_mark, list_bound, marked_state, Detached, Layout, Leaf, LeafSize, Partitions, Range,
     DETACHED_MARK,
 };
-use crate::db::prune::{DeletedRow, PrunableCount};
-use crate::db::{Schema, TextValue};
+use crate::db::prune::DeletedRow;
+use crate::db::{CountValue, Schema, TextValue};
 use crate::model::{FinalState, JobState};
 
 #[derive(QueryableByName)]
@@ -210,13 +210,11 @@ impl Partitions for Pg {
         Ok(())
     }
 
-    fn table_counts(&mut self, schema: &str, name: &str) -> Result<Vec<PrunableCount>> {
-        Ok(diesel::sql_query(format!(
-            "SELECT state::text AS state, queue, count(*) AS count FROM {} \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-            table(schema, name)
-        ))
-        .load(self)?)
+    fn table_rows(&mut self, schema: &str, name: &str) -> Result<u64> {
+        let rows: Vec<CountValue> =
+            diesel::sql_query(format!("SELECT count(*) AS n FROM {}", table(schema, name)))
+                .load(self)?;
+        Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
     }
 
     fn stream_rows(
