@@ -131,8 +131,11 @@ fn finish(
         })
         .with_context(|| format!("archiving partition {name}"))?;
     }
-    db.drop_table(schema, name)
-        .with_context(|| format!("dropping detached partition {name}"))?;
-    report.add_leaf(name, state, rows);
+    match db.drop_table(schema, name) {
+        Ok(()) => report.add_leaf(name, state, rows),
+        // Someone (autovacuum, a reader) holds the detached table: the next pass drops it.
+        Err(e) if timeout(&e) == Some(Timeout::Lock) => report.partitions_busy.push(name.into()),
+        Err(e) => return Err(e.context(format!("dropping detached partition {name}"))),
+    }
     Ok(())
 }

@@ -121,10 +121,16 @@ impl Rescue for Pg {
                meta = CASE WHEN {exhausted} THEN j.meta \
                       ELSE jsonb_set(coalesce(j.meta, '{{}}'::jsonb), '{{rescued}}', to_jsonb({count} + 1)) END \
              WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM batch)) \
-               AND (j.tableoid, j.ctid) IN (SELECT tableoid, ctid FROM batch) AND {orphan} \
+               {same_leaf}AND {orphan} \
              RETURNING {RESCUED_COLUMNS}, j.state::text AS state",
             orphan = orphan_sql(schema, rule, &r),
             filters = r.filters,
+            same_leaf = if schema.partitions.is_some() {
+                // Each leaf of a partitioned table numbers its own ctids.
+                "AND (j.tableoid, j.ctid) IN (SELECT tableoid, ctid FROM batch) "
+            } else {
+                ""
+            },
             enum_type = table(&schema.prefix, "oban_job_state"),
         ));
         // A job moved to another partition under the statement (an ack racing the rescue)
