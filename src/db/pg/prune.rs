@@ -188,7 +188,12 @@ impl Prune for Pg {
             ),
             eligible = eligible_any(batch.targets, &recheck, "j."),
             pair_candidates = same_leaf(batch.schema, "candidates"),
-            pair_locked = same_leaf(batch.schema, "locked"),
+            // The locked rows are still eligible; saying so again lets PostgreSQL prune the
+            // DELETE to the leaves they can be in instead of probing every leaf's ctids.
+            pair_locked = match same_leaf(batch.schema, "locked") {
+                pair if pair.is_empty() => pair,
+                pair => format!("{pair}AND {} ", eligible_any(batch.targets, &recheck, "j.")),
+            },
             filters = recheck.filters,
         ));
         // A row moved out of its leaf under the statement (a retry racing the prune) fails it
