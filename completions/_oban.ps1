@@ -274,6 +274,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List the migrations that would run, and run none')
+            [CompletionResult]::new('--partitioned', '--partitioned', [CompletionResultType]::ParameterName, 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

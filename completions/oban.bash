@@ -823,7 +823,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__migrate)
-            opts="-d -c -o -q -h --dry-run --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --dry-run --partitioned --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -263,6 +263,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -o 'Output format [default: table]'
             cand --format 'Output format [default: table]'
             cand --dry-run 'List the migrations that would run, and run none'
+            cand --partitioned 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)'
             cand -q 'Print nothing on success in table format (errors still go to stderr)'
             cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
             cand -h 'Print help (see more with ''--help'')'

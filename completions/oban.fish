@@ -281,6 +281,7 @@ json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l dry-run -d 'List the migrations that would run, and run none'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l partitioned -d 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py\'s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand seed" -l jobs -d 'How many jobs to insert' -r

@@ -252,6 +252,9 @@ pub struct MigrateArgs {
     /// List the migrations that would run, and run none
     #[arg(long)]
     pub dry_run: bool,
+    /// Create oban_jobs partitioned (LIST by state, final states by day, oban-py's columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)
+    #[arg(long)]
+    pub partitioned: bool,
 }
 
 /// Arguments of `oban seed`.

@@ -6,18 +6,22 @@ use anyhow::Result;
 
 use crate::cli::MigrateArgs;
 use crate::config::Settings;
-use crate::db::migrations::{migrate, MigrateReport};
+use crate::db::migrations::{migrate, migrate_partitioned, MigrateReport};
 use crate::db::Db;
 use crate::output::{self, Report};
 
 impl Report for MigrateReport {
     fn to_table(&self) -> String {
         if let Some(flavour) = self.existing {
-            let what = if self.partitioned {
-                format!("a partitioned {}", flavour.label())
-            } else {
-                format!("an {}", flavour.label())
-            };
+            if self.partitioned {
+                return format!(
+                    "migrate: schema {} already holds a partitioned oban_jobs ({} columns); \
+                     nothing changed (`oban partitions` makes the coming days' leaves)\n",
+                    self.prefix,
+                    flavour.label()
+                );
+            }
+            let what = format!("an {}", flavour.label());
             return format!(
                 "migrate: schema {} already holds {what} schema installed by another tool; nothing changed\n",
                 self.prefix,
@@ -59,9 +63,36 @@ pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> 
     migrate(&mut db, &settings.prefix, dry_run)
 }
 
+/// `migrate --partitioned`: the layout, then the leaves for the coming days.
+fn partitioned(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
+    let dsn = settings.require_dsn()?;
+    let mut db = Db::connect(
+        dsn,
+        crate::commands::session_limits(&Default::default()),
+        !dry_run,
+    )?;
+    let mut report = migrate_partitioned(&mut db, &settings.prefix, dry_run)?;
+    if dry_run || report.existing.is_some() {
+        return Ok(report);
+    }
+    let schema = db.schema(&settings.prefix)?;
+    let days = crate::defaults::PARTITIONS_PREMAKE
+        .as_secs()
+        .div_ceil(86_400);
+    let made = crate::commands::partitions::premake(&mut db, &schema, days, false)?;
+    report
+        .migrations
+        .extend(made.created.into_iter().map(|l| format!("leaf {}", l.name)));
+    Ok(report)
+}
+
 /// The `oban migrate` command.
 pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Result<i32> {
-    let report = migrate_dsn(settings, args.dry_run)?;
+    let report = if args.partitioned {
+        partitioned(settings, args.dry_run)?
+    } else {
+        migrate_dsn(settings, args.dry_run)?
+    };
     output::write_report(out, settings.style(false), &report)?;
     Ok(0)
 }

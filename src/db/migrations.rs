@@ -64,6 +64,48 @@ pub trait Migrate {
     /// Runs the pending migrations under `prefix` (creating the schema first where schemas
     /// exist), or with `dry_run` only lists them.
     fn run_pending(&mut self, prefix: &str, dry_run: bool) -> Result<Vec<String>>;
+    /// Creates a partitioned `oban_jobs` in oban-py's shape under `prefix`, with today's leaf
+    /// of each final state (PostgreSQL only).
+    fn create_partitioned(&mut self, _prefix: &str) -> Result<()> {
+        Err(crate::error::usage(
+            "--partitioned: partitioned tables are PostgreSQL's; SQLite has none",
+        ))
+    }
+}
+
+/// What `migrate --partitioned` made: the table and today's leaves; `oban partitions` adds
+/// the coming days'.
+pub const PARTITIONED: &str =
+    "partitioned oban_jobs (oban-py's columns; LIST by state, final states by day)";
+
+/// `migrate --partitioned`: creates the partitioned layout where there is no `oban_jobs`;
+/// leaves a partitioned one alone; refuses an ordinary one (moving its jobs is not done here).
+pub fn migrate_partitioned(db: &mut Db, prefix: &str, dry_run: bool) -> Result<MigrateReport> {
+    let shown_prefix = db.shown_prefix(prefix);
+    let mut report = MigrateReport {
+        command: "migrate",
+        dry_run,
+        prefix: shown_prefix.clone(),
+        existing: None,
+        partitioned: true,
+        migrations: Vec::new(),
+    };
+    if db.table_exists(prefix, "oban_jobs")? {
+        let schema = db.schema(prefix)?;
+        if schema.partitions.is_none() {
+            anyhow::bail!(
+                "--partitioned: schema {shown_prefix} already has an ordinary oban_jobs; \
+                 moving its jobs into a partitioned table is not supported yet"
+            );
+        }
+        report.existing = Some(schema.flavour);
+        return Ok(report);
+    }
+    if !dry_run {
+        db.create_partitioned(prefix)?;
+    }
+    report.migrations.push(PARTITIONED.to_string());
+    Ok(report)
 }
 
 /// Installs or upgrades the schema under `prefix`.

@@ -65,6 +65,8 @@ pub struct Leaf {
     pub range: Option<Range>,
     /// A `DETACH … CONCURRENTLY` that did not finish.
     pub detach_pending: bool,
+    /// Its storage parameters (`fillfactor=85`, …), which new leaves beside it copy.
+    pub options: Vec<String>,
 }
 
 impl Leaf {
@@ -241,6 +243,7 @@ mod tests {
                 to: Some(to.into()),
             }),
             detach_pending: false,
+            options: vec![],
         }
     }
 

@@ -8,6 +8,9 @@ use crate::db::catalog::BoolValue;
 use crate::db::migrations::{apply, names, Migrate, POSTGRES};
 use crate::db::quote_ident;
 
+/// The partitioned layout in oban-py's shape (`migrate --partitioned`).
+const PARTITIONED_SQL: &str = include_str!("sql/partitioned.sql");
+
 impl Migrate for Pg {
     fn shown_prefix(&self, prefix: &str) -> String {
         prefix.to_string()
@@ -26,6 +29,19 @@ impl Migrate for Pg {
 
     fn all_migrations(&self) -> Result<Vec<String>> {
         names(&POSTGRES)
+    }
+
+    fn create_partitioned(&mut self, prefix: &str) -> Result<()> {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let schema = quote_ident(prefix);
+        self.transaction(|conn| {
+            conn.batch_execute(&format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema}"
+            ))?;
+            conn.batch_execute(PARTITIONED_SQL)
+        })
+        .with_context(|| format!("creating a partitioned oban_jobs in schema {prefix}"))
     }
 
     fn run_pending(&mut self, prefix: &str, dry_run: bool) -> Result<Vec<String>> {

@@ -44,6 +44,8 @@ struct Node {
     range_to: Option<String>,
     #[diesel(sql_type = Bool)]
     detach_pending: bool,
+    #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+    options: Vec<String>,
 }
 
 #[derive(QueryableByName)]
@@ -82,7 +84,8 @@ pub fn layout(conn: &mut Pg, root: i64) -> Result<Layout> {
            rk.attname::text AS range_column, \
            CASE WHEN rk.attname IS NOT NULL THEN {from} END AS range_from, \
            CASE WHEN rk.attname IS NOT NULL THEN {to} END AS range_to, \
-           coalesce((to_jsonb(i) ->> 'inhdetachpending')::bool, false) AS detach_pending \
+           coalesce((to_jsonb(i) ->> 'inhdetachpending')::bool, false) AS detach_pending, \
+           coalesce(c.reloptions, '{{}}')::text[] AS options \
          FROM tree t \
          JOIN pg_class c ON c.oid = t.oid JOIN pg_namespace n ON n.oid = c.relnamespace \
          JOIN pg_class p ON p.oid = t.parent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
@@ -120,6 +123,7 @@ pub fn layout(conn: &mut Pg, root: i64) -> Result<Layout> {
                 to: node.range_to.clone(),
             }),
             detach_pending: node.detach_pending,
+            options: node.options.clone(),
         });
     }
     let prefix = nodes.first().map(|n| n.parent_schema.clone());
@@ -256,8 +260,34 @@ impl Partitions for Pg {
                 anyhow::bail!("not a partition bound: {t}");
             }
         }
+        // The model leaf's storage parameters, as the catalog spells them (`name=value`);
+        // one that does not look like that is left out rather than spliced into SQL.
+        let options: Vec<&String> = leaf
+            .options
+            .iter()
+            .filter(|o| {
+                o.split_once('=').is_some_and(|(k, v)| {
+                    !k.is_empty()
+                        && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        && !v.is_empty()
+                        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '.')
+                })
+            })
+            .collect();
+        let with = if options.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " WITH ({})",
+                options
+                    .iter()
+                    .map(|o| o.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
         self.batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {me} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS); \
+            "CREATE TABLE IF NOT EXISTS {me} (LIKE {parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS){with}; \
              ALTER TABLE {parent} ATTACH PARTITION {me} FOR VALUES FROM ('{from}') TO ('{to}')"
         ))?;
         Ok(())
