@@ -424,3 +424,22 @@ fn partitioned_a_row_moved_under_a_lock_is_run_again() {
     );
     assert_eq!(tries, 2, "the first run met SQLSTATE 40001");
 }
+
+#[test]
+fn partitioned_prune_detaches_plainly_beside_a_default_partition() {
+    let db = partitioned_db("part_default", "public");
+    // PostgreSQL refuses DETACH … CONCURRENTLY when the parent has a default partition.
+    db.exec("CREATE TABLE oban_jobs_completed_other PARTITION OF oban_jobs_completed DEFAULT");
+    insert(&db, "public", &population(&db));
+    let (gone_rows, gone_leaves) = expected(&db);
+    let r = run_json(&db, "public", &["prune"]);
+    let dropped: BTreeSet<String> = r["partitions_dropped"]
+        .as_array()
+        .expect("partitions_dropped")
+        .iter()
+        .map(|l| l["name"].as_str().expect("name").to_string())
+        .collect();
+    assert_eq!(dropped, gone_leaves);
+    assert_eq!(r["total"], gone_rows.len() as u64);
+    assert!(leaves(&db, "public").contains("oban_jobs_completed_other"));
+}
