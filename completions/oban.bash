@@ -40,6 +40,9 @@ _oban() {
             oban,migrate)
                 cmd="oban__subcmd__migrate"
                 ;;
+            oban,partitions)
+                cmd="oban__subcmd__partitions"
+                ;;
             oban,prune)
                 cmd="oban__subcmd__prune"
                 ;;
@@ -85,6 +88,9 @@ _oban() {
             oban__subcmd__help,migrate)
                 cmd="oban__subcmd__help__subcmd__migrate"
                 ;;
+            oban__subcmd__help,partitions)
+                cmd="oban__subcmd__help__subcmd__partitions"
+                ;;
             oban__subcmd__help,prune)
                 cmd="oban__subcmd__help__subcmd__prune"
                 ;;
@@ -113,7 +119,7 @@ _oban() {
 
     case "${cmd}" in
         oban)
-            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help"
+            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -509,7 +515,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help)
-            opts="prune rescue stats inspect retry cancel delete migrate seed doctor reindex vacuum demo completions help"
+            opts="prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -621,6 +627,20 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help__subcmd__migrate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__help__subcmd__partitions)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -829,6 +849,60 @@ _oban() {
                 return 0
             fi
             case "${prev}" in
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__partitions)
+            opts="-d -c -o -q -h --premake --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --premake)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lock-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --database-url)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
