@@ -7,6 +7,7 @@ mod hardening;
 mod inspect;
 mod migrate;
 mod partitioned;
+mod partitioned_make;
 mod partitioned_prune;
 mod properties;
 mod prune;

@@ -1,0 +1,119 @@
+//! Making a partitioned layout: `oban partitions --premake` (the coming days' leaves) and
+//! `oban migrate --partitioned` (the layout in oban-py's shape).
+
+use super::partitioned::{leaves, partitioned_db, run_json, since_midnight, HOUR};
+use crate::support::{insert, JobSpec, PgDb};
+
+#[test]
+fn partitioned_premake_creates_the_coming_days_once() {
+    let db = partitioned_db("part_premake_cmd", "public");
+    let before = leaves(&db, "public");
+    let dry = run_json(
+        &db,
+        "public",
+        &["partitions", "--premake", "5d", "--dry-run"],
+    );
+    let listed = dry["created"].as_array().expect("created").len();
+    assert_eq!(
+        listed,
+        3 * 2,
+        "today + 4 days, two of them new, per final state"
+    );
+    assert_eq!(leaves(&db, "public"), before, "a dry run creates nothing");
+    let r = run_json(&db, "public", &["partitions", "--premake", "5d"]);
+    assert_eq!(r["created"].as_array().expect("created").len(), listed);
+    assert_eq!(leaves(&db, "public").len(), before.len() + listed);
+    let again = run_json(&db, "public", &["partitions", "--premake", "5d"]);
+    assert_eq!(again["created"], serde_json::json!([]), "idempotent");
+    // A job can finish on the new days: a row lands in the new leaf.
+    db.exec(
+        "INSERT INTO oban_jobs (state, worker, completed_at) \
+         VALUES ('completed', 'w', timezone('UTC', now()) + interval '4 days')",
+    );
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM oban_jobs j JOIN pg_class c ON c.oid = j.tableoid \
+             WHERE c.relname = 'oban_jobs_completed_' || \
+               to_char(timezone('UTC', now()) + interval '4 days', 'YYYYMMDD')"
+        ),
+        1
+    );
+    // An ordinary table has no leaves to make.
+    let plain = PgDb::migrated("part_premake_plain", "public");
+    let out = crate::support::oban()
+        .args(["-d", &plain.url, "partitions"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not partitioned"));
+}
+
+#[test]
+fn partitioned_migrate_creates_the_layout_in_oban_py_shape() {
+    let db = PgDb::new("part_migrate");
+    let dry = run_json(&db, "jobs", &["migrate", "--partitioned", "--dry-run"]);
+    assert_eq!(dry["migrations"].as_array().expect("migrations").len(), 1);
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM pg_namespace WHERE nspname = 'jobs'"),
+        0,
+        "a dry run creates nothing"
+    );
+    let r = run_json(&db, "jobs", &["migrate", "--partitioned"]);
+    assert_eq!(r["partitioned"], true);
+    let made = leaves(&db, "jobs");
+    assert_eq!(
+        made.len(),
+        1 + 3 * 3,
+        "the open leaf, and today + two days per final state"
+    );
+    // Storage parameters sit on the leaves, the leaves made later included.
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'jobs' AND c.relkind = 'r' AND c.relname LIKE 'oban_jobs_%' \
+               AND 'autovacuum_vacuum_scale_factor=0.02' = ANY (c.reloptions)"
+        ),
+        10
+    );
+    let mut lib = crate::support::Target::db(&db);
+    let schema = lib.schema("jobs").expect("found");
+    assert_eq!(schema.flavour, oban::db::Flavour::ObanPy);
+    assert!(schema.partitions.is_some() && schema.has_producers);
+
+    // Jobs finishing today land in today's leaves, and the commands work on them.
+    let age = (since_midnight(&db) / 2.0).min(60.0);
+    insert(
+        &db,
+        "jobs",
+        &[
+            JobSpec::new("completed", age),
+            JobSpec::new("discarded", age),
+            JobSpec::new("executing", 2.0 * HOUR),
+            JobSpec::new("available", age),
+        ],
+    );
+    let r = run_json(&db, "jobs", &["inspect", "--state", "completed"]);
+    assert_eq!(r["jobs"].as_array().expect("jobs").len(), 1);
+    let r = run_json(
+        &db,
+        "jobs",
+        &["retry", "--state", "discarded", "--all-matching", "--yes"],
+    );
+    assert_eq!(r["jobs"].as_array().expect("jobs").len(), 1);
+    let r = run_json(&db, "jobs", &["rescue", "--rescue-after", "1h"]);
+    assert_eq!(r["rescued"], 1);
+    let r = run_json(&db, "jobs", &["prune", "--dry-run"]);
+    assert_eq!(r["total"], 0);
+
+    // Again: nothing changes. An ordinary table is refused, not converted.
+    let again = run_json(&db, "jobs", &["migrate", "--partitioned"]);
+    assert!(again["migrations"].as_array().is_some_and(Vec::is_empty));
+    assert_eq!(leaves(&db, "jobs"), made);
+    let plain = PgDb::migrated("part_migrate_plain", "public");
+    let out = crate::support::oban()
+        .args(["-d", &plain.url, "migrate", "--partitioned"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ordinary oban_jobs"));
+}
