@@ -10,8 +10,10 @@ use super::{moved, table, Pg, PgSql};
 use crate::db::prune::{
     Batch, DeletedRow, End, JobFilter, Plan, PrunableCount, Prune, Sink, Targets,
 };
+use crate::db::sql::Query;
 use crate::db::{CountValue, Schema};
 use crate::model::FinalState;
+use diesel::pg::Pg as Backend;
 
 /// The placeholders of one statement's cutoffs (one per target, in order), floors and filters.
 pub(super) struct Bound {
@@ -108,6 +110,31 @@ fn same_leaf(schema: &Schema, cte: &str) -> String {
     }
 }
 
+/// The RETURNING clause of a delete: each row's id, state and queue, and the whole row as JSON
+/// when archiving.
+pub(super) fn returning(archive: bool) -> String {
+    let row = if archive {
+        "row_to_json(j)::text"
+    } else {
+        "NULL::text"
+    };
+    format!("RETURNING j.id, j.state::text AS state, j.queue AS queue, {row} AS row")
+}
+
+/// Runs a delete in its own transaction; `sink` (the archive) sees the rows before the commit
+/// and can veto it by failing.
+pub(super) fn in_transaction(
+    conn: &mut Pg,
+    query: Query<Backend>,
+    sink: &mut Sink,
+) -> Result<Vec<DeletedRow>> {
+    conn.transaction(|conn| {
+        let rows: Vec<DeletedRow> = query.load(conn)?;
+        sink(&rows)?;
+        Ok(rows)
+    })
+}
+
 /// Candidates read for a batch of `n`: a margin for rows other sessions hold locked.
 fn candidate_count(n: u64) -> u64 {
     n + (n / 8).max(16)
@@ -159,11 +186,6 @@ impl Prune for Pg {
         // deleters cannot deadlock because the DELETE only touches rows this transaction has
         // locked. Locked rows cannot move, so their ctid is a stable, cheap address for the
         // delete (a Tid Scan).
-        let returning = if batch.archive {
-            "row_to_json(j)::text"
-        } else {
-            "NULL::text"
-        };
         let mut sql = PgSql::new();
         let bound = bind_targets(&mut sql, batch, "");
         let limit = sql.bind(candidate_count(batch.size));
@@ -178,7 +200,8 @@ impl Prune for Pg {
                   AND {eligible}{filters} LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
              DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
                {pair_locked}\
-             RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
+             {returning}",
+            returning = returning(batch.archive),
             cands = candidates(
                 batch.schema,
                 batch.targets,
@@ -199,14 +222,7 @@ impl Prune for Pg {
         // A row moved out of its leaf under the statement (a retry racing the prune) fails it
         // with 40001: run it again on a new snapshot; if that keeps failing, the batch deletes
         // nothing and the drain ends, leaving the rest for the next pass.
-        let run = moved::retry(self, |conn| {
-            let query = sql.clone().query();
-            conn.transaction(|conn| {
-                let rows: Vec<DeletedRow> = query.load(conn)?;
-                sink(&rows)?;
-                Ok(rows)
-            })
-        });
+        let run = moved::retry(self, |conn| in_transaction(conn, sql.clone().query(), sink));
         match run {
             Err(e) if moved::moved(&e) => Ok(Vec::new()),
             other => other,

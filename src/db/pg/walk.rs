@@ -6,9 +6,9 @@
 
 use anyhow::{Context, Result};
 use diesel::sql_types::{Double, Text};
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{QueryableByName, RunQueryDsl};
 
-use super::prune::{bind_targets, eligible_any};
+use super::prune::{bind_targets, eligible_any, in_transaction, returning};
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, DeletedRow, Plan, Prune, Sink};
 
@@ -118,11 +118,6 @@ pub fn delete_blocks(
     sink: &mut Sink,
 ) -> Result<Vec<DeletedRow>> {
     let jobs = table(&batch.schema.prefix, "oban_jobs");
-    let returning = if batch.archive {
-        "row_to_json(j)::text"
-    } else {
-        "NULL::text"
-    };
     let mut sql = PgSql::new();
     let bound = bind_targets(&mut sql, batch, "j.");
     let (lo, hi) = (
@@ -136,14 +131,10 @@ pub fn delete_blocks(
            WHERE j.ctid >= {lo}::tid AND j.ctid < {hi}::tid AND {eligible}{filters} \
            LIMIT {size} FOR UPDATE OF j SKIP LOCKED) \
          DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
-         RETURNING j.id, j.state::text AS state, j.queue AS queue, {returning} AS row",
+         {returning}",
         eligible = eligible_any(batch.targets, &bound, "j."),
         filters = bound.filters,
+        returning = returning(batch.archive),
     ));
-    let query = sql.query();
-    conn.transaction(|conn| {
-        let rows: Vec<DeletedRow> = query.load(conn)?;
-        sink(&rows)?;
-        Ok(rows)
-    })
+    in_transaction(conn, sql.query(), sink)
 }
