@@ -118,6 +118,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
         }
         'oban;stats' {
             [CompletionResult]::new('--estimate-above', '--estimate-above', [CompletionResultType]::ParameterName, 'Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]')
+            [CompletionResult]::new('--seed', '--seed', [CompletionResultType]::ParameterName, 'Seed the samples, so that a pass on an unchanged table gives the same estimates (each pass draws a new seed without it)')
             [CompletionResult]::new('--budget', '--budget', [CompletionResultType]::ParameterName, 'Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 250ms]')
             [CompletionResult]::new('--rescue-after', '--rescue-after', [CompletionResultType]::ParameterName, 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 5m]')
             [CompletionResult]::new('--max-latency', '--max-latency', [CompletionResultType]::ParameterName, 'Breach (exit 3) when any queue''s oldest available job waited longer than this')

@@ -1349,13 +1349,17 @@ _oban() {
             return 0
             ;;
         oban__subcmd__stats)
-            opts="-d -c -o -q -h --exact --estimate-above --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --listen --min-interval --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --exact --estimate-above --seed --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --listen --min-interval --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --estimate-above)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --seed)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -112,6 +112,7 @@ set edit:completion:arg-completer[oban] = {|@words|
         }
         &'oban;stats'= {
             cand --estimate-above 'Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]'
+            cand --seed 'Seed the samples, so that a pass on an unchanged table gives the same estimates (each pass draws a new seed without it)'
             cand --budget 'Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 250ms]'
             cand --rescue-after 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 5m]'
             cand --max-latency 'Breach (exit 3) when any queue''s oldest available job waited longer than this'

@@ -108,6 +108,7 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -l watch -d 'Run a pas
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand stats" -l estimate-above -d 'Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l seed -d 'Seed the samples, so that a pass on an unchanged table gives the same estimates (each pass draws a new seed without it)' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l budget -d 'Time a pass may spend sampling more or counting exactly before a figure is reported unknown [default: 250ms]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l rescue-after -d 'Executing longer than this counts as stuck [default: [lifeline] rescue_after, else 5m]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l max-latency -d 'Breach (exit 3) when any queue\'s oldest available job waited longer than this' -r

@@ -247,6 +247,22 @@ pub fn num(n: u64) -> Cell {
     Cell::new(n).set_alignment(CellAlignment::Right)
 }
 
+/// Bytes for people (`1.5 MB`, decimal units).
+pub fn bytes(n: i64) -> String {
+    let n = n.max(0) as f64;
+    match n {
+        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
+        n if n >= 1e3 => format!("{:.0} kB", n / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+/// Whole seconds as the tool writes durations (`1h30m`).
+pub fn duration_secs(secs: f64) -> String {
+    crate::duration::human(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
+}
+
 /// Seconds with millisecond precision, for people.
 pub fn seconds(secs: f64) -> String {
     if secs < 1.0 {

@@ -217,6 +217,9 @@ pub struct StatsArgs {
     /// Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it
     #[arg(long, value_name = "N", value_parser = positive_count, allow_hyphen_values = true)]
     pub estimate_above: Option<u64>,
+    /// Seed the samples, so that a pass on an unchanged table gives the same estimates (each pass draws a new seed without it)
+    #[arg(long, value_name = "S")]
+    pub seed: Option<i64>,
     /// Time a pass may spend sampling more or counting exactly before a figure is reported unknown
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
     pub budget: Option<Duration>,

@@ -54,23 +54,21 @@ impl Report for MigrateReport {
 
 /// Migrates the configured database and returns what happened.
 pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
-    let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(
-        dsn,
+    migrate(&mut connect(settings, dry_run)?, &settings.prefix, dry_run)
+}
+
+/// The configured database; a SQLite file may be created unless this is a dry run.
+fn connect(settings: &Settings, dry_run: bool) -> Result<Db> {
+    Db::connect(
+        settings.require_dsn()?,
         crate::commands::session_limits(&Default::default()),
         !dry_run,
-    )?;
-    migrate(&mut db, &settings.prefix, dry_run)
+    )
 }
 
 /// `migrate --partitioned`: the layout, then the leaves for the coming days.
 fn partitioned(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
-    let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(
-        dsn,
-        crate::commands::session_limits(&Default::default()),
-        !dry_run,
-    )?;
+    let mut db = connect(settings, dry_run)?;
     let mut report = migrate_partitioned(&mut db, &settings.prefix, dry_run)?;
     if dry_run || report.existing.is_some() {
         return Ok(report);

@@ -52,7 +52,7 @@ impl StatsOpts {
                     .unwrap_or(defaults::STATS_ESTIMATE_ABOVE),
             ),
             budget: Some(args.budget.unwrap_or(defaults::STATS_BUDGET)),
-            seed: None,
+            seed: args.seed,
             rescue_after: args.rescue_after.unwrap_or(settings.lifeline.rescue_after),
             max_latency: args.max_latency,
             max_stuck: args.max_stuck,

@@ -11,6 +11,17 @@ use super::Schema;
 /// Final jobs past `max_age` are counted up to this many per state.
 pub const COUNT_CAP: i64 = 10_000;
 
+/// How many jobs a condition holds and the age of the oldest, as both engines read it.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct AgeRow {
+    /// Jobs.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+    /// Seconds since the oldest one's timestamp; None when there is none.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Double>)]
+    pub age: Option<f64>,
+}
+
 /// What the checks need to know beyond the schema.
 #[derive(Debug, Clone)]
 pub struct Probe {

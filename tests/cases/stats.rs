@@ -126,7 +126,7 @@ fn large_cells_are_estimated_and_flagged() {
         .assert()
         .success();
     db.exec("ANALYZE oban_jobs");
-    let r = stats_json(&db, "public", &["--estimate-above", "2000"]);
+    let r = stats_json(&db, "public", &["--estimate-above", "2000", "--seed", "7"]);
     let estimated: BTreeSet<String> = r["estimated"]
         .as_array()
         .expect("estimated")
@@ -154,8 +154,12 @@ fn large_cells_are_estimated_and_flagged() {
         truth
     );
     assert!(!estimated.contains("reports/executing"));
-    let text = String::from_utf8_lossy(&stats(&db, "public", &["--estimate-above", "2000"]).stdout)
-        .to_string();
+    // The same seed as the JSON pass, so the same sample: a pass may otherwise refine its way
+    // to a census (every page read, every cell exact).
+    let text = String::from_utf8_lossy(
+        &stats(&db, "public", &["--estimate-above", "2000", "--seed", "7"]).stdout,
+    )
+    .to_string();
     assert!(
         text.contains('~'),
         "estimates are marked in the table:\n{text}"
@@ -172,7 +176,12 @@ fn large_cells_are_estimated_and_flagged() {
     assert!(r["estimated_states"]
         .as_array()
         .is_some_and(|a| a.iter().any(|s| s == "completed")));
-    assert!(text.starts_with("stats: ~"), "{text}");
+    // A total with an estimate in it is marked `~` (or `?` when, short of time, a cell stayed
+    // unknown): never a plain number.
+    assert!(
+        text.starts_with("stats: ~") || text.starts_with("stats: ?"),
+        "{text}"
+    );
     // --exact wins.
     let r = stats_json(&db, "public", &["--exact", "--estimate-above", "2000"]);
     assert_eq!(r["estimated"].as_array().map(Vec::len), Some(0));

@@ -7,24 +7,9 @@ use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::{Facts, IndexFact};
 use crate::db::{quote_ident, Flavour, Schema};
 use crate::defaults as d;
-use crate::duration::human;
 use crate::model::FinalState;
 
-/// Seconds as the tool writes durations (`1h30m`).
-pub fn ago(secs: f64) -> String {
-    human(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
-}
-
-/// Bytes for people (`1.5 MB`).
-pub fn bytes(n: i64) -> String {
-    let n = n.max(0) as f64;
-    match n {
-        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
-        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
-        n if n >= 1e3 => format!("{:.0} kB", n / 1e3),
-        n => format!("{n} B"),
-    }
-}
+pub use crate::output::{bytes, duration_secs as ago};
 
 /// A SQL string literal.
 pub fn literal(text: &str) -> String {

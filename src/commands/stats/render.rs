@@ -12,20 +12,7 @@ const STATES: [&str; 8] = JobState::NAMES;
 use crate::estimate::{self, Figure};
 use crate::output::{self, Report};
 
-/// Seconds for people.
-pub fn human(secs: f64) -> String {
-    crate::duration::human(std::time::Duration::from_secs(secs.max(0.0).round() as u64))
-}
-
-fn bytes(n: i64) -> String {
-    let n = n.max(0) as f64;
-    match n {
-        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
-        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
-        n if n >= 1e3 => format!("{:.0} kB", n / 1e3),
-        n => format!("{n} B"),
-    }
-}
+pub use crate::output::{bytes, duration_secs as human};
 
 const SHORT: [&str; 8] = [
     "avail", "susp", "sched", "exec", "retry", "done", "cancel", "disc",

@@ -12,8 +12,8 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
 use crate::db::doctor::{
-    Facts, Holders, IndexFact, JobFacts, Prepared, Probe, ProducerFact, Session, Slot, TableFact,
-    COUNT_CAP,
+    AgeRow, Facts, Holders, IndexFact, JobFacts, Prepared, Probe, ProducerFact, Session, Slot,
+    TableFact, COUNT_CAP,
 };
 use crate::db::Schema;
 use crate::model::FinalState;
@@ -112,14 +112,6 @@ struct PreparedRow {
     owner: String,
     #[diesel(sql_type = Double)]
     age: f64,
-}
-
-#[derive(QueryableByName)]
-struct AgeRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    age: Option<f64>,
 }
 
 #[derive(QueryableByName)]

@@ -5,11 +5,11 @@
 
 use anyhow::{bail, Context, Result};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Double, Nullable, Text};
+use diesel::sql_types::{Nullable, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{Lite, LiteSql};
-use crate::db::doctor::{Doctor, Facts, IndexFact, JobFacts, LiteFacts, Probe};
+use crate::db::doctor::{AgeRow, Doctor, Facts, IndexFact, JobFacts, LiteFacts, Probe};
 use crate::db::{CountValue, Schema, TextValue};
 use crate::model::FinalState;
 
@@ -25,14 +25,6 @@ struct IndexRow {
 struct ColumnRow {
     #[diesel(sql_type = Nullable<Text>)]
     name: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct AgeRow {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Nullable<Double>)]
-    age: Option<f64>,
 }
 
 /// One number from a pragma.
