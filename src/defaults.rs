@@ -98,6 +98,11 @@ pub const REBUILD_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// (`--vacuum-after`).
 pub const PRUNE_VACUUM_AFTER: u64 = 10_000;
 
+/// How long `pause` and `resume` wait for every producer to record the new state (`--wait`).
+pub const SIGNAL_WAIT: Duration = Duration::from_secs(5);
+/// Time between refreshes of `queues --watch`.
+pub const QUEUES_INTERVAL: Duration = Duration::from_secs(2);
+
 /// Jobs inserted by `seed` (`seed --jobs`).
 pub const SEED_JOBS: u64 = 10_000;
 /// Jobs seeded by `demo` (`demo --jobs`).

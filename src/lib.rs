@@ -77,6 +77,9 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Delete(args) => {
             commands::actions::run(db::JobAction::Delete, &settings, args, out)
         }
+        Command::Pause(args) => commands::pause::run(true, &settings, args, out),
+        Command::Resume(args) => commands::pause::run(false, &settings, args, out),
+        Command::Queues(args) => commands::queues::run(&settings, args, out),
         Command::Migrate(args) => commands::migrate::run(&settings, args, out),
         Command::Partitions(args) => commands::partitions::run(&settings, args, out),
         Command::Seed(args) => commands::seed::run(&settings, args, out),

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 mod args;
+mod control;
 mod help;
 mod maintain;
 mod values;
@@ -19,6 +20,7 @@ mod values;
 use clap::{Args, Parser, Subcommand};
 
 pub use self::args::*;
+pub use self::control::*;
 pub use self::help::{command, help_defaults, man_pages, parse, HelpDefault};
 pub use self::maintain::*;
 pub use self::values::*;
@@ -127,6 +129,23 @@ pub enum Command {
         oban delete 42\n  \
         oban delete --state discarded --args '{\"tenant\": \"gone\"}' --all-matching --dry-run")]
     Delete(Box<ActionArgs>),
+    /// Pause queues: their producers start no new jobs (running jobs finish); confirmed per node where oban-py records it
+    #[command(after_help = "Examples:\n  \
+        oban pause mailers\n  \
+        oban pause mailers media --node worker-3 --wait 10s\n  \
+        oban pause --all")]
+    Pause(PauseArgs),
+    /// Resume paused queues; confirmed per node where oban-py records it
+    #[command(after_help = "Examples:\n  \
+        oban resume mailers\n  \
+        oban resume --all")]
+    Resume(PauseArgs),
+    /// One row per queue and node: paused, limit, running jobs, last heartbeat, with job counts
+    #[command(after_help = "Examples:\n  \
+        oban queues\n  \
+        oban queues --queue mailers -o json\n  \
+        oban queues --watch")]
+    Queues(QueuesArgs),
     /// Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)
     #[command(after_help = "Examples:\n  \
         oban migrate -d postgres://app@db/app --prefix jobs\n  \

@@ -4,6 +4,7 @@ mod doctor;
 mod exporter;
 mod faults;
 mod hardening;
+mod incident;
 mod inspect;
 mod migrate;
 mod partitioned;

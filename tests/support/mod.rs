@@ -16,6 +16,7 @@ use oban::dsn::Dsn;
 use serde_json::{json, Value};
 
 pub mod cluster;
+pub mod obanpy;
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

@@ -17,6 +17,7 @@ pub mod refine;
 pub mod replication;
 mod rescue;
 pub mod sample;
+pub mod signal;
 pub mod stats;
 mod walk;
 

@@ -1,0 +1,163 @@
+//! Incident control against a real oban-py worker: pause and resume queues (confirmed per node
+//! from `oban_producers.meta`), `oban queues`, and cancelling a running job through `pkill`.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::obanpy::Worker;
+use crate::support::{json_out, oban, succeeds, LiteDb, PgDb};
+
+fn insert_sleepers(db: &PgDb, queue: &str, n: usize) {
+    for _ in 0..n {
+        db.exec(&format!(
+            "INSERT INTO oban_jobs (queue, worker, args) \
+             VALUES ('{queue}', 'incident_jobs.Sleep', '{{\"seconds\": 0}}')"
+        ));
+    }
+}
+
+fn count(db: &PgDb, queue: &str, state: &str) -> i64 {
+    db.count(&format!(
+        "SELECT count(*) AS n FROM oban_jobs WHERE queue = '{queue}' AND state = '{state}'"
+    ))
+}
+
+fn producer<'a>(queues: &'a Value, queue: &str, node: &str) -> &'a Value {
+    queues["producers"]
+        .as_array()
+        .expect("producers")
+        .iter()
+        .find(|p| p["queue"] == queue && p["node"] == node)
+        .unwrap_or_else(|| panic!("no producer {queue}@{node} in {queues}"))
+}
+
+#[test]
+fn pause_stops_one_queue_and_resume_restarts_it() {
+    let db = PgDb::migrated("inc_pause", "public");
+    let mut worker = Worker::start(&db, "n1", "alpha:5,beta:5");
+
+    let out = succeeds(&["-d", &db.url, "pause", "alpha", "-o", "json"]);
+    let report = json_out(&out);
+    assert_eq!(report["command"], "pause");
+    assert_eq!(report["confirmable"], true);
+    let answers = report["producers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 1, "{report}");
+    assert_eq!(answers[0]["node"], "n1");
+    assert_eq!(answers[0]["queue"], "alpha");
+    assert_eq!(answers[0]["answer"], "confirmed");
+
+    // The paused queue starts nothing while the other runs on: beta's jobs complete, alpha's
+    // stay available well past the time beta needed.
+    insert_sleepers(&db, "alpha", 3);
+    insert_sleepers(&db, "beta", 3);
+    worker.wait_for("beta's jobs", Duration::from_secs(20), || {
+        count(&db, "beta", "completed") == 3
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(count(&db, "alpha", "available"), 3, "{}", worker.log());
+
+    let queues = json_out(&succeeds(&["-d", &db.url, "queues", "-o", "json"]));
+    assert_eq!(producer(&queues, "alpha", "n1")["paused"], true);
+    assert_eq!(producer(&queues, "beta", "n1")["paused"], false);
+    assert_eq!(producer(&queues, "alpha", "n1")["limit"], 5);
+    assert_eq!(producer(&queues, "alpha", "n1")["alive"], true);
+    assert_eq!(queues["counts"]["alpha"]["available"], 3);
+    let table = succeeds(&["-d", &db.url, "queues"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.contains("alpha") && l.contains("PAUSED")),
+        "{text}"
+    );
+
+    let out = succeeds(&["-d", &db.url, "resume", "alpha"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("resumed alpha: confirmed by 1 of 1 producer"),
+        "{text}"
+    );
+    worker.wait_for("alpha's jobs after resume", Duration::from_secs(20), || {
+        count(&db, "alpha", "completed") == 3
+    });
+}
+
+#[test]
+fn pause_addresses_one_node_and_all_queues() {
+    let db = PgDb::migrated("inc_node", "public");
+    let _one = Worker::start(&db, "n1", "alpha:2");
+    let _two = Worker::start(&db, "n2", "alpha:2,beta:2");
+
+    let report = json_out(&succeeds(&[
+        "-d", &db.url, "pause", "alpha", "--node", "n2", "-o", "json",
+    ]));
+    let answers = report["producers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 1, "{report}");
+    assert_eq!(answers[0]["node"], "n2");
+    assert_eq!(answers[0]["answer"], "confirmed");
+    // Give n1 the time to have (wrongly) obeyed too.
+    std::thread::sleep(Duration::from_millis(500));
+    let queues = json_out(&succeeds(&["-d", &db.url, "queues", "-o", "json"]));
+    assert_eq!(producer(&queues, "alpha", "n2")["paused"], true);
+    assert_eq!(producer(&queues, "alpha", "n1")["paused"], false);
+    assert_eq!(producer(&queues, "beta", "n2")["paused"], false);
+
+    let report = json_out(&succeeds(&["-d", &db.url, "pause", "--all", "-o", "json"]));
+    assert_eq!(report["queues"], serde_json::json!(["*"]));
+    let answers = report["producers"].as_array().expect("answers");
+    assert_eq!(answers.len(), 3, "{report}");
+    assert!(answers.iter().all(|a| a["answer"] == "confirmed"), "{report}");
+
+    let report = json_out(&succeeds(&["-d", &db.url, "resume", "--all", "-o", "json"]));
+    assert!(
+        report["producers"]
+            .as_array()
+            .expect("answers")
+            .iter()
+            .all(|a| a["answer"] == "confirmed"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_producer_that_does_not_answer_fails_the_run() {
+    // A producer row that nothing runs behind: it looks alive, but no listener answers.
+    let db = PgDb::migrated("inc_silent", "public");
+    db.exec(
+        "INSERT INTO oban_producers (uuid, name, node, queue, meta, started_at, updated_at) \
+         VALUES (gen_random_uuid(), 'Oban', 'ghost', 'alpha', '{\"paused\": false, \"local_limit\": 3}', \
+                 timezone('UTC', now()), timezone('UTC', now()))",
+    );
+    let out = oban()
+        .args(["-d", &db.url, "pause", "alpha", "--wait", "300ms"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("confirmed by 0 of 1 producer"), "{text}");
+    assert!(text.contains("no answer"), "{text}");
+}
+
+#[test]
+fn pause_without_producers_says_it_cannot_confirm() {
+    let db = crate::cases::prune::elixir_db("inc_elixir", "public");
+    let out = succeeds(&["-d", &db.url, "pause", "alpha"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cannot be confirmed"), "{text}");
+    let queues = succeeds(&["-d", &db.url, "queues"]);
+    let text = String::from_utf8_lossy(&queues.stdout);
+    assert!(text.contains("records no producers"), "{text}");
+}
+
+#[test]
+fn pause_on_sqlite_is_a_usage_error() {
+    let lite = LiteDb::migrated();
+    let out = oban()
+        .args(["-d", &lite.dsn_str(), "pause", "alpha"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no notifier"));
+    let out = oban().args(["pause"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
