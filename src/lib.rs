@@ -71,9 +71,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<i32> {
         Command::Stats(args) => commands::stats::run(&settings, args, out),
         Command::Inspect(args) => commands::inspect::run(&settings, args, out),
         Command::Retry(args) => commands::actions::run(db::JobAction::Retry, &settings, args, out),
-        Command::Cancel(args) => {
-            commands::actions::run(db::JobAction::Cancel, &settings, args, out)
-        }
+        Command::Cancel(args) => commands::actions::kill::run(&settings, args, out),
         Command::Delete(args) => {
             commands::actions::run(db::JobAction::Delete, &settings, args, out)
         }

@@ -34,3 +34,15 @@ pub struct QueuesArgs {
     #[command(flatten)]
     pub watch: WatchArgs,
 }
+
+/// Arguments of `oban cancel`: the actions' arguments, and how long to wait for running jobs to
+/// stop.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CancelArgs {
+    /// What to cancel.
+    #[command(flatten)]
+    pub action: super::ActionArgs,
+    /// Wait this long for executing jobs to leave executing (PostgreSQL; oban-py stops a job only when it checks job.cancelled())
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub wait: Option<Duration>,
+}

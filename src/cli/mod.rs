@@ -119,11 +119,12 @@ pub enum Command {
         oban retry --state discarded --queue mailers --all-matching --dry-run\n  \
         oban retry --state discarded --worker app.workers.Sync --all-matching --yes")]
     Retry(Box<ActionArgs>),
-    /// Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)
+    /// Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop
     #[command(after_help = "Examples:\n  \
         oban cancel 42\n  \
+        oban cancel 42 --wait 30s                # a running job: signal it, confirm it stopped\n  \
         oban cancel --state scheduled --worker app.workers.Newsletter --all-matching --yes")]
-    Cancel(Box<ActionArgs>),
+    Cancel(Box<CancelArgs>),
     /// Delete jobs (any state but executing)
     #[command(after_help = "Examples:\n  \
         oban delete 42\n  \

@@ -161,3 +161,121 @@ fn pause_on_sqlite_is_a_usage_error() {
     let out = oban().args(["pause"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
+
+fn state_of(db: &PgDb, id: i64) -> String {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    use diesel::RunQueryDsl;
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT state::text AS state FROM oban_jobs WHERE id = {id}"
+    ))
+    .load(&mut db.conn())
+    .expect("state");
+    rows.into_iter().next().map(|r| r.state).unwrap_or_default()
+}
+
+fn insert_job(db: &PgDb, worker: &str, seconds: u32) -> i64 {
+    db.count(&format!(
+        "INSERT INTO oban_jobs (queue, worker, args) \
+         VALUES ('alpha', 'incident_jobs.{worker}', '{{\"seconds\": {seconds}}}') RETURNING id AS n"
+    ))
+}
+
+#[test]
+fn cancel_stops_a_running_job_that_checks() {
+    let db = PgDb::migrated("inc_cancel", "public");
+    let mut worker = Worker::start(&db, "n1", "alpha:2");
+    let id = insert_job(&db, "Watchful", 120);
+    worker.wait_for("the job to run", Duration::from_secs(20), || {
+        state_of(&db, id) == "executing"
+    });
+
+    let out = oban()
+        .args(["-d", &db.url, "cancel", &id.to_string(), "--wait", "15s"])
+        .args(["-o", "json"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        worker.log()
+    );
+    let report = json_out(&out);
+    assert_eq!(report["jobs"][0]["id"], id);
+    assert_eq!(report["jobs"][0]["state"], "executing");
+    assert_eq!(report["jobs"][0]["to"], "cancelled", "{report}");
+    assert_eq!(state_of(&db, id), "cancelled");
+    // The worker recorded the cancel itself, with its reason as the error.
+    let errors = db.count(&format!(
+        "SELECT count(*) AS n FROM oban_jobs WHERE id = {id} \
+         AND errors::text LIKE '%stopped on request%' AND cancelled_at IS NOT NULL"
+    ));
+    assert_eq!(errors, 1);
+}
+
+#[test]
+fn cancel_of_a_job_that_never_checks_reports_it_still_running() {
+    let db = PgDb::migrated("inc_cancel_deaf", "public");
+    let mut worker = Worker::start(&db, "n1", "alpha:2");
+    let id = insert_job(&db, "Sleep", 30);
+    worker.wait_for("the job to run", Duration::from_secs(20), || {
+        state_of(&db, id) == "executing"
+    });
+    let out = oban()
+        .args(["-d", &db.url, "cancel", &id.to_string(), "--wait", "1s"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("still executing"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cooperative"));
+    assert_eq!(state_of(&db, id), "executing");
+
+    // Without --wait the signal is sent and the command says what to expect.
+    let out = succeeds(&["-d", &db.url, "cancel", &id.to_string()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("stop requested"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--wait"));
+}
+
+#[test]
+fn cancel_on_elixir_marks_the_row_and_sends_pkill() {
+    use diesel::connection::SimpleConnection;
+    let db = crate::cases::prune::elixir_db("inc_cancel_ex", "public");
+    let id = db.count(
+        "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
+         VALUES ('executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1']) \
+         RETURNING id AS n",
+    );
+    let mut listener = db.conn();
+    listener
+        .batch_execute("LISTEN \"public.oban_signal\"")
+        .expect("listen");
+    succeeds(&["-d", &db.url, "cancel", &id.to_string()]);
+    assert_eq!(state_of(&db, id), "cancelled");
+    let mut got = vec![];
+    for n in listener.notifications_iter() {
+        got.push(n.expect("notification"));
+    }
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].channel, "public.oban_signal");
+    let payload: Value = serde_json::from_str(&got[0].payload).expect("json");
+    assert_eq!(payload, serde_json::json!({"action": "pkill", "job_id": id}));
+}
+
+#[test]
+fn cancel_of_a_running_job_on_sqlite_still_refuses() {
+    let lite = LiteDb::migrated();
+    crate::support::insert(
+        &lite,
+        "main",
+        &[crate::support::JobSpec::new("executing", 10.0)],
+    );
+    let out = succeeds(&["-d", &lite.dsn_str(), "cancel", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cannot be cancelled from outside"), "{text}");
+}

@@ -7,6 +7,7 @@
 //! confirmation when a person is at the terminal, then changes the planned jobs in bounded
 //! transactions that skip rows another session holds locked.
 
+pub mod kill;
 mod report;
 
 use std::io::{BufRead, Write};
@@ -17,6 +18,7 @@ use crate::cli::ActionArgs;
 use crate::config::Settings;
 use crate::db::{ActedJob, Change, Db, Job, JobAction, JobQuery, JobRef, Schema, SessionLimits};
 use crate::defaults;
+use crate::dsn::Backend;
 use crate::error::usage;
 use crate::output;
 use crate::watch;
@@ -84,7 +86,11 @@ impl ActionOpts {
         }
         let mut query = super::job_query(&args.filter, settings)?;
         // `retry --state executing --all-matching` can only ever skip: say so before any SQL.
-        if !query.states.is_empty() && query.states.iter().all(|s| action.check(s).is_err()) {
+        // (A cancel signals running jobs on PostgreSQL: see `kill`.)
+        let signals = action == JobAction::Cancel
+            && settings.dsn.as_ref().is_some_and(|d| d.backend == Backend::Postgres);
+        let stays = |s: &String| action.check(s).is_err() && !(signals && s == "executing");
+        if !query.states.is_empty() && query.states.iter().all(stays) {
             let why: Vec<String> = query
                 .states
                 .iter()
