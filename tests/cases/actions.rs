@@ -155,10 +155,16 @@ fn check_rules(target: &dyn Target, prefix: &str, action: &str) {
     assert_eq!(reasons(&report, &by_id), reasons(&planned, &by_id));
     let skipped = reasons(&report, &by_id);
     assert_eq!(skipped.get(&-1).map(String::as_str), Some("not found"));
-    assert!(
-        skipped[&3].starts_with("executing: cannot be"),
-        "{skipped:?}"
-    );
+    // On PostgreSQL a cancel signals a running job to stop (issue 15); elsewhere it is refused.
+    let pg = target.dsn().starts_with("postgres");
+    let elixir = prefix == "oban_ex";
+    let signals = action == "cancel" && pg;
+    if !signals {
+        assert!(
+            skipped[&3].starts_with("executing: cannot be"),
+            "{skipped:?}"
+        );
+    }
     let after = jobs(target, prefix, &[]);
     let states = |m: &BTreeMap<i64, String>| m.keys().copied().collect::<BTreeSet<i64>>();
     let names: BTreeMap<i64, String> = before
@@ -206,10 +212,12 @@ fn check_rules(target: &dyn Target, prefix: &str, action: &str) {
             }
         }
         "cancel" => {
-            assert_eq!(
-                states(&changed(&report, &by_id)),
-                BTreeSet::from([0, 1, 2, 4])
-            );
+            let running: &[i64] = if signals { &[3] } else { &[] };
+            let expect = |mut ns: Vec<i64>| {
+                ns.extend(running);
+                ns.into_iter().collect::<BTreeSet<i64>>()
+            };
+            assert_eq!(states(&changed(&report, &by_id)), expect(vec![0, 1, 2, 4]));
             assert_eq!(skipped[&5], "already completed: final");
             assert_eq!(skipped[&6], "already cancelled: final");
             assert_eq!(skipped[&7], "already discarded: final");
@@ -218,9 +226,16 @@ fn check_rules(target: &dyn Target, prefix: &str, action: &str) {
                 prefix,
                 &["--state", "cancelled", "--newer-than", "1m"],
             );
-            assert_eq!(ns(&fresh), BTreeSet::from([0, 1, 2, 4]));
+            // Elixir's cancel marks a running job cancelled; oban-py's leaves the row to the
+            // worker that runs it.
+            let marked = if elixir { running } else { &[] };
+            let mut cancelled: BTreeSet<i64> = BTreeSet::from([0, 1, 2, 4]);
+            cancelled.extend(marked);
+            assert_eq!(ns(&fresh), cancelled);
             for n in [3, 5, 6, 7] {
-                assert_eq!(after[&n], before[&n], "job {n} untouched");
+                if !marked.contains(&n) {
+                    assert_eq!(after[&n], before[&n], "job {n} untouched");
+                }
             }
         }
         "delete" => {
@@ -238,9 +253,11 @@ fn check_rules(target: &dyn Target, prefix: &str, action: &str) {
         report["jobs"].as_array().map(Vec::len).unwrap_or(0)
     );
     // Again: nothing left to do, and every job says why.
+    // (oban-py's running job is still executing, nobody having stopped it: signalled again.)
     let (code, again, _) = act(target, prefix, &args);
     assert_eq!(code, 0);
-    assert_eq!(again["total"], 0);
+    let again_total = if signals && !elixir { 1 } else { 0 };
+    assert_eq!(again["total"], again_total);
 }
 
 #[test]
@@ -410,13 +427,10 @@ fn check_guards(target: &dyn Target) {
     let (code, _, stderr) = act(
         target,
         "public",
-        &["cancel", "--state", "executing", "--all-matching", "--yes"],
+        &["retry", "--state", "executing", "--all-matching", "--yes"],
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(
-        stderr.contains("cannot be cancelled from outside"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("cannot be retried from outside"), "{stderr}");
 }
 
 #[test]
