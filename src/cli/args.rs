@@ -122,6 +122,18 @@ pub struct JobFilterArgs {
     /// Only executing jobs attempted longer ago than rescue_after (the lifeline's)
     #[arg(long)]
     pub stuck: bool,
+    /// Only jobs whose last recorded error contains this text (case-insensitive)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub error: Option<String>,
+    /// Only jobs whose meta contains this JSON object, e.g. '{"tenant": "acme"}'
+    #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
+    pub meta: Option<String>,
+    /// Only jobs of this priority (repeatable or comma-separated; 0 runs first)
+    #[arg(long, value_name = "N", value_delimiter = ',')]
+    pub priority: Vec<u16>,
+    /// Only jobs whose id is in this inclusive range: A..B, A.. or ..B
+    #[arg(long, value_name = "A..B", value_parser = super::control::id_range)]
+    pub id_range: Option<super::control::IdRange>,
 }
 
 /// Arguments of `oban inspect`.
@@ -145,6 +157,9 @@ pub struct InspectArgs {
     /// More columns, full worker and args (wider than 80 columns)
     #[arg(long)]
     pub wide: bool,
+    /// Count the matching jobs by the line of their last error that names the failure, most first (without --state: retryable and discarded jobs)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub group_by: Option<super::control::GroupBy>,
     /// Watch loop.
     #[command(flatten)]
     pub watch: WatchArgs,

@@ -69,6 +69,10 @@ pub struct InspectReport {
     pub missing: Vec<i64>,
     /// Whether the list may have been cut by `--limit`.
     pub truncated: bool,
+    /// With a find-by filter (`--error`, `--meta`, …): whether no index could narrow the read,
+    /// so the table was scanned (bounded by `--limit` and the statement timeout).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scanned: Option<bool>,
     #[serde(skip)]
     detail: bool,
     #[serde(skip)]
@@ -82,6 +86,11 @@ pub struct InspectReport {
 /// Runs one query on an open connection.
 pub fn pass(db: &mut Db, schema: &Schema, opts: &InspectOpts) -> Result<InspectReport> {
     let jobs = db.find_jobs(schema, &opts.query)?;
+    let scanned = if opts.query.find.any() {
+        Some(db.scans(schema, &opts.query)?)
+    } else {
+        None
+    };
     let missing = opts
         .query
         .ids
@@ -92,6 +101,7 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &InspectOpts) -> Result<InspectR
     Ok(InspectReport {
         command: "inspect",
         truncated: !opts.detail && jobs.len() as u64 >= opts.query.limit,
+        scanned,
         jobs,
         missing,
         detail: opts.detail,
@@ -296,6 +306,12 @@ impl InspectReport {
                 output::plural(self.jobs.len() as u64, "job", "jobs")
             ));
         }
+        if self.scanned == Some(true) {
+            out.push_str(
+                "no index serves these filters: the table was scanned (bounded by --limit and                  the statement timeout)
+",
+            );
+        }
         out
     }
 }
@@ -348,6 +364,9 @@ impl Report for InspectReport {
 /// The `oban inspect` command: one query, or a refreshed list with `--watch`. Ids that do not
 /// exist are an error (exit 1) after the jobs that do exist are shown.
 pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Result<i32> {
+    if args.group_by.is_some() {
+        return super::group::run(settings, args, out);
+    }
     let opts = InspectOpts::resolve(args, settings)?;
     let watching = args.watch.watch;
     let interval = args.watch.interval.unwrap_or(defaults::INSPECT_INTERVAL);

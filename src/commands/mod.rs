@@ -5,6 +5,7 @@ pub mod actions;
 pub mod counts;
 pub mod demo;
 pub mod doctor;
+pub mod group;
 pub mod inspect;
 pub mod migrate;
 pub mod partitions;
@@ -35,6 +36,10 @@ pub fn has_filters(f: &JobFilterArgs) -> bool {
         || f.newer_than.is_some()
         || f.by.is_some()
         || f.stuck
+        || f.error.is_some()
+        || f.meta.is_some()
+        || !f.priority.is_empty()
+        || f.id_range.is_some()
 }
 
 /// Checks the filter flags of `inspect` and the job actions and builds the query (without
@@ -46,28 +51,7 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
         ("--tag", &f.tag),
         ("--node", &f.node),
     ])?;
-    let args = match &f.args {
-        None => None,
-        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
-            // PostgreSQL's jsonb cannot hold the NUL character, so no job's args can match it.
-            Ok(serde_json::Value::Object(_)) if text.contains("\\u0000") => {
-                return Err(usage(
-                    "--args: \\u0000 (the NUL character) cannot be stored in a job's args",
-                ))
-            }
-            Ok(v @ serde_json::Value::Object(_)) => Some(v.to_string()),
-            Ok(_) => {
-                return Err(usage(format!(
-                    "--args: expected a JSON object such as '{{\"user_id\": 7}}', got {text}"
-                )))
-            }
-            Err(e) => {
-                return Err(usage(format!(
-                    "--args: not valid JSON ({e}); expected an object such as '{{\"user_id\": 7}}'"
-                )))
-            }
-        },
-    };
+    let args = json_object("--args", "args", f.args.as_deref())?;
     if f.by.is_some() && f.older_than.is_none() && f.newer_than.is_none() {
         return Err(usage(
             "--by: only applies with --older-than or --newer-than",
@@ -89,8 +73,46 @@ pub fn job_query(f: &JobFilterArgs, settings: &Settings) -> anyhow::Result<JobQu
         stuck_after: f
             .stuck
             .then_some(settings.lifeline.rescue_after.as_secs_f64()),
+        find: find_filters(f)?,
         ..JobQuery::default()
     })
+}
+
+/// `--error`, `--meta`, `--priority` and `--id-range`, checked.
+fn find_filters(f: &JobFilterArgs) -> anyhow::Result<crate::db::find::Find> {
+    if f.error.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(usage("--error: expected some text of the error"));
+    }
+    let mut priorities: Vec<i64> = f.priority.iter().map(|&p| i64::from(p)).collect();
+    priorities.sort_unstable();
+    priorities.dedup();
+    Ok(crate::db::find::Find {
+        error: f.error.clone(),
+        meta: json_object("--meta", "meta", f.meta.as_deref())?,
+        priorities,
+        id_min: f.id_range.and_then(|r| r.min),
+        id_max: f.id_range.and_then(|r| r.max),
+    })
+}
+
+/// A JSON-object filter (`--args`, `--meta`) as canonical JSON text.
+fn json_object(flag: &str, column: &str, text: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    match serde_json::from_str::<serde_json::Value>(text) {
+        // PostgreSQL's jsonb cannot hold the NUL character, so no job's value can match it.
+        Ok(serde_json::Value::Object(_)) if text.contains("\\u0000") => Err(usage(format!(
+            "{flag}: \\u0000 (the NUL character) cannot be stored in a job's {column}"
+        ))),
+        Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v.to_string())),
+        Ok(_) => Err(usage(format!(
+            "{flag}: expected a JSON object such as '{{\"user_id\": 7}}', got {text}"
+        ))),
+        Err(e) => Err(usage(format!(
+            "{flag}: not valid JSON ({e}); expected an object such as '{{\"user_id\": 7}}'"
+        ))),
+    }
 }
 
 /// The session limits the flags ask for, built-in defaults filling the rest.

@@ -34,6 +34,8 @@ pub struct JobQuery {
     pub basis: Option<TimeBasis>,
     /// Only executing jobs attempted longer ago than this many seconds.
     pub stuck_after: Option<f64>,
+    /// The find-by filters of an incident (`--error`, `--meta`, `--priority`, `--id-range`).
+    pub find: super::find::Find,
     /// Sort order.
     pub sort: SortKey,
     /// Descending.

@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod doctor;
 pub mod errors;
+pub mod find;
 pub mod jobs;
 pub mod lock;
 pub mod migrations;

@@ -3,6 +3,7 @@ mod cli;
 mod doctor;
 mod exporter;
 mod faults;
+mod find;
 mod hardening;
 mod incident;
 mod inspect;

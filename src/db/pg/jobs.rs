@@ -11,7 +11,7 @@ use crate::db::Schema;
 use crate::model::{SortKey, TIMESTAMPS};
 
 /// The WHERE clause for a job query (alias `j`), its values bound into `sql`.
-fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
+pub(super) fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
     let mut w = vec!["true".to_string()];
     if !q.ids.is_empty() {
         w.push(format!("j.id = ANY({}::bigint[])", sql.bind(&q.ids[..])));
@@ -48,6 +48,7 @@ fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> String {
     if let Some(args) = &q.args {
         w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
     }
+    w.extend(super::find::conditions(sql, &q.find));
     w.extend(age_conditions(
         sql,
         q,

@@ -7,6 +7,7 @@ pub mod cells;
 mod doctor;
 pub mod exact;
 pub mod figures;
+pub mod find;
 mod jobs;
 mod maintain;
 mod migrate;

@@ -24,7 +24,7 @@ fn list(sql: &mut LiteSql, w: &mut Vec<String>, expr: &str, values: &[String]) {
 }
 
 /// The WHERE clause for a job query, its values bound into `sql`.
-fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
+pub(super) fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
     let mut w = vec!["1".to_string()];
     if !q.ids.is_empty() {
         let p = sql.bind(&q.ids[..]);
@@ -55,6 +55,7 @@ fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
             json_or("args", "{}")
         ));
     }
+    w.extend(super::find::conditions(sql, &q.find));
     w.extend(age_conditions(
         sql,
         q,

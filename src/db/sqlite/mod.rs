@@ -5,6 +5,7 @@
 
 mod catalog;
 mod doctor;
+pub mod find;
 mod jobs;
 mod migrate;
 mod prune;
