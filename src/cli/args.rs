@@ -186,6 +186,9 @@ pub struct ActionArgs {
     /// How many jobs, in all and per transaction.
     #[command(flatten)]
     pub batch: BatchArgs,
+    /// Sleep between batches, to spare a busy database
+    #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]
+    pub pause: Option<Duration>,
     /// Session timeouts.
     #[command(flatten)]
     pub session: SessionArgs,

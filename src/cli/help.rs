@@ -229,6 +229,9 @@ pub fn command() -> clap::Command {
         let batch = BATCH_HELP.iter().find(|(n, ..)| n == name);
         cmd = cmd.mut_subcommand(name, |s| {
             s.mut_args(|arg| match (batch, arg.get_id().as_str()) {
+                (Some((n, limit, _)), "limit") if ["retry", "cancel", "delete"].contains(n) => {
+                    arg.help(*limit).value_parser(super::values::count_or_all)
+                }
                 (Some((_, limit, _)), "limit") => arg.help(*limit),
                 (Some((_, _, size)), "batch_size") => arg.help(*size),
                 _ => arg,
@@ -253,17 +256,17 @@ const BATCH_HELP: [(&str, &str, &str); 5] = [
     ),
     (
         "retry",
-        "Most jobs changed in one run",
+        "Most jobs changed in one run; all: every match, in batches (resumable)",
         "Most jobs changed in one transaction",
     ),
     (
         "cancel",
-        "Most jobs changed in one run",
+        "Most jobs changed in one run; all: every match, in batches (resumable)",
         "Most jobs changed in one transaction",
     ),
     (
         "delete",
-        "Most jobs changed in one run",
+        "Most jobs changed in one run; all: every match, in batches (resumable)",
         "Most jobs changed in one transaction",
     ),
 ];

@@ -40,6 +40,14 @@ pub fn job_id(text: &str) -> Result<i64, String> {
 }
 
 /// Parses a count that must be at least 1 (at most 100 million).
+/// A count, or `all` (every match: `u64::MAX`).
+pub fn count_or_all(text: &str) -> Result<u64, String> {
+    if text.eq_ignore_ascii_case("all") {
+        return Ok(u64::MAX);
+    }
+    positive_count(text).map_err(|e| format!("{e}, or all"))
+}
+
 pub fn positive_count(text: &str) -> Result<u64, String> {
     let n: u64 = text
         .replace('_', "")

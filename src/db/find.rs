@@ -71,3 +71,23 @@ impl Db {
         .context("reading the query plan")
     }
 }
+
+impl Db {
+    /// How many jobs `query` matches (its limit ignored). Read-only; bounded by the statement
+    /// timeout.
+    pub fn count_jobs(&mut self, schema: &Schema, query: &JobQuery) -> Result<u64> {
+        match self {
+            Db::Pg(c) => super::pg::find::count_jobs(c, schema, query),
+            Db::Sqlite(c) => super::sqlite::find::count_jobs(c, query),
+        }
+        .context("counting the matching jobs")
+    }
+}
+
+/// One count.
+#[derive(diesel::QueryableByName)]
+pub struct Count {
+    /// The count.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}

@@ -21,4 +21,5 @@ mod snapshots;
 mod stats;
 mod stats_sampling;
 mod throttle;
+mod walk;
 mod watch;

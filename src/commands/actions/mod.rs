@@ -9,6 +9,7 @@
 
 pub mod kill;
 mod report;
+pub mod walk;
 
 use std::io::{BufRead, Write};
 
@@ -44,6 +45,8 @@ pub struct ActionOpts {
     pub limit: u64,
     /// Most jobs per transaction.
     pub batch_size: u64,
+    /// Sleep between batches (`--pause`).
+    pub pause: std::time::Duration,
     /// Session timeouts.
     pub limits: SessionLimits,
 }
@@ -117,6 +120,7 @@ impl ActionOpts {
             dry_run: args.dry_run,
             limit,
             batch_size,
+            pause: args.pause.unwrap_or_default(),
             limits: crate::commands::session_limits(&args.session),
         })
     }
@@ -211,10 +215,17 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
     };
     let changing = select(eligible).context("finding the jobs to change")?;
     let staying = select(other).context("finding the jobs to skip")?;
+    let limited = opts.by_filter && changing.len() as u64 >= opts.limit;
+    // Past --limit, say how many match in all (eligible or not).
+    let matched = match limited {
+        true => Some(db.count_jobs(schema, &query)?),
+        false => None,
+    };
     let mut report = ActionReport {
         command: action.name(),
         dry_run: opts.dry_run,
-        limited: opts.by_filter && changing.len() as u64 >= opts.limit,
+        limited,
+        matched,
         jobs: changing
             .iter()
             .map(|j| ChangedJob::planned(j, action))
@@ -279,6 +290,9 @@ pub fn pass(
     opts: &ActionOpts,
     confirm: &mut dyn FnMut(&ActionReport) -> Result<bool>,
 ) -> Result<ActionReport> {
+    if opts.by_filter && opts.limit == walk::ALL {
+        return walk::walk(db, schema, opts, confirm);
+    }
     let mut report = plan(db, schema, opts)?;
     if opts.dry_run || report.jobs.is_empty() {
         return Ok(report);
@@ -342,7 +356,7 @@ fn ask(report: &ActionReport) -> Result<bool> {
         "{}{} {}? [y/N] ",
         report.jobs_table(),
         report.command,
-        output::plural(report.jobs.len() as u64, "job", "jobs")
+        output::plural(report.total, "job", "jobs")
     )?;
     err.flush()?;
     let mut line = String::new();

@@ -57,6 +57,10 @@ pub struct ActionReport {
     /// More jobs may match than `--limit` allowed (acting by filter).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub limited: bool,
+    /// How many jobs the filters match in all, when more than `--limit` did or with
+    /// `--limit all`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u64>,
 }
 
 fn verb(action: JobAction, dry_run: bool) -> &'static str {
@@ -138,7 +142,14 @@ impl Report for ActionReport {
             }
         }
         if self.limited {
-            out.push_str("stopped at --limit: more jobs may match; run again to continue\n");
+            let matched = self
+                .matched
+                .map_or("more jobs may match".into(), |n| {
+                    format!("{} match in all", output::plural(n, "job", "jobs"))
+                });
+            out.push_str(&format!(
+                "stopped at --limit: {matched}; run again to continue, or --limit all\n"
+            ));
         }
         if self.interrupted {
             out.push_str("interrupted: the jobs listed were changed, the rest were not\n");

@@ -95,3 +95,16 @@ fn has_seq_scan(node: &serde_json::Value) -> bool {
         _ => false,
     }
 }
+
+/// How many jobs the query matches, in a read-only transaction.
+pub fn count_jobs(conn: &mut Pg, schema: &Schema, q: &JobQuery) -> Result<u64> {
+    let mut sql = PgSql::new();
+    let cond = super::jobs::job_where(&mut sql, schema, q);
+    sql.push(&format!(
+        "SELECT count(*)::bigint AS n FROM {} j WHERE {cond}",
+        table(&schema.prefix, "oban_jobs")
+    ));
+    let query = sql.query();
+    let rows: Vec<crate::db::find::Count> = conn.build_transaction().read_only().run(|c| query.load(c))?;
+    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+}

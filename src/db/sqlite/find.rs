@@ -79,3 +79,12 @@ pub fn scans(conn: &mut Lite, q: &JobQuery) -> Result<bool> {
         .iter()
         .any(|s| s.detail.starts_with("SCAN") && s.detail.contains("oban_jobs")))
 }
+
+/// How many jobs the query matches.
+pub fn count_jobs(conn: &mut Lite, q: &JobQuery) -> Result<u64> {
+    let mut sql = LiteSql::new();
+    let cond = super::jobs::job_where(&mut sql, q);
+    sql.push(&format!("SELECT count(*) AS n FROM oban_jobs WHERE {cond}"));
+    let rows: Vec<crate::db::find::Count> = sql.query().load(conn)?;
+    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+}
