@@ -39,8 +39,11 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Counts by queue and state, queue latency, throughput and database health')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'List jobs by filters, or show jobs by id in full (read-only)')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Make jobs available to run now (any state but available and executing)')
-            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
+            [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause queues: their producers start no new jobs (running jobs finish); confirmed per node where oban-py records it')
+            [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Resume paused queues; confirmed per node where oban-py records it')
+            [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'One row per queue and node: paused, limit, running jobs, last heartbeat, with job counts')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('partitions', 'partitions', [CompletionResultType]::ParameterValue, 'On a partitioned table: make the leaves for the coming days (idempotent)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
@@ -153,8 +156,13 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
             [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)')
+            [CompletionResult]::new('--error', '--error', [CompletionResultType]::ParameterName, 'Only jobs whose last recorded error contains this text (case-insensitive)')
+            [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Only jobs whose meta contains this JSON object, e.g. ''{"tenant": "acme"}''')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)')
+            [CompletionResult]::new('--id-range', '--id-range', [CompletionResultType]::ParameterName, 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs listed [default: 20]')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort the list by this column [default: id]')
+            [CompletionResult]::new('--group-by', '--group-by', [CompletionResultType]::ParameterName, 'Count the matching jobs by the line of their last error that names the failure, most first (without --state: retryable and discarded jobs)')
             [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch, at least 100ms [default: 2s]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
@@ -183,8 +191,13 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
             [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--error', '--error', [CompletionResultType]::ParameterName, 'Only jobs whose last recorded error contains this text (case-insensitive)')
+            [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Only jobs whose meta contains this JSON object, e.g. ''{"tenant": "acme"}''')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)')
+            [CompletionResult]::new('--id-range', '--id-range', [CompletionResultType]::ParameterName, 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--pause', '--pause', [CompletionResultType]::ParameterName, 'Sleep between batches, to spare a busy database')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
@@ -214,10 +227,16 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
             [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--error', '--error', [CompletionResultType]::ParameterName, 'Only jobs whose last recorded error contains this text (case-insensitive)')
+            [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Only jobs whose meta contains this JSON object, e.g. ''{"tenant": "acme"}''')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)')
+            [CompletionResult]::new('--id-range', '--id-range', [CompletionResultType]::ParameterName, 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--pause', '--pause', [CompletionResultType]::ParameterName, 'Sleep between batches, to spare a busy database')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait this long for executing jobs to leave executing (PostgreSQL; oban-py stops a job only when it checks job.cancelled())')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
@@ -245,8 +264,13 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is older than this')
             [CompletionResult]::new('--newer-than', '--newer-than', [CompletionResultType]::ParameterName, 'Only jobs whose timestamp (see --by) is newer than this')
             [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)')
-            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run [default: 1000]')
+            [CompletionResult]::new('--error', '--error', [CompletionResultType]::ParameterName, 'Only jobs whose last recorded error contains this text (case-insensitive)')
+            [CompletionResult]::new('--meta', '--meta', [CompletionResultType]::ParameterName, 'Only jobs whose meta contains this JSON object, e.g. ''{"tenant": "acme"}''')
+            [CompletionResult]::new('--priority', '--priority', [CompletionResultType]::ParameterName, 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)')
+            [CompletionResult]::new('--id-range', '--id-range', [CompletionResultType]::ParameterName, 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'Most jobs changed in one transaction [default: 500]')
+            [CompletionResult]::new('--pause', '--pause', [CompletionResultType]::ParameterName, 'Sleep between batches, to spare a busy database')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
@@ -260,6 +284,57 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--all-matching', '--all-matching', [CompletionResultType]::ParameterName, 'Act on every job the filters match (required when acting by filter)')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (required with filters when stdin is not a terminal)')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change, and change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;pause' {
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only the producers on this node')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every queue')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;resume' {
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only the producers on this node')
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Every queue')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'oban;queues' {
+            [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only these queues (repeatable)')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Time between passes with --watch, at least 100ms [default: 2s]')
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Schema holding the Oban tables (Oban''s prefix) [env: OBAN_PREFIX] [default: public]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--watch', '--watch', [CompletionResultType]::ParameterName, 'Run a pass every interval until Ctrl-C')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -414,8 +489,11 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Counts by queue and state, queue latency, throughput and database health')
             [CompletionResult]::new('inspect', 'inspect', [CompletionResultType]::ParameterValue, 'List jobs by filters, or show jobs by id in full (read-only)')
             [CompletionResult]::new('retry', 'retry', [CompletionResultType]::ParameterValue, 'Make jobs available to run now (any state but available and executing)')
-            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)')
+            [CompletionResult]::new('cancel', 'cancel', [CompletionResultType]::ParameterValue, 'Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete jobs (any state but executing)')
+            [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause queues: their producers start no new jobs (running jobs finish); confirmed per node where oban-py records it')
+            [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Resume paused queues; confirmed per node where oban-py records it')
+            [CompletionResult]::new('queues', 'queues', [CompletionResultType]::ParameterValue, 'One row per queue and node: paused, limit, running jobs, last heartbeat, with job counts')
             [CompletionResult]::new('migrate', 'migrate', [CompletionResultType]::ParameterValue, 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)')
             [CompletionResult]::new('partitions', 'partitions', [CompletionResultType]::ParameterValue, 'On a partitioned table: make the leaves for the coming days (idempotent)')
             [CompletionResult]::new('seed', 'seed', [CompletionResultType]::ParameterValue, 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)')
@@ -446,6 +524,15 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;help;delete' {
+            break
+        }
+        'oban;help;pause' {
+            break
+        }
+        'oban;help;resume' {
+            break
+        }
+        'oban;help;queues' {
             break
         }
         'oban;help;migrate' {

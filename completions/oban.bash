@@ -43,14 +43,23 @@ _oban() {
             oban,partitions)
                 cmd="oban__subcmd__partitions"
                 ;;
+            oban,pause)
+                cmd="oban__subcmd__pause"
+                ;;
             oban,prune)
                 cmd="oban__subcmd__prune"
+                ;;
+            oban,queues)
+                cmd="oban__subcmd__queues"
                 ;;
             oban,reindex)
                 cmd="oban__subcmd__reindex"
                 ;;
             oban,rescue)
                 cmd="oban__subcmd__rescue"
+                ;;
+            oban,resume)
+                cmd="oban__subcmd__resume"
                 ;;
             oban,retry)
                 cmd="oban__subcmd__retry"
@@ -91,14 +100,23 @@ _oban() {
             oban__subcmd__help,partitions)
                 cmd="oban__subcmd__help__subcmd__partitions"
                 ;;
+            oban__subcmd__help,pause)
+                cmd="oban__subcmd__help__subcmd__pause"
+                ;;
             oban__subcmd__help,prune)
                 cmd="oban__subcmd__help__subcmd__prune"
+                ;;
+            oban__subcmd__help,queues)
+                cmd="oban__subcmd__help__subcmd__queues"
                 ;;
             oban__subcmd__help,reindex)
                 cmd="oban__subcmd__help__subcmd__reindex"
                 ;;
             oban__subcmd__help,rescue)
                 cmd="oban__subcmd__help__subcmd__rescue"
+                ;;
+            oban__subcmd__help,resume)
+                cmd="oban__subcmd__help__subcmd__resume"
                 ;;
             oban__subcmd__help,retry)
                 cmd="oban__subcmd__help__subcmd__retry"
@@ -119,7 +137,7 @@ _oban() {
 
     case "${cmd}" in
         oban)
-            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help"
+            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -161,7 +179,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__cancel)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --all-matching --yes --dry-run --limit --batch-size --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --wait --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -203,6 +221,22 @@ _oban() {
                     COMPREPLY=($(compgen -W "inserted scheduled attempted" -- "${cur}"))
                     return 0
                     ;;
+                --error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -211,11 +245,19 @@ _oban() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --pause)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --lock-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -297,7 +339,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__delete)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --all-matching --yes --dry-run --limit --batch-size --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -339,11 +381,31 @@ _oban() {
                     COMPREPLY=($(compgen -W "inserted scheduled attempted" -- "${cur}"))
                     return 0
                     ;;
+                --error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --batch-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pause)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -515,7 +577,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help)
-            opts="prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help"
+            opts="prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -654,7 +716,35 @@ _oban() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oban__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oban__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__help__subcmd__queues)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -683,6 +773,20 @@ _oban() {
             return 0
             ;;
         oban__subcmd__help__subcmd__rescue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -753,7 +857,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__inspect)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --limit --sort --desc --wide --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --limit --sort --desc --wide --group-by --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -795,12 +899,32 @@ _oban() {
                     COMPREPLY=($(compgen -W "inserted scheduled attempted" -- "${cur}"))
                     return 0
                     ;;
+                --error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --sort)
                     COMPREPLY=($(compgen -W "id inserted scheduled attempted state queue worker attempt" -- "${cur}"))
+                    return 0
+                    ;;
+                --group-by)
+                    COMPREPLY=($(compgen -W "error" -- "${cur}"))
                     return 0
                     ;;
                 --interval)
@@ -938,6 +1062,56 @@ _oban() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oban__subcmd__pause)
+            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oban__subcmd__prune)
             opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1018,6 +1192,56 @@ _oban() {
                     return 0
                     ;;
                 --statement-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        oban__subcmd__queues)
+            opts="-d -c -o -q -h --queue --watch --interval --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --queue)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1204,8 +1428,58 @@ _oban() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        oban__subcmd__resume)
+            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --database-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         oban__subcmd__retry)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --all-matching --yes --dry-run --limit --batch-size --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1247,11 +1521,31 @@ _oban() {
                     COMPREPLY=($(compgen -W "inserted scheduled attempted" -- "${cur}"))
                     return 0
                     ;;
+                --error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --meta)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id-range)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --batch-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pause)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

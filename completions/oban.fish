@@ -39,8 +39,11 @@ complete -c oban -n "__fish_oban_needs_command" -f -a "rescue" -d 'Move jobs orp
 complete -c oban -n "__fish_oban_needs_command" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
 complete -c oban -n "__fish_oban_needs_command" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
-complete -c oban -n "__fish_oban_needs_command" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "cancel" -d 'Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop'
 complete -c oban -n "__fish_oban_needs_command" -f -a "delete" -d 'Delete jobs (any state but executing)'
+complete -c oban -n "__fish_oban_needs_command" -f -a "pause" -d 'Pause queues: their producers start no new jobs (running jobs finish); confirmed per node where oban-py records it'
+complete -c oban -n "__fish_oban_needs_command" -f -a "resume" -d 'Resume paused queues; confirmed per node where oban-py records it'
+complete -c oban -n "__fish_oban_needs_command" -f -a "queues" -d 'One row per queue and node: paused, limit, running jobs, last heartbeat, with job counts'
 complete -c oban -n "__fish_oban_needs_command" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "partitions" -d 'On a partitioned table: make the leaves for the coming days (idempotent)'
 complete -c oban -n "__fish_oban_needs_command" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
@@ -147,6 +150,10 @@ complete -c oban -n "__fish_oban_using_subcommand inspect" -l newer-than -d 'Onl
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l error -d 'Only jobs whose last recorded error contains this text (case-insensitive)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l meta -d 'Only jobs whose meta contains this JSON object, e.g. \'{"tenant": "acme"}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l priority -d 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l id-range -d 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l limit -d 'Most jobs listed [default: 20]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l sort -d 'Sort the list by this column [default: id]' -r -f -a "id\t'Job id'
 inserted\t'inserted_at'
@@ -156,6 +163,7 @@ state\t'State name'
 queue\t'Queue name'
 worker\t'Worker name'
 attempt\t'Attempt number'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l group-by -d 'Count the matching jobs by the line of their last error that names the failure, most first (without --state: retryable and discarded jobs)' -r -f -a "error\t'The line of the last recorded error that names the failure'"
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch, at least 100ms [default: 2s]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
@@ -188,8 +196,13 @@ complete -c oban -n "__fish_oban_using_subcommand retry" -l newer-than -d 'Only 
 complete -c oban -n "__fish_oban_using_subcommand retry" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
-complete -c oban -n "__fish_oban_using_subcommand retry" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l error -d 'Only jobs whose last recorded error contains this text (case-insensitive)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l meta -d 'Only jobs whose meta contains this JSON object, e.g. \'{"tenant": "acme"}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l priority -d 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l id-range -d 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l limit -d 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l pause -d 'Sleep between batches, to spare a busy database' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
@@ -223,10 +236,16 @@ complete -c oban -n "__fish_oban_using_subcommand cancel" -l newer-than -d 'Only
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
-complete -c oban -n "__fish_oban_using_subcommand cancel" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l error -d 'Only jobs whose last recorded error contains this text (case-insensitive)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l meta -d 'Only jobs whose meta contains this JSON object, e.g. \'{"tenant": "acme"}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l priority -d 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l id-range -d 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l limit -d 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l pause -d 'Sleep between batches, to spare a busy database' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l wait -d 'Wait this long for executing jobs to leave executing (PostgreSQL; oban-py stops a job only when it checks job.cancelled())' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -258,8 +277,13 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -l newer-than -d 'Only
 complete -c oban -n "__fish_oban_using_subcommand delete" -l by -d 'Measure ages on this timestamp (without --by: the one that fits each state: attempted_at for executing, the final timestamp for completed/cancelled/discarded, else scheduled_at)' -r -f -a "inserted\t'inserted_at'
 scheduled\t'scheduled_at'
 attempted\t'attempted_at'"
-complete -c oban -n "__fish_oban_using_subcommand delete" -l limit -d 'Most jobs changed in one run [default: 1000]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l error -d 'Only jobs whose last recorded error contains this text (case-insensitive)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l meta -d 'Only jobs whose meta contains this JSON object, e.g. \'{"tenant": "acme"}\'' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l priority -d 'Only jobs of this priority (repeatable or comma-separated; 0 runs first)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l id-range -d 'Only jobs whose id is in this inclusive range: A..B, A.. or ..B' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l limit -d 'Most jobs changed in one run; all: every match, in batches (resumable) [default: 1000]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l batch-size -d 'Most jobs changed in one transaction [default: 500]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l pause -d 'Sleep between batches, to spare a busy database' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
@@ -275,6 +299,42 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -l yes -d 'Do not ask 
 complete -c oban -n "__fish_oban_using_subcommand delete" -l dry-run -d 'Show what would change, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand delete" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand pause" -l node -d 'Only the producers on this node' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -l wait -d 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand pause" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand pause" -l all -d 'Every queue'
+complete -c oban -n "__fish_oban_using_subcommand pause" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand resume" -l node -d 'Only the producers on this node' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -l wait -d 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand resume" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand resume" -l all -d 'Every queue'
+complete -c oban -n "__fish_oban_using_subcommand resume" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand queues" -l queue -d 'Only these queues (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -l interval -d 'Time between passes with --watch, at least 100ms [default: 2s]' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
+complete -c oban -n "__fish_oban_using_subcommand queues" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
+json\t'One JSON document per pass'
+csv\t'A header row, then rows'
+prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand queues" -l watch -d 'Run a pass every interval until Ctrl-C'
+complete -c oban -n "__fish_oban_using_subcommand queues" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -377,19 +437,22 @@ csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "cancel" -d 'Cancel jobs that are neither finished nor running (available, scheduled, retryable, suspended)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "delete" -d 'Delete jobs (any state but executing)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "partitions" -d 'On a partitioned table: make the leaves for the coming days (idempotent)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "doctor" -d 'Check the jobs table\'s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "reindex" -d 'Rebuild the jobs table\'s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "vacuum" -d 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete migrate partitions seed doctor reindex vacuum demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "stats" -d 'Counts by queue and state, queue latency, throughput and database health'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "inspect" -d 'List jobs by filters, or show jobs by id in full (read-only)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "retry" -d 'Make jobs available to run now (any state but available and executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "cancel" -d 'Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "delete" -d 'Delete jobs (any state but executing)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "pause" -d 'Pause queues: their producers start no new jobs (running jobs finish); confirmed per node where oban-py records it'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "resume" -d 'Resume paused queues; confirmed per node where oban-py records it'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "queues" -d 'One row per queue and node: paused, limit, running jobs, last heartbeat, with job counts'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "migrate" -d 'Install or upgrade the Oban schema (idempotent; leaves an existing oban-py or Elixir schema alone)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "partitions" -d 'On a partitioned table: make the leaves for the coming days (idempotent)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "seed" -d 'Fill the jobs table with a realistic population (for demos, tests and benchmarks)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "doctor" -d 'Check the jobs table\'s health: indexes, bloat, vacuum, what holds it back, orphans (read-only; exit 3 when any check warns or fails)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "reindex" -d 'Rebuild the jobs table\'s indexes online, one at a time (PostgreSQL), dropping invalid leftovers first'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "vacuum" -d 'VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "demo" -d 'Walk through migrate, seed, prune, rescue, inspect and stats on a fresh SQLite database'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

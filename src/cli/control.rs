@@ -82,7 +82,9 @@ pub fn id_range(text: &str) -> Result<IdRange, String> {
         IdRange {
             min: Some(a),
             max: Some(b),
-        } if a > b => Err(format!("{a}..{b} is empty: the first id must not exceed the second")),
+        } if a > b => Err(format!(
+            "{a}..{b} is empty: the first id must not exceed the second"
+        )),
         r => Ok(r),
     }
 }

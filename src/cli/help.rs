@@ -167,7 +167,10 @@ pub fn help_defaults() -> Vec<HelpDefault> {
         (Some("delete"), action()),
         (Some("pause"), vec![("wait", human(d::SIGNAL_WAIT))]),
         (Some("resume"), vec![("wait", human(d::SIGNAL_WAIT))]),
-        (Some("queues"), vec![("interval", human(d::QUEUES_INTERVAL))]),
+        (
+            Some("queues"),
+            vec![("interval", human(d::QUEUES_INTERVAL))],
+        ),
     ];
     groups
         .into_iter()

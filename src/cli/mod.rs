@@ -111,13 +111,16 @@ pub enum Command {
         oban inspect --worker app.workers.Sync --args '{\"account_id\": 7}' --older-than 1h\n  \
         oban inspect --node worker-3 --sort attempted --desc --wide\n  \
         oban inspect 42 43                       # every column, args, meta and each error\n  \
+        oban inspect --group-by error --queue mailers   # what is failing, most jobs first\n  \
+        oban inspect --error 'relay refused' --meta '{\"tenant\": \"acme\"}'\n  \
         oban inspect --state executing --watch --interval 5s")]
     Inspect(Box<InspectArgs>),
     /// Make jobs available to run now (any state but available and executing)
     #[command(after_help = "Examples:\n  \
         oban retry 42 43\n  \
         oban retry --state discarded --queue mailers --all-matching --dry-run\n  \
-        oban retry --state discarded --worker app.workers.Sync --all-matching --yes")]
+        oban retry --state discarded --worker app.workers.Sync --all-matching --yes\n  \
+        oban retry --error 'relay refused' --all-matching --yes --limit all --pause 1s")]
     Retry(Box<ActionArgs>),
     /// Cancel jobs that have not finished; running ones (PostgreSQL) are signalled to stop
     #[command(after_help = "Examples:\n  \

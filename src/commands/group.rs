@@ -38,10 +38,7 @@ pub struct GroupReport {
 impl Report for GroupReport {
     fn to_table(&self) -> String {
         if self.groups.is_empty() {
-            return format!(
-                "no {} job has a recorded error\n",
-                self.states.join(" or ")
-            );
+            return format!("no {} job has a recorded error\n", self.states.join(" or "));
         }
         let width = usize::from(output::width()).saturating_sub(30).max(30);
         let mut table = output::table(&["jobs", "workers", "example", "last error"]);

@@ -45,7 +45,9 @@ impl PauseOpts {
             return Err(usage(format!("{name}: use --all for every queue")));
         }
         if args.node.as_deref().is_some_and(|n| n.trim().is_empty()) {
-            return Err(usage(format!("{name}: --node: expected a non-empty node name")));
+            return Err(usage(format!(
+                "{name}: --node: expected a non-empty node name"
+            )));
         }
         let mut queues = if args.all {
             vec![]
@@ -233,9 +235,9 @@ pub fn pass(conn: &mut Pg, schema: &Schema, opts: &PauseOpts) -> Result<PauseRep
     let payloads: Vec<serde_json::Value> = queues
         .iter()
         .flat_map(|q| {
-            idents.iter().map(move |ident| {
-                serde_json::json!({"action": opts.verb(), "queue": q, "ident": ident})
-            })
+            idents.iter().map(
+                move |ident| serde_json::json!({"action": opts.verb(), "queue": q, "ident": ident}),
+            )
         })
         .collect();
     signal::notify(conn, &schema.prefix, &payloads)?;
@@ -313,5 +315,9 @@ pub fn run(pause: bool, settings: &Settings, args: &PauseArgs, out: &mut dyn Wri
         },
         |e| e,
     )?;
-    Ok(if unanswered > 0 { exit::FAILURE } else { exit::OK })
+    Ok(if unanswered > 0 {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
 }

@@ -68,7 +68,10 @@ impl QueuesReport {
         let Some(cell) = self.counts.get(queue).and_then(|c| c.get(state)) else {
             return "0".into();
         };
-        let approx = self.estimated.iter().any(|e| e == &format!("{queue}/{state}"));
+        let approx = self
+            .estimated
+            .iter()
+            .any(|e| e == &format!("{queue}/{state}"));
         match (cell, approx) {
             (None, _) => "?".into(),
             (Some(n), true) => format!("~{n}"),
@@ -89,7 +92,15 @@ impl QueuesReport {
 impl Report for QueuesReport {
     fn to_table(&self) -> String {
         let mut table = output::table(&[
-            "queue", "node", "paused", "limit", "running", "heartbeat", "avail", "sched", "retry",
+            "queue",
+            "node",
+            "paused",
+            "limit",
+            "running",
+            "heartbeat",
+            "avail",
+            "sched",
+            "retry",
             "exec",
         ]);
         for queue in self.queue_names() {

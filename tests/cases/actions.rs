@@ -430,7 +430,10 @@ fn check_guards(target: &dyn Target) {
         &["retry", "--state", "executing", "--all-matching", "--yes"],
     );
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("cannot be retried from outside"), "{stderr}");
+    assert!(
+        stderr.contains("cannot be retried from outside"),
+        "{stderr}"
+    );
 }
 
 #[test]

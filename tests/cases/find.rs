@@ -20,7 +20,7 @@ fn failure(python: bool, kind: &str, message: &str) -> String {
     }
 }
 
-fn job(state: &'static str, priority: u32, meta: Value, errors: &[String]) -> Value {
+fn job(state: &'static str, priority: u32, meta: Value, errors: &[&str]) -> Value {
     let mut j = JobSpec::new(state, 60.0).meta(meta).to_json();
     j["priority"] = json!(priority);
     j["errors"] = errors
@@ -45,10 +45,20 @@ fn check_find(target: &dyn Target, prefix: &str, python: bool) {
     let key = failure(python, "KeyError", "user");
     let timeout = failure(python, "TimeoutError", "slow");
     let jobs = vec![
-        job("discarded", 0, json!({"tenant": "acme"}), &[timeout.clone(), upstream.clone()]),
-        job("retryable", 2, json!({"tenant": "acme", "x": 1}), &[upstream.clone()]),
-        job("retryable", 2, json!({"tenant": "other"}), &[key.clone()]),
-        job("discarded", 1, json!({}), &[upstream.clone(), key.clone()]),
+        job(
+            "discarded",
+            0,
+            json!({"tenant": "acme"}),
+            &[&timeout, &upstream],
+        ),
+        job(
+            "retryable",
+            2,
+            json!({"tenant": "acme", "x": 1}),
+            &[&upstream],
+        ),
+        job("retryable", 2, json!({"tenant": "other"}), &[&key]),
+        job("discarded", 1, json!({}), &[&upstream, &key]),
         job("completed", 0, json!({}), &[]),
         job("available", 0, json!({}), &[]),
     ];
@@ -71,20 +81,37 @@ fn check_find(target: &dyn Target, prefix: &str, python: bool) {
     let found = run(&["inspect", "--error", "UPSTREAM 503"]);
     assert_eq!(ids(&found), pick(&[0, 1]), "{found}");
     assert!(found["scanned"].is_boolean(), "{found}");
-    assert_eq!(ids(&run(&["inspect", "--error", "upstream_503"])), pick(&[]));
+    assert_eq!(
+        ids(&run(&["inspect", "--error", "upstream_503"])),
+        pick(&[])
+    );
     assert_eq!(ids(&run(&["inspect", "--error", "slow"])), pick(&[]));
     assert_eq!(
         ids(&run(&["inspect", "--meta", r#"{"tenant": "acme"}"#])),
         pick(&[0, 1])
     );
     assert_eq!(ids(&run(&["inspect", "--priority", "2"])), pick(&[1, 2]));
-    assert_eq!(ids(&run(&["inspect", "--priority", "1,2"])), pick(&[1, 2, 3]));
+    assert_eq!(
+        ids(&run(&["inspect", "--priority", "1,2"])),
+        pick(&[1, 2, 3])
+    );
     let range = format!("{}..{}", id[1], id[3]);
-    assert_eq!(ids(&run(&["inspect", "--id-range", &range])), pick(&[1, 2, 3]));
+    assert_eq!(
+        ids(&run(&["inspect", "--id-range", &range])),
+        pick(&[1, 2, 3])
+    );
     let from = format!("{}..", id[4]);
     assert_eq!(ids(&run(&["inspect", "--id-range", &from])), pick(&[4, 5]));
     assert_eq!(
-        ids(&run(&["inspect", "--error", "503", "--priority", "2", "--state", "retryable"])),
+        ids(&run(&[
+            "inspect",
+            "--error",
+            "503",
+            "--priority",
+            "2",
+            "--state",
+            "retryable"
+        ])),
         pick(&[1])
     );
 
@@ -104,17 +131,45 @@ fn check_find(target: &dyn Target, prefix: &str, python: bool) {
         "{grouped}"
     );
     assert_eq!(grouped["states"], json!(["discarded", "retryable"]));
-    let one = run(&["inspect", "--group-by", "error", "--state", "discarded", "--limit", "1"]);
+    let one = run(&[
+        "inspect",
+        "--group-by",
+        "error",
+        "--state",
+        "discarded",
+        "--limit",
+        "1",
+    ]);
     assert_eq!(one["groups"].as_array().map(Vec::len), Some(1));
     assert_eq!(one["truncated"], true);
-    let table = succeeds(&["-d", &dsn, "--prefix", prefix, "inspect", "--group-by", "error"]);
+    let table = succeeds(&[
+        "-d",
+        &dsn,
+        "--prefix",
+        prefix,
+        "inspect",
+        "--group-by",
+        "error",
+    ]);
     let text = String::from_utf8_lossy(&table.stdout);
     assert!(text.contains(a) && text.contains("last error"), "{text}");
 
     // The actions take the same filters.
-    let retried = run(&["retry", "--error", "upstream 503", "--all-matching", "--yes"]);
+    let retried = run(&[
+        "retry",
+        "--error",
+        "upstream 503",
+        "--all-matching",
+        "--yes",
+    ]);
     assert_eq!(ids(&retried), pick(&[0, 1]), "{retried}");
-    let deleted = run(&["delete", "--meta", r#"{"tenant": "other"}"#, "--all-matching", "--yes"]);
+    let deleted = run(&[
+        "delete",
+        "--meta",
+        r#"{"tenant": "other"}"#,
+        "--all-matching",
+        "--yes",
+    ]);
     assert_eq!(ids(&deleted), pick(&[2]));
     let range = format!("{}..{}", id[4], id[5]);
     let cancelled = run(&["cancel", "--id-range", &range, "--all-matching", "--yes"]);

@@ -106,7 +106,10 @@ fn pause_addresses_one_node_and_all_queues() {
     assert_eq!(report["queues"], serde_json::json!(["*"]));
     let answers = report["producers"].as_array().expect("answers");
     assert_eq!(answers.len(), 3, "{report}");
-    assert!(answers.iter().all(|a| a["answer"] == "confirmed"), "{report}");
+    assert!(
+        answers.iter().all(|a| a["answer"] == "confirmed"),
+        "{report}"
+    );
 
     let report = json_out(&succeeds(&["-d", &db.url, "resume", "--all", "-o", "json"]));
     assert!(
@@ -264,7 +267,10 @@ fn cancel_on_elixir_marks_the_row_and_sends_pkill() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].channel, "public.oban_signal");
     let payload: Value = serde_json::from_str(&got[0].payload).expect("json");
-    assert_eq!(payload, serde_json::json!({"action": "pkill", "job_id": id}));
+    assert_eq!(
+        payload,
+        serde_json::json!({"action": "pkill", "job_id": id})
+    );
 }
 
 #[test]

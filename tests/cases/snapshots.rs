@@ -14,7 +14,7 @@ const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
 
 /// Every subcommand, for the help snapshots.
-const COMMANDS: [&str; 14] = [
+const COMMANDS: [&str; 17] = [
     "prune",
     "rescue",
     "stats",
@@ -24,6 +24,9 @@ const COMMANDS: [&str; 14] = [
     "inspect",
     "retry",
     "cancel",
+    "pause",
+    "resume",
+    "queues",
     "delete",
     "migrate",
     "seed",

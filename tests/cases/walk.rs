@@ -35,7 +35,13 @@ fn past_the_limit_the_report_says_how_many_match() {
     assert_eq!(report["limited"], true);
     assert_eq!(report["matched"], 2_500);
     let out = succeeds(&[
-        "-d", &db.url, "delete", "--state", "discarded", "--all-matching", "--yes",
+        "-d",
+        &db.url,
+        "delete",
+        "--state",
+        "discarded",
+        "--all-matching",
+        "--yes",
     ]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -56,8 +62,17 @@ fn limit_all_walks_every_match_and_resumes() {
     let report = act(
         &db.url,
         &[
-            "retry", "--error", "relay refused", "--all-matching", "--yes", "--limit", "all",
-            "--batch-size", "300", "--pause", "10ms",
+            "retry",
+            "--error",
+            "relay refused",
+            "--all-matching",
+            "--yes",
+            "--limit",
+            "all",
+            "--batch-size",
+            "300",
+            "--pause",
+            "10ms",
         ],
     );
     assert_eq!(report["matched"], 2_500);
@@ -76,8 +91,15 @@ fn limit_all_walks_every_match_and_resumes() {
     let again = act(
         &db.url,
         &[
-            "retry", "--error", "relay refused", "--state", "discarded", "--all-matching",
-            "--yes", "--limit", "all",
+            "retry",
+            "--error",
+            "relay refused",
+            "--state",
+            "discarded",
+            "--all-matching",
+            "--yes",
+            "--limit",
+            "all",
         ],
     );
     assert_eq!(again["matched"], 10);
@@ -89,7 +111,15 @@ fn limit_all_walks_every_match_and_resumes() {
     // A dry run counts and changes nothing.
     let dry = act(
         &db.url,
-        &["delete", "--queue", "mailers", "--all-matching", "--dry-run", "--limit", "all"],
+        &[
+            "delete",
+            "--queue",
+            "mailers",
+            "--all-matching",
+            "--dry-run",
+            "--limit",
+            "all",
+        ],
     );
     assert_eq!(dry["matched"], 2_500);
     assert_eq!(dry["dry_run"], true);
@@ -108,7 +138,15 @@ fn limit_all_on_sqlite() {
         .expect("insert");
     let report = act(
         &lite.dsn_str(),
-        &["cancel", "--state", "scheduled", "--all-matching", "--yes", "--limit", "all"],
+        &[
+            "cancel",
+            "--state",
+            "scheduled",
+            "--all-matching",
+            "--yes",
+            "--limit",
+            "all",
+        ],
     );
     assert_eq!(report["total"], 1_200);
     assert_eq!(
@@ -120,9 +158,14 @@ fn limit_all_on_sqlite() {
 #[test]
 fn limit_all_is_only_for_the_actions() {
     let out = oban()
-        .args(["-d", "postgres://nobody@127.0.0.1:1/x", "prune", "--limit", "all"])
+        .args([
+            "-d",
+            "postgres://nobody@127.0.0.1:1/x",
+            "prune",
+            "--limit",
+            "all",
+        ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
 }
-

@@ -62,9 +62,11 @@ impl Worker {
         };
         let want = queues.split(',').count() as i64;
         let sql = format!("SELECT count(*) AS n FROM oban_producers WHERE node = '{node}'");
-        worker.wait_for(&format!("{node}'s producers"), Duration::from_secs(30), || {
-            db.count(&sql) >= want
-        });
+        worker.wait_for(
+            &format!("{node}'s producers"),
+            Duration::from_secs(30),
+            || db.count(&sql) >= want,
+        );
         worker
     }
 
@@ -73,10 +75,16 @@ impl Worker {
         let start = Instant::now();
         while !done() {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("oban-py exited ({status}) waiting for {what}:\n{}", self.log());
+                panic!(
+                    "oban-py exited ({status}) waiting for {what}:\n{}",
+                    self.log()
+                );
             }
             if start.elapsed() > limit {
-                panic!("timed out waiting for {what}; oban-py's log:\n{}", self.log());
+                panic!(
+                    "timed out waiting for {what}; oban-py's log:\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }

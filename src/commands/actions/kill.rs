@@ -106,10 +106,7 @@ pub fn stop_running(
                     None => "deleted",
                 };
             }
-            stopped.running = changed
-                .iter()
-                .filter(|c| c.to == "still executing")
-                .count();
+            stopped.running = changed.iter().filter(|c| c.to == "still executing").count();
             if stopped.running == 0 || start.elapsed() >= wait || watch::interrupted() {
                 break;
             }

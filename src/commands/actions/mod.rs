@@ -91,7 +91,10 @@ impl ActionOpts {
         // `retry --state executing --all-matching` can only ever skip: say so before any SQL.
         // (A cancel signals running jobs on PostgreSQL: see `kill`.)
         let signals = action == JobAction::Cancel
-            && settings.dsn.as_ref().is_some_and(|d| d.backend == Backend::Postgres);
+            && settings
+                .dsn
+                .as_ref()
+                .is_some_and(|d| d.backend == Backend::Postgres);
         let stays = |s: &String| action.check(s).is_err() && !(signals && s == "executing");
         if !query.states.is_empty() && query.states.iter().all(stays) {
             let why: Vec<String> = query

@@ -142,11 +142,9 @@ impl Report for ActionReport {
             }
         }
         if self.limited {
-            let matched = self
-                .matched
-                .map_or("more jobs may match".into(), |n| {
-                    format!("{} match in all", output::plural(n, "job", "jobs"))
-                });
+            let matched = self.matched.map_or("more jobs may match".into(), |n| {
+                format!("{} match in all", output::plural(n, "job", "jobs"))
+            });
             out.push_str(&format!(
                 "stopped at --limit: {matched}; run again to continue, or --limit all\n"
             ));

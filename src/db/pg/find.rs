@@ -105,6 +105,9 @@ pub fn count_jobs(conn: &mut Pg, schema: &Schema, q: &JobQuery) -> Result<u64> {
         table(&schema.prefix, "oban_jobs")
     ));
     let query = sql.query();
-    let rows: Vec<crate::db::find::Count> = conn.build_transaction().read_only().run(|c| query.load(c))?;
+    let rows: Vec<crate::db::find::Count> = conn
+        .build_transaction()
+        .read_only()
+        .run(|c| query.load(c))?;
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }

@@ -94,7 +94,7 @@ pub fn producers(
         producers = table(&schema.prefix, "oban_producers"),
         cond = cond.join(" AND "),
     ));
-    Ok(sql.query().load(conn).context("reading oban_producers")?)
+    sql.query().load(conn).context("reading oban_producers")
 }
 
 /// Marks executing jobs cancelled as Elixir Oban's own cancel does (the row first, then the
