@@ -76,7 +76,7 @@ impl Report for GroupReport {
                 ]
             })
             .collect();
-        (output::header("jobs workers example error"), rows)
+        (output::header("jobs,workers,example,error"), rows)
     }
 }
 

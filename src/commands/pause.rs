@@ -84,7 +84,8 @@ pub struct Answer {
     pub name: String,
     /// The producer's id.
     pub producer: String,
-    /// "confirmed", "no answer", or "gone" (the producer stopped while we waited).
+    /// "confirmed", "no answer", "gone" (the producer stopped while we waited), or
+    /// "not waited for" (`--wait 0s`).
     pub answer: &'static str,
 }
 
@@ -196,7 +197,7 @@ impl Report for PauseReport {
                 ]
             })
             .collect();
-        (output::header("queue node name producer answer"), rows)
+        (output::header("queue,node,name,producer,answer"), rows)
     }
 }
 
@@ -246,7 +247,7 @@ pub fn pass(conn: &mut Pg, schema: &Schema, opts: &PauseOpts) -> Result<PauseRep
     let start = Instant::now();
     let mut answers: Vec<Answer> = vec![];
     loop {
-        let now = if targets.is_empty() {
+        let now = if targets.is_empty() || opts.wait.is_zero() {
             vec![]
         } else {
             signal::producers(conn, schema, &opts.queues, node)?
@@ -255,6 +256,7 @@ pub fn pass(conn: &mut Pg, schema: &Schema, opts: &PauseOpts) -> Result<PauseRep
             .iter()
             .map(|t| {
                 let answer = match now.iter().find(|p| p.uuid == t.uuid) {
+                    _ if opts.wait.is_zero() => "not waited for",
                     None => "gone",
                     Some(p) if p.paused == want => "confirmed",
                     Some(_) => "no answer",

@@ -178,8 +178,8 @@ impl Report for QueuesReport {
         }
         (
             output::header(
-                "queue node name paused limit running heartbeat alive available scheduled \
-                 retryable executing",
+                "queue,node,name,paused,limit,running,heartbeat,alive,available,scheduled,\
+                 retryable,executing",
             ),
             rows,
         )
@@ -235,18 +235,28 @@ pub fn run(settings: &Settings, args: &QueuesArgs, out: &mut dyn Write) -> Resul
     }
     let watching = args.watch.watch;
     let style = settings.style(watching);
+    let interval = args.watch.interval.unwrap_or(defaults::QUEUES_INTERVAL);
+    // On a terminal each pass redraws one frame in place, as stats and inspect do.
+    let redraw = watching
+        && !settings.quiet
+        && settings.format == crate::cli::Format::Table
+        && output::Terminal::get().stdout;
     let runner = watch::Runner {
         command: "queues",
         settings,
         limits: crate::commands::session_limits(&Default::default()),
         watching,
-        interval: args.watch.interval.unwrap_or(defaults::QUEUES_INTERVAL),
+        interval,
         advice: "",
     };
     runner.run(
         |db, schema, _first| {
             let report = pass(db, schema, &args.queue, settings)?;
-            output::write_report(out, style, &report)
+            if redraw {
+                output::write_frame(out, "queues", interval, &report)
+            } else {
+                output::write_report(out, style, &report)
+            }
         },
         |e| e,
     )?;

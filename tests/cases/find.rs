@@ -215,3 +215,26 @@ fn find_flags_are_checked_before_any_sql() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn group_by_error_as_csv() {
+    let lite = LiteDb::migrated();
+    let errors = [failure(false, "KeyError", "user")];
+    let jobs = Value::Array(vec![job("discarded", 0, json!({}), &[&errors[0]])]);
+    let mut db = lite.db();
+    let schema = db.schema("main").expect("schema");
+    db.insert_jobs(&schema, &jobs.to_string()).expect("insert");
+    let out = succeeds(&[
+        "-d",
+        &lite.dsn_str(),
+        "-o",
+        "csv",
+        "inspect",
+        "--group-by",
+        "error",
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "jobs,workers,example,error\n1,1,1,** (KeyError) user\n"
+    );
+}

@@ -285,3 +285,34 @@ fn cancel_of_a_running_job_on_sqlite_still_refuses() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("cannot be cancelled from outside"), "{text}");
 }
+
+#[test]
+fn pause_without_waiting_and_queues_as_csv() {
+    let db = PgDb::migrated("inc_nowait", "public");
+    db.exec(
+        "INSERT INTO oban_producers (uuid, name, node, queue, meta, started_at, updated_at) \
+         VALUES (gen_random_uuid(), 'Oban', 'ghost', 'alpha', '{\"paused\": false, \"local_limit\": 3}', \
+                 timezone('UTC', now()), timezone('UTC', now()) - interval '5 minutes')",
+    );
+    // A producer silent for 5 minutes is stale: not waited for, shown as such.
+    let report = json_out(&succeeds(&["-d", &db.url, "pause", "alpha", "-o", "json"]));
+    assert_eq!(report["producers"], serde_json::json!([]));
+    let csv = succeeds(&["-d", &db.url, "queues", "-o", "csv"]);
+    let text = String::from_utf8_lossy(&csv.stdout);
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .is_some_and(|h| h.starts_with("queue,node,name,paused,limit")));
+    assert!(
+        lines.any(|l| l.starts_with("alpha,ghost,Oban,false,3,0,") && l.contains(",false,")),
+        "{text}"
+    );
+    let table = succeeds(&["-d", &db.url, "queues"]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("STALE"));
+
+    db.exec("UPDATE oban_producers SET updated_at = timezone('UTC', now())");
+    let report = json_out(&succeeds(&[
+        "-d", &db.url, "pause", "alpha", "--wait", "0s", "-o", "json",
+    ]));
+    assert_eq!(report["producers"][0]["answer"], "not waited for");
+}
