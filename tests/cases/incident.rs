@@ -316,3 +316,43 @@ fn pause_without_waiting_and_queues_as_csv() {
     ]));
     assert_eq!(report["producers"][0]["answer"], "not waited for");
 }
+
+#[test]
+fn cancel_limit_all_also_signals_the_running_matches() {
+    use diesel::connection::SimpleConnection;
+    let db = crate::cases::prune::elixir_db("inc_cancel_all", "public");
+    db.exec(
+        "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
+         SELECT 'executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1'] \
+         FROM generate_series(1, 3); \
+         INSERT INTO oban_jobs (state, queue, worker) SELECT 'available', 'alpha', 'W' \
+         FROM generate_series(1, 5); \
+         INSERT INTO oban_jobs (state, queue, worker) VALUES ('available', 'beta', 'W')",
+    );
+    let mut listener = db.conn();
+    listener
+        .batch_execute("LISTEN \"public.oban_signal\"")
+        .expect("listen");
+    let report = json_out(&succeeds(&[
+        "-d",
+        &db.url,
+        "-o",
+        "json",
+        "cancel",
+        "--queue",
+        "alpha",
+        "--all-matching",
+        "--yes",
+        "--limit",
+        "all",
+        "--batch-size",
+        "2",
+    ]));
+    assert_eq!(report["total"], 8, "{report}");
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM oban_jobs WHERE state = 'cancelled'"),
+        8
+    );
+    let pkills = listener.notifications_iter().filter_map(Result::ok).count();
+    assert_eq!(pkills, 3);
+}

@@ -119,6 +119,39 @@ pub fn stop_running(
     Ok(stopped)
 }
 
+/// `--limit all` walks only the jobs a cancel changes in the row; the running ones the filters
+/// match are added here (as skipped, for `stop_running`). A node runs at most its queues'
+/// limits at once, so there are few.
+fn running_matches(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &ActionOpts,
+    report: &mut ActionReport,
+) -> Result<()> {
+    let wanted = &opts.query.states;
+    if schema.flavour == Flavour::Lite
+        || !(wanted.is_empty() || wanted.iter().any(|s| s == "executing"))
+    {
+        return Ok(());
+    }
+    let query = JobQuery {
+        states: vec!["executing".into()],
+        limit: RUNNING_MAX,
+        ..opts.query.clone()
+    };
+    for job in db.find_jobs(schema, &query)? {
+        report.skipped.push(SkippedJob {
+            id: job.id,
+            state: Some("executing".into()),
+            reason: String::new(),
+        });
+    }
+    Ok(())
+}
+
+/// The most running jobs one `cancel --limit all` signals.
+const RUNNING_MAX: u64 = 10_000;
+
 /// The `oban cancel` command: the actions' cancel, then running jobs signalled to stop. Exits
 /// 1 when `--wait` ran out with a job still executing.
 pub fn run(settings: &Settings, args: &CancelArgs, out: &mut dyn Write) -> Result<i32> {
@@ -138,6 +171,9 @@ pub fn run(settings: &Settings, args: &CancelArgs, out: &mut dyn Write) -> Resul
         |db, schema, _first| {
             let mut report = super::pass(db, schema, &opts, &mut confirm)?;
             interrupted = report.interrupted;
+            if opts.by_filter && opts.limit == super::walk::ALL && !interrupted {
+                running_matches(db, schema, &opts, &mut report)?;
+            }
             if !interrupted {
                 stopped = stop_running(db, schema, &mut report, args.wait)?;
             }
