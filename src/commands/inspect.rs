@@ -308,8 +308,8 @@ impl InspectReport {
         }
         if self.scanned == Some(true) {
             out.push_str(
-                "no index serves these filters: the table was scanned (bounded by --limit and                  the statement timeout)
-",
+                "no index serves these filters: the read scans the table until --limit jobs are \
+                 found (bounded by the statement timeout)\n",
             );
         }
         out
