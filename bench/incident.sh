@@ -47,7 +47,7 @@ echo "| command | median of $RUNS (ms) | says it scanned |"
 echo "| --- | --- | --- |"
 row() {
   local label=$1; shift
-  local scanned; scanned=$(oban "$DB" "$@" -o json | jq -r '.scanned // "-"')
+  local scanned; scanned=$(oban "$DB" "$@" -o json | jq -r 'if has("scanned") then .scanned else "-" end')
   echo "| \`$label\` | $(ms "$(wall "$DB" "$@")") | $scanned |"
 }
 row "inspect --group-by error" inspect --group-by error

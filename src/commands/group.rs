@@ -103,7 +103,12 @@ pub fn resolve(args: &InspectArgs, settings: &Settings) -> Result<JobQuery> {
 /// One grouping pass.
 pub fn pass(db: &mut Db, schema: &Schema, query: &JobQuery) -> Result<GroupReport> {
     let groups = db.error_groups(schema, query)?;
-    let scanned = db.scans(schema, query)?;
+    // Every matching row is read to be grouped: the plan that matters has no LIMIT.
+    let every = JobQuery {
+        limit: u64::MAX,
+        ..query.clone()
+    };
+    let scanned = db.scans(schema, &every)?;
     Ok(GroupReport {
         command: "inspect",
         group_by: "error",
