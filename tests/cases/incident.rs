@@ -356,3 +356,35 @@ fn cancel_limit_all_also_signals_the_running_matches() {
     let pkills = listener.notifications_iter().filter_map(Result::ok).count();
     assert_eq!(pkills, 3);
 }
+
+#[test]
+fn cancel_leaves_running_jobs_it_was_not_asked_for() {
+    use diesel::connection::SimpleConnection;
+    let db = crate::cases::prune::elixir_db("inc_cancel_only", "public");
+    let running = db.count(
+        "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
+         VALUES ('executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1']) \
+         RETURNING id AS n",
+    );
+    db.exec("INSERT INTO oban_jobs (state, queue, worker) VALUES ('available', 'alpha', 'W')");
+    let mut listener = db.conn();
+    listener
+        .batch_execute("LISTEN \"public.oban_signal\"")
+        .expect("listen");
+    let report = json_out(&succeeds(&[
+        "-d",
+        &db.url,
+        "-o",
+        "json",
+        "cancel",
+        "--state",
+        "available",
+        "--queue",
+        "alpha",
+        "--all-matching",
+        "--yes",
+    ]));
+    assert_eq!(report["total"], 1);
+    assert_eq!(state_of(&db, running), "executing");
+    assert_eq!(listener.notifications_iter().count(), 0);
+}

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use super::{ActionOpts, ActionReport, ChangedJob, SkippedJob};
+use super::{ActionOpts, ActionReport, ChangedJob};
 use crate::cli::CancelArgs;
 use crate::config::Settings;
 use crate::db::pg::signal;
@@ -32,25 +32,24 @@ pub struct Stopped {
     pub running: usize,
 }
 
-/// Signals the executing jobs among `report.skipped` to stop (marking them first on Elixir),
-/// moves them to `report.jobs`, and with `wait` watches them leave `executing`.
+/// Signals `targets` (the running jobs the command named, found before the action ran) to stop,
+/// marking them first on Elixir; moves them from `report.skipped` to `report.jobs`, and with
+/// `wait` watches them leave `executing`. A job that only started running while the action ran
+/// is not among the targets: it was not asked for, and is left alone.
 pub fn stop_running(
     db: &mut Db,
     schema: &Schema,
     report: &mut ActionReport,
+    targets: &[i64],
     wait: Option<Duration>,
 ) -> Result<Stopped> {
-    if schema.flavour == Flavour::Lite {
+    if schema.flavour == Flavour::Lite || targets.is_empty() {
         return Ok(Stopped::default());
     }
-    let (running, rest): (Vec<SkippedJob>, Vec<SkippedJob>) = std::mem::take(&mut report.skipped)
-        .into_iter()
-        .partition(|s| s.state.as_deref() == Some("executing"));
-    report.skipped = rest;
-    if running.is_empty() {
-        return Ok(Stopped::default());
-    }
-    let ids: Vec<i64> = running.iter().map(|s| s.id).collect();
+    report
+        .skipped
+        .retain(|s| !(targets.contains(&s.id) && s.state.as_deref() == Some("executing")));
+    let ids = targets.to_vec();
     let jobs = db.find_jobs(
         schema,
         &JobQuery {
@@ -119,34 +118,33 @@ pub fn stop_running(
     Ok(stopped)
 }
 
-/// `--limit all` walks only the jobs a cancel changes in the row; the running ones the filters
-/// match are added here (as skipped, for `stop_running`). A node runs at most its queues'
-/// limits at once, so there are few.
-fn running_matches(
-    db: &mut Db,
-    schema: &Schema,
-    opts: &ActionOpts,
-    report: &mut ActionReport,
-) -> Result<()> {
+/// The running jobs a cancel is asked for: those among the ids given, or those the filters
+/// match (when they allow `executing`), read before anything changes. A node runs at most its
+/// queues' limits at once, so there are few.
+fn running_targets(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<Vec<i64>> {
     let wanted = &opts.query.states;
-    if schema.flavour == Flavour::Lite
-        || !(wanted.is_empty() || wanted.iter().any(|s| s == "executing"))
-    {
-        return Ok(());
+    let query = if !opts.ids.is_empty() {
+        JobQuery {
+            ids: opts.ids.clone(),
+            limit: opts.ids.len() as u64,
+            ..JobQuery::default()
+        }
+    } else if wanted.is_empty() || wanted.iter().any(|s| s == "executing") {
+        JobQuery {
+            limit: opts.limit.min(RUNNING_MAX),
+            ..opts.query.clone()
+        }
+    } else {
+        return Ok(vec![]);
+    };
+    if schema.flavour == Flavour::Lite {
+        return Ok(vec![]);
     }
     let query = JobQuery {
         states: vec!["executing".into()],
-        limit: RUNNING_MAX,
-        ..opts.query.clone()
+        ..query
     };
-    for job in db.find_jobs(schema, &query)? {
-        report.skipped.push(SkippedJob {
-            id: job.id,
-            state: Some("executing".into()),
-            reason: String::new(),
-        });
-    }
-    Ok(())
+    Ok(db.find_jobs(schema, &query)?.iter().map(|j| j.id).collect())
 }
 
 /// The most running jobs one `cancel --limit all` signals.
@@ -169,13 +167,11 @@ pub fn run(settings: &Settings, args: &CancelArgs, out: &mut dyn Write) -> Resul
     };
     runner.run(
         |db, schema, _first| {
+            let targets = running_targets(db, schema, &opts)?;
             let mut report = super::pass(db, schema, &opts, &mut confirm)?;
             interrupted = report.interrupted;
-            if opts.by_filter && opts.limit == super::walk::ALL && !interrupted {
-                running_matches(db, schema, &opts, &mut report)?;
-            }
             if !interrupted {
-                stopped = stop_running(db, schema, &mut report, args.wait)?;
+                stopped = stop_running(db, schema, &mut report, &targets, args.wait)?;
             }
             output::write_report(out, settings.style(false), &report)
         },

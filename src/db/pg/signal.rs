@@ -108,9 +108,13 @@ pub fn mark_cancelled(conn: &mut Pg, schema: &Schema, ids: &[i64]) -> Result<Vec
     }
     let mut sql = PgSql::new();
     let ids = sql.bind(ids);
+    // A row the node holds locked right now (acknowledging it) is skipped, not waited for: the
+    // pkill that follows still reaches the job.
     sql.push(&format!(
-        "UPDATE {jobs} SET state = 'cancelled', cancelled_at = {NOW} \
-         WHERE id = ANY({ids}::bigint[]) AND state = 'executing' RETURNING id",
+        "WITH batch AS MATERIALIZED (SELECT id FROM {jobs} WHERE id = ANY({ids}::bigint[]) \
+           AND state = 'executing' FOR UPDATE SKIP LOCKED) \
+         UPDATE {jobs} AS j SET state = 'cancelled', cancelled_at = {NOW} FROM batch b \
+         WHERE j.id = b.id AND j.state = 'executing' RETURNING j.id",
         jobs = table(&schema.prefix, "oban_jobs"),
     ));
     let rows: Vec<Id> = sql
