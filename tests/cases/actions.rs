@@ -6,11 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::connection::SimpleConnection;
-use oban::cli::{ActionArgs, JobFilterArgs};
-use oban::commands::actions::{pass, ActionOpts};
-use oban::config::resolve_with;
-use oban::db::JobAction;
-use oban::model::JobState;
 use serde_json::{json, Value};
 
 use crate::cases::inspect::{insert_raw, job, population, with, HOSTILE};
@@ -21,7 +16,7 @@ const HOUR: f64 = 3600.0;
 
 /// One job per state; `args.n` numbers them. The final ones carry their timestamps, and two
 /// have used all their attempts.
-fn one_per_state() -> Vec<Value> {
+pub fn one_per_state() -> Vec<Value> {
     vec![
         job(0, "available"),
         job(1, "suspended"),
@@ -490,50 +485,4 @@ fn rows_locked_by_a_worker_are_skipped_not_waited_for() {
     );
     holder.batch_execute("ROLLBACK").expect("unlock");
     assert_eq!(jobs(&db, "public", &[])[&7]["state"], "discarded");
-}
-
-#[test]
-fn confirmation_is_asked_once_and_a_no_changes_nothing() {
-    let db = LiteDb::migrated();
-    insert_raw(&db, "public", &one_per_state());
-    let before = db.snapshot();
-    let settings =
-        resolve_with(&Default::default(), &|_| None, Default::default()).expect("settings");
-    let args = ActionArgs {
-        filter: JobFilterArgs {
-            state: vec![JobState::Completed, JobState::Discarded],
-            ..JobFilterArgs::default()
-        },
-        all_matching: true,
-        ..ActionArgs::default()
-    };
-    // With a terminal, acting by filter without --yes is allowed: it asks.
-    let opts = ActionOpts::resolve(JobAction::Delete, &args, &settings, true).expect("opts");
-    assert!(ActionOpts::resolve(JobAction::Delete, &args, &settings, false).is_err());
-    let mut conn = db.db();
-    let schema = conn.schema("public").expect("schema");
-    let mut asked = Vec::new();
-    let result = pass(&mut conn, &schema, &opts, &mut |plan| {
-        asked.push(plan.jobs.len());
-        Ok(false)
-    });
-    assert!(result.is_err(), "a no is not success");
-    assert_eq!(asked, vec![2]);
-    assert_eq!(db.snapshot(), before);
-
-    let report = pass(&mut conn, &schema, &opts, &mut |_| Ok(true)).expect("delete");
-    assert_eq!(report.total, 2);
-    assert_eq!(db.snapshot().len(), before.len() - 2);
-
-    // One job: no question.
-    let args = ActionArgs {
-        ids: vec![*before.keys().next().expect("a job")],
-        ..ActionArgs::default()
-    };
-    let opts = ActionOpts::resolve(JobAction::Cancel, &args, &settings, true).expect("opts");
-    let report = pass(&mut conn, &schema, &opts, &mut |_| {
-        panic!("asked about one job")
-    })
-    .expect("cancel");
-    assert_eq!(report.total, 1);
 }

@@ -1,4 +1,5 @@
 mod actions;
+mod actions_confirm;
 mod cli;
 mod doctor;
 mod exporter;
