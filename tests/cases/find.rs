@@ -238,3 +238,9 @@ fn group_by_error_as_csv() {
         "jobs,workers,example,error\n1,1,1,** (KeyError) user\n"
     );
 }
+
+#[test]
+fn find_partitioned() {
+    let db = crate::cases::partitioned::partitioned_db("find_part", "public");
+    check_find(&db, "public", false);
+}
