@@ -11,6 +11,7 @@ mod inspect;
 mod migrate;
 mod partitioned;
 mod partitioned_make;
+mod partitioned_obanpy;
 mod partitioned_prune;
 mod properties;
 mod prune;
