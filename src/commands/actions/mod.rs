@@ -158,14 +158,20 @@ impl ChangedJob {
     }
 }
 
+/// Why a job was not changed. `signals`: a cancel reaches running jobs here (PostgreSQL), so a
+/// job found executing after the plan started running during this cancel.
 fn skipped(
     action: JobAction,
     id: i64,
     state: Option<&str>,
     locked_if_eligible: bool,
+    signals: bool,
 ) -> SkippedJob {
     let reason = match state {
         None => "not found".to_string(),
+        Some("executing") if signals && action == JobAction::Cancel => {
+            format!("started running during this cancel: run `oban cancel {id}` to stop it")
+        }
         Some(s) => match action.check(s) {
             Err(why) => why,
             Ok(()) if locked_if_eligible => "locked by another session; try again".to_string(),
@@ -235,14 +241,16 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
             .collect(),
         skipped: staying
             .iter()
-            .map(|j| skipped(action, j.id, Some(j.state.name()), false))
+            .map(|j| skipped(action, j.id, Some(j.state.name()), false, false))
             .collect(),
         total: 0,
         interrupted: false,
     };
     for id in &opts.ids {
         if !changing.iter().chain(&staying).any(|j| j.id == *id) {
-            report.skipped.push(skipped(action, *id, None, false));
+            report
+                .skipped
+                .push(skipped(action, *id, None, false, false));
         }
     }
     report.skipped.sort_by_key(|s| s.id);
@@ -337,7 +345,7 @@ pub fn pass(
             let states = db.job_states(schema, &left).context("reading job states")?;
             for id in left {
                 let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
-                let mut skip = skipped(opts.action, id, state, true);
+                let mut skip = skipped(opts.action, id, state, true, db.postgres().is_some());
                 if moved.contains(&id) {
                     skip.reason = MOVED.to_string();
                 }
@@ -404,4 +412,26 @@ pub fn run(
     } else {
         0
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_that_started_running_during_a_cancel_says_so_where_cancel_reaches_it() {
+        let pg = skipped(JobAction::Cancel, 7, Some("executing"), true, true);
+        assert_eq!(
+            pg.reason,
+            "started running during this cancel: run `oban cancel 7` to stop it"
+        );
+        // Where nothing can reach a running job (Oban Lite), the old reason stands.
+        let lite = skipped(JobAction::Cancel, 7, Some("executing"), true, false);
+        assert_eq!(
+            lite.reason,
+            "executing: cannot be cancelled from outside while it runs"
+        );
+        let retry = skipped(JobAction::Retry, 7, Some("executing"), true, true);
+        assert!(retry.reason.starts_with("executing: cannot be retried"));
+    }
 }

@@ -124,7 +124,10 @@ pub fn walk(
             let now = db.job_states(schema, &left).context("reading job states")?;
             for id in left {
                 let state = now.iter().find(|s| s.id == id).map(|s| s.state.name());
-                report.skipped.push(skipped(action, id, state, true));
+                let signals = db.postgres().is_some();
+                report
+                    .skipped
+                    .push(skipped(action, id, state, true, signals));
             }
         }
         progress.inc(ids.len() as u64);
