@@ -67,13 +67,17 @@ pub struct Leaf {
     pub detach_pending: bool,
     /// Its storage parameters (`fillfactor=85`, …), which new leaves beside it copy.
     pub options: Vec<String>,
+    /// The DEFAULT partition of its parent: it holds what no other leaf's bound takes, so it
+    /// covers no range of its own.
+    pub default: bool,
 }
 
 impl Leaf {
     /// Whether every row it can hold is in `state` and older than `cutoff` by that state's own
     /// timestamp: such a leaf can go whole.
     pub fn wholly_older(&self, state: FinalState, cutoff: &str) -> bool {
-        self.states == [state.state()]
+        !self.default
+            && self.states == [state.state()]
             && self.range.as_ref().is_some_and(|r| {
                 r.column == state.column() && r.to.as_deref().is_some_and(|to| to <= cutoff)
             })
@@ -125,15 +129,18 @@ impl Layout {
     /// Whether `state` is partitioned by day on its own timestamp.
     pub fn by_day(&self, state: FinalState) -> bool {
         self.leaves.iter().any(|l| {
-            l.final_state() == Some(state)
+            !l.default
+                && l.final_state() == Some(state)
                 && l.range.as_ref().is_some_and(|r| r.column == state.column())
         })
     }
 
-    /// Whether a leaf of `state` covers the instant `at`.
+    /// Whether a leaf of `state` covers the instant `at` (a DEFAULT partition takes such rows
+    /// but covers no day: a leaf for that day could not be attached once it holds them).
     pub fn covers(&self, state: FinalState, at: &str) -> bool {
         self.leaves.iter().any(|l| {
-            l.final_state() == Some(state)
+            !l.default
+                && l.final_state() == Some(state)
                 && l.range.as_ref().is_some_and(|r| {
                     r.from.as_deref().is_none_or(|f| f <= at)
                         && r.to.as_deref().is_none_or(|t| at < t)
@@ -244,6 +251,7 @@ mod tests {
             }),
             detach_pending: false,
             options: vec![],
+            default: false,
         }
     }
 
@@ -303,6 +311,21 @@ mod tests {
         );
         assert!(layout.covers(FinalState::Completed, cutoff));
         assert!(!layout.covers(FinalState::Completed, "2026-01-03T00:00:00.000000"));
+        // A DEFAULT partition takes any day's rows but covers none, and never goes whole.
+        let mut default = leaf(JobState::Completed, "completed_at", "x", "y");
+        default.range = Some(Range {
+            column: "completed_at".into(),
+            from: None,
+            to: None,
+        });
+        default.default = true;
+        assert!(!default.wholly_older(FinalState::Completed, cutoff));
+        let alone = Layout {
+            leaves: vec![default],
+            detached: vec![],
+        };
+        assert!(!alone.covers(FinalState::Completed, cutoff));
+        assert!(!alone.by_day(FinalState::Completed));
     }
 
     #[test]

@@ -124,6 +124,7 @@ pub fn layout(conn: &mut Pg, root: i64) -> Result<Layout> {
             }),
             detach_pending: node.detach_pending,
             options: node.options.clone(),
+            default: node.bound == "DEFAULT",
         });
     }
     let prefix = nodes.first().map(|n| n.parent_schema.clone());
