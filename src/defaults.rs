@@ -92,6 +92,9 @@ pub const DOCTOR_DEAD_SHARE: f64 = 0.2;
 pub const DOCTOR_VACUUM_LAG: Duration = Duration::from_secs(3600);
 /// `doctor`: a queue table wants autovacuum at most at this scale factor (oban-py sets 0.02).
 pub const DOCTOR_MAX_SCALE_FACTOR: f64 = 0.05;
+/// Days ahead, today included, that a final state partitioned by day should have leaves for
+/// (as the in-app plugin keeps them): `prune` warns and `doctor` checks.
+pub const PARTITION_DAYS_AHEAD: u32 = 3;
 /// `reindex` and `vacuum`: `statement_timeout` (a rebuild of a large index takes minutes).
 pub const REBUILD_STATEMENT_TIMEOUT: Duration = Duration::from_secs(3600);
 /// `prune --vacuum`: vacuum after a pass that deleted more rows than this

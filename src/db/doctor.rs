@@ -33,6 +33,8 @@ pub struct Probe {
     pub producer_ttl: f64,
     /// Measure bloat with `pgstattuple` (when installed) instead of estimating it.
     pub exact: bool,
+    /// Days, today included, that a final state partitioned by day should have leaves for.
+    pub days_ahead: u32,
 }
 
 /// One index of the jobs table.
@@ -40,6 +42,11 @@ pub struct Probe {
 pub struct IndexFact {
     /// Its name.
     pub name: String,
+    /// The table it is on: `oban_jobs`, or on a partitioned table one of its partitions.
+    pub table: String,
+    /// A partitioned index (on a partitioned table): it holds nothing itself, each partition
+    /// below has its own index attached to it.
+    pub partitioned: bool,
     /// `CREATE INDEX …` as the catalog gives it.
     pub definition: String,
     /// Key and included columns in order; `None` stands for an expression.
@@ -64,6 +71,8 @@ pub struct IndexFact {
 /// The jobs table's heap, its statistics and its vacuum settings.
 #[derive(Debug, Clone, Serialize)]
 pub struct TableFact {
+    /// The table: `oban_jobs`, or on a partitioned table one of its leaves.
+    pub name: String,
     /// Heap bytes.
     pub bytes: i64,
     /// Heap bytes freshly packed, estimated or measured; `None` when unknown.
@@ -195,13 +204,44 @@ pub struct LiteFacts {
     pub page_size: i64,
 }
 
+/// A DEFAULT partition of a partitioned `oban_jobs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DefaultFact {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// Its parent's name (same schema).
+    pub parent: String,
+    /// Rows in it, counted up to `COUNT_CAP`.
+    pub rows: i64,
+    /// The UTC days (`YYYY-MM-DD`) its rows fall on, by its parent's range key, when the
+    /// parent is ranged on one timestamp column; at most 31.
+    pub days: Vec<String>,
+}
+
+/// What a partitioned `oban_jobs` adds (its tree itself is `Schema::partitions`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PartitionFacts {
+    /// Today and the coming days on the database clock (UTC, `YYYY-MM-DD`), today first.
+    pub days: Vec<String>,
+    /// Its DEFAULT partitions, at any level.
+    pub defaults: Vec<DefaultFact>,
+}
+
 /// Everything doctor reads, in one pass.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Facts {
-    /// The jobs table's indexes, valid or not.
+    /// The jobs table's indexes, valid or not; on a partitioned table those of every table
+    /// in its tree.
     pub indexes: Vec<IndexFact>,
-    /// The heap (PostgreSQL).
+    /// The heap (PostgreSQL; not on a partitioned table, whose rows are in its leaves).
     pub table: Option<TableFact>,
+    /// On a partitioned table, each leaf's heap (autovacuum works on leaves, never on the
+    /// partitioned parent).
+    pub leaves: Vec<TableFact>,
+    /// On a partitioned table, the days ahead and its DEFAULT partitions.
+    pub partitions: Option<PartitionFacts>,
     /// What holds back vacuum (PostgreSQL).
     pub holders: Option<Holders>,
     /// The jobs.

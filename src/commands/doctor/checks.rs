@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Check, DoctorOpts, Status};
-use crate::db::doctor::{Facts, IndexFact};
+use crate::db::doctor::{Facts, IndexFact, TableFact};
 use crate::db::{quote_ident, Flavour, Schema};
 use crate::defaults as d;
 use crate::model::FinalState;
@@ -44,7 +44,17 @@ impl Target {
         }
     }
 
-    fn create_index(&self, name: &str, rest: &str) -> String {
+    /// The same schema and flags, with fixes pointing at `table` (a leaf) instead.
+    pub fn on(&self, table: &str) -> Target {
+        Target {
+            jobs: table.to_string(),
+            prefix: self.prefix.clone(),
+            lite: self.lite,
+            flag: self.flag.clone(),
+        }
+    }
+
+    pub fn create_index(&self, name: &str, rest: &str) -> String {
         let online = if self.lite { "" } else { " CONCURRENTLY" };
         format!(
             "CREATE INDEX{online} IF NOT EXISTS {name} ON {} {rest};",
@@ -52,7 +62,7 @@ impl Target {
         )
     }
 
-    fn index(&self, name: &str) -> String {
+    pub fn index(&self, name: &str) -> String {
         if self.lite {
             quote_ident(name)
         } else {
@@ -61,21 +71,28 @@ impl Target {
     }
 }
 
-/// Whether a valid index's columns begin with `lead`.
-fn has_index(indexes: &[IndexFact], leads: &[&[&str]]) -> bool {
-    indexes.iter().filter(|i| i.valid).any(|i| {
-        leads.iter().any(|lead| {
+/// Whether an index is valid and its columns begin with one of `leads`.
+pub fn leads_with(i: &IndexFact, leads: &[&[&str]]) -> bool {
+    i.valid
+        && leads.iter().any(|lead| {
             lead.len() <= i.columns.len()
                 && lead
                     .iter()
                     .zip(&i.columns)
                     .all(|(want, have)| have.as_deref() == Some(*want))
         })
-    })
+}
+
+/// Whether a valid index's columns begin with `lead`.
+fn has_index(indexes: &[IndexFact], leads: &[&[&str]]) -> bool {
+    indexes.iter().any(|i| leads_with(i, leads))
 }
 
 /// The indexes the flavour needs for its own queries and for `oban`.
 fn needed_indexes(schema: &Schema, facts: &Facts, t: &Target, out: &mut Vec<Check>) {
+    if let Some(layout) = &schema.partitions {
+        return super::parts::needed_indexes(schema, layout, facts, t, out);
+    }
     let ix = &facts.indexes;
     let fetch = has_index(ix, &[&["state", "queue", "priority", "scheduled_at", "id"]]);
     out.push(Check::new(
@@ -219,16 +236,15 @@ pub fn bloat(bytes: i64, expected: Option<i64>, opts: &DoctorOpts) -> Option<(bo
     Some((bloated, share, wasted))
 }
 
-/// Bloat of the heap and of each valid index.
-fn bloat_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Check>) {
-    if let Some(table) = &facts.table {
-        let how = if table.measured {
-            "measured"
-        } else {
-            "estimated"
-        };
-        let judged = bloat(table.bytes, table.expected_bytes, opts);
-        out.push(match judged {
+/// The heap's bloat.
+pub fn table_bloat(table: &TableFact, t: &Target, opts: &DoctorOpts) -> Check {
+    let how = if table.measured {
+        "measured"
+    } else {
+        "estimated"
+    };
+    let judged = bloat(table.bytes, table.expected_bytes, opts);
+    match judged {
             None => Check::new(
                 "table_bloat",
                 Status::Ok,
@@ -255,7 +271,22 @@ fn bloat_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Chec
                     )
                 }),
             ),
-        });
+    }
+}
+
+/// Bloat of the heap and of each valid index.
+fn bloat_checks(
+    schema: &Schema,
+    facts: &Facts,
+    t: &Target,
+    opts: &DoctorOpts,
+    out: &mut Vec<Check>,
+) {
+    if let Some(table) = &facts.table {
+        out.push(table_bloat(table, t, opts));
+    }
+    if schema.partitions.is_some() {
+        return super::parts::index_bloat(facts, t, opts, out);
     }
     for i in facts.indexes.iter().filter(|i| i.valid && !t.lite) {
         let name = format!("index_bloat:{}", i.name);
@@ -305,16 +336,20 @@ pub fn judge(schema: &Schema, facts: &Facts, opts: &DoctorOpts) -> Vec<Check> {
     let mut out = Vec::new();
     needed_indexes(schema, facts, &t, &mut out);
     invalid_indexes(facts, &t, &mut out);
-    bloat_checks(facts, &t, opts, &mut out);
+    bloat_checks(schema, facts, &t, opts, &mut out);
     if let Some(table) = &facts.table {
-        super::upkeep::vacuum_checks(table, &t, &mut out);
+        super::upkeep::vacuum_checks(table, &t, true, &mut out);
+    }
+    if let Some(layout) = &schema.partitions {
+        super::parts::leaf_checks(layout, facts, &t, opts, &mut out);
     }
     super::upkeep::holder_checks(facts, opts, &mut out);
     if let Some(lite) = &facts.lite {
         super::upkeep::lite_checks(lite, opts, &mut out);
     }
     super::jobs::job_checks(facts, &t, opts, &mut out);
-    // Partitioned tables (missing leaves for the coming days, a DEFAULT partition filling
-    // up) add their checks here once the catalog recognises them.
+    if let (Some(layout), Some(parts)) = (&schema.partitions, &facts.partitions) {
+        super::parts::partition_checks(schema, layout, parts, &t, &mut out);
+    }
     out
 }

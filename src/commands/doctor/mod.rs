@@ -5,6 +5,7 @@
 
 pub mod checks;
 mod jobs;
+mod parts;
 mod upkeep;
 
 use std::io::Write;
@@ -207,6 +208,7 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &DoctorOpts) -> Result<DoctorRep
         max_age: opts.max_age.as_secs_f64(),
         producer_ttl: defaults::PRODUCER_TTL.as_secs_f64(),
         exact: opts.exact,
+        days_ahead: defaults::PARTITION_DAYS_AHEAD,
     };
     let facts = db.read_only(|db| db.doctor_facts(schema, &probe))?;
     if facts.exact_unavailable {

@@ -9,8 +9,10 @@ use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::{Facts, LiteFacts, TableFact};
 use crate::defaults as d;
 
-/// Dead tuples, the last vacuum and analyze, and the autovacuum settings.
-pub fn vacuum_checks(table: &TableFact, t: &Target, out: &mut Vec<Check>) {
+/// Dead tuples, the last vacuum and analyze, and the autovacuum settings. `queue`: the table
+/// holds jobs that change state (not a leaf of finished jobs only, which rows only enter and
+/// leave whole), so it needs a queue table's autovacuum settings.
+pub fn vacuum_checks(table: &TableFact, t: &Target, queue: bool, out: &mut Vec<Check>) {
     let total = (table.live + table.dead).max(1) as f64;
     let share = table.dead as f64 / total;
     let piled = table.dead >= d::DOCTOR_DEAD_MIN && share >= d::DOCTOR_DEAD_SHARE;
@@ -58,9 +60,9 @@ pub fn vacuum_checks(table: &TableFact, t: &Target, out: &mut Vec<Check>) {
         ),
         unanalyzed.then(|| format!("ANALYZE {};", t.jobs)),
     ));
-    let lax = table.vacuum_scale_factor > d::DOCTOR_MAX_SCALE_FACTOR;
+    let lax = queue && table.vacuum_scale_factor > d::DOCTOR_MAX_SCALE_FACTOR;
     // With autovacuum off on the server, a table vacuumed by hand (cron) lately is cared for.
-    let unattended = !table.server_autovacuum && stale(table.vacuumed_ago);
+    let unattended = queue && !table.server_autovacuum && stale(table.vacuumed_ago);
     let status = match (table.autovacuum, lax || unattended) {
         (false, _) => Status::Fail,
         (true, true) => Status::Warn,

@@ -41,7 +41,7 @@ pub fn missing_index_hint(schema: &Schema, opts: &PruneOpts) -> Option<String> {
 }
 
 /// Days ahead, today included, that a final state partitioned by day should have leaves for.
-pub const DAYS_AHEAD: u32 = 3;
+pub const DAYS_AHEAD: u32 = crate::defaults::PARTITION_DAYS_AHEAD;
 
 /// On a partitioned table, the days among today and the next two (database clock, UTC) that a
 /// final state partitioned by day has no leaf for: a job finishing then cannot be stored.

@@ -23,6 +23,10 @@ struct IndexRow {
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
+    table_name: String,
+    #[diesel(sql_type = Bool)]
+    partitioned: bool,
+    #[diesel(sql_type = Text)]
     definition: String,
     #[diesel(sql_type = Array<Nullable<Text>>)]
     columns: Vec<Option<String>>,
@@ -42,6 +46,8 @@ struct IndexRow {
 
 #[derive(QueryableByName)]
 struct TableRow {
+    #[diesel(sql_type = Text)]
+    name: String,
     #[diesel(sql_type = BigInt)]
     bytes: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
@@ -160,8 +166,33 @@ pub fn pgstattuple_schema(conn: &mut Pg) -> Result<Option<String>> {
 
 /// The indexes of the jobs table. `exact`: measured through pgstattuple in schema `exact`.
 pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Vec<IndexFact>> {
+    indexes_in(conn, schema, exact, false)
+}
+
+/// Which tables' facts are read: `oban_jobs` itself, or (`tree`) every table of its partition
+/// tree (`leaves`: only the leaves), for a relation `c` and the bound jobs table `jobs`.
+fn scope(jobs: &str, tree: bool, leaves: bool) -> String {
+    match (tree, leaves) {
+        (false, _) => format!("c.oid = {jobs}::regclass"),
+        (true, false) => {
+            format!("c.oid IN (SELECT relid FROM pg_partition_tree({jobs}::regclass))")
+        }
+        (true, true) => {
+            format!("c.oid IN (SELECT relid FROM pg_partition_tree({jobs}::regclass) WHERE isleaf)")
+        }
+    }
+}
+
+/// The indexes of the jobs table, or (`tree`) of every table in its partition tree.
+pub fn indexes_in(
+    conn: &mut Pg,
+    schema: &Schema,
+    exact: Option<&str>,
+    tree: bool,
+) -> Result<Vec<IndexFact>> {
     let mut q = PgSql::new();
     let jobs = q.bind(table(&schema.prefix, "oban_jobs"));
+    let within = scope(&jobs, tree, false);
     let block = "current_setting('block_size')::int8";
     // Leaf tuples: 8-byte header, the columns' average widths aligned to 8, a 4-byte line
     // pointer; pages of 8192 less header and special space, filled to 90%.
@@ -181,7 +212,8 @@ pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Ve
         None => estimate,
     };
     q.push(&format!(
-        "SELECT ci.relname::text AS name, pg_get_indexdef(i.indexrelid) AS definition, \
+        "SELECT ci.relname::text AS name, c.relname::text AS table_name, \
+           ci.relkind = 'I' AS partitioned, pg_get_indexdef(i.indexrelid) AS definition, \
            ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord) \
                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
                  ORDER BY k.ord) AS columns, \
@@ -199,13 +231,15 @@ pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Ve
            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num \
            JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname \
                 AND s.attname = a.attname) st ON true \
-         WHERE i.indrelid = {jobs}::regclass ORDER BY ci.relname"
+         WHERE {within} ORDER BY ci.relname"
     ));
     let rows: Vec<IndexRow> = q.query().load(conn).context("reading the indexes")?;
     Ok(rows
         .into_iter()
         .map(|r| IndexFact {
             name: r.name,
+            table: r.table_name,
+            partitioned: r.partitioned,
             definition: r.definition,
             columns: r.columns,
             predicate: r.predicate,
@@ -219,10 +253,17 @@ pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Ve
         .collect())
 }
 
-/// The heap: size, estimate, statistics, autovacuum settings.
-fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Option<TableFact>> {
+/// The heap: size, estimate, statistics, autovacuum settings; on a partitioned table
+/// (`leaves`), those of each leaf.
+fn table_facts(
+    conn: &mut Pg,
+    schema: &Schema,
+    exact: Option<&str>,
+    leaves: bool,
+) -> Result<Vec<TableFact>> {
     let mut q = PgSql::new();
     let jobs = q.bind(table(&schema.prefix, "oban_jobs"));
+    let within = scope(&jobs, leaves, true);
     let block = "current_setting('block_size')::int8";
     let fill = format!("(coalesce({}, 100) / 100.0)", option("fillfactor"));
     let expected = match exact {
@@ -243,7 +284,8 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
     let ago =
         |a: &str, b: &str| format!("extract(epoch FROM now() - greatest(s.{a}, s.{b}))::float8");
     q.push(&format!(
-        "SELECT pg_relation_size(c.oid) AS bytes, {expected} AS expected_bytes, \
+        "SELECT c.relname::text AS name, pg_relation_size(c.oid) AS bytes, \
+           {expected} AS expected_bytes, \
            coalesce(s.n_live_tup, 0) AS live, coalesce(s.n_dead_tup, 0) AS dead, \
            coalesce(s.n_mod_since_analyze, 0) AS modified, \
            {vacuumed} AS vacuumed_ago, {analyzed} AS analyzed_ago, \
@@ -258,7 +300,7 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
          LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid \
          LEFT JOIN LATERAL (SELECT count(*) AS n, sum((1 - x.null_frac) * x.avg_width) AS width \
            FROM pg_stats x WHERE x.schemaname = n.nspname AND x.tablename = c.relname) st ON true \
-         WHERE c.oid = {jobs}::regclass",
+         WHERE {within} ORDER BY c.relname",
         vacuumed = ago("last_vacuum", "last_autovacuum"),
         analyzed = ago("last_analyze", "last_autoanalyze"),
         vt = option("autovacuum_vacuum_threshold"),
@@ -271,22 +313,26 @@ fn table_fact(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Opt
         as_set = setting("autovacuum_analyze_scale_factor"),
     ));
     let rows: Vec<TableRow> = q.query().load(conn).context("reading the table")?;
-    Ok(rows.into_iter().next().map(|r| TableFact {
-        bytes: r.bytes,
-        expected_bytes: r.expected_bytes,
-        measured: exact.is_some(),
-        live: r.live,
-        dead: r.dead,
-        modified: r.modified,
-        vacuumed_ago: r.vacuumed_ago,
-        analyzed_ago: r.analyzed_ago,
-        vacuum_trigger: r.vacuum_trigger,
-        analyze_trigger: r.analyze_trigger,
-        vacuum_scale_factor: r.vacuum_scale_factor,
-        autovacuum: r.autovacuum,
-        server_autovacuum: r.server_autovacuum,
-        options: r.options,
-    }))
+    Ok(rows
+        .into_iter()
+        .map(|r| TableFact {
+            name: r.name,
+            bytes: r.bytes,
+            expected_bytes: r.expected_bytes,
+            measured: exact.is_some(),
+            live: r.live,
+            dead: r.dead,
+            modified: r.modified,
+            vacuumed_ago: r.vacuumed_ago,
+            analyzed_ago: r.analyzed_ago,
+            vacuum_trigger: r.vacuum_trigger,
+            analyze_trigger: r.analyze_trigger,
+            vacuum_scale_factor: r.vacuum_scale_factor,
+            autovacuum: r.autovacuum,
+            server_autovacuum: r.server_autovacuum,
+            options: r.options,
+        })
+        .collect())
 }
 
 /// Open transactions in this database, slots and prepared transactions.
@@ -439,9 +485,21 @@ pub fn facts(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<Facts> {
     } else {
         None
     };
+    let tree = schema.partitions.is_some();
+    let mut tables = table_facts(conn, schema, ext.as_deref(), tree)?;
+    let (table, leaves) = if tree {
+        (None, tables)
+    } else {
+        (tables.pop(), Vec::new())
+    };
     Ok(Facts {
-        indexes: indexes(conn, schema, ext.as_deref())?,
-        table: table_fact(conn, schema, ext.as_deref())?,
+        indexes: indexes_in(conn, schema, ext.as_deref(), tree)?,
+        table,
+        leaves,
+        partitions: match &schema.partitions {
+            Some(layout) => Some(super::doctor_parts::facts(conn, layout, probe.days_ahead)?),
+            None => None,
+        },
         holders: Some(holders(conn)?),
         jobs: jobs(conn, schema, probe)?,
         lite: None,

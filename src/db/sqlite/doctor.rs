@@ -57,6 +57,8 @@ fn indexes(conn: &mut Lite) -> Result<Vec<IndexFact>> {
             .map(|at| definition[at + 7..].trim().to_string());
         out.push(IndexFact {
             name: r.name,
+            table: "oban_jobs".into(),
+            partitioned: false,
             definition,
             columns: columns.into_iter().map(|c| c.name).collect(),
             predicate,
@@ -135,6 +137,8 @@ impl Doctor for Lite {
         Ok(Facts {
             indexes: indexes(self)?,
             table: None,
+            leaves: Vec::new(),
+            partitions: None,
             holders: None,
             jobs: jobs(self, schema, probe)?,
             lite: Some(lite),
