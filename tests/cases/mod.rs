@@ -2,6 +2,7 @@ mod actions;
 mod actions_confirm;
 mod cli;
 mod doctor;
+mod doctor_partitioned;
 mod exporter;
 mod faults;
 mod find;
