@@ -1,6 +1,7 @@
 //! `oban doctor` on PostgreSQL: the facts about `oban_jobs` — its indexes (with their size
 //! estimated from the statistics, or measured by `pgstattuple`), its heap and vacuum state,
-//! the sessions, slots and prepared transactions that hold back vacuum, and the jobs.
+//! the sessions, slots and prepared transactions that hold back vacuum (`doctor_holders`),
+//! and the jobs; on a partitioned table every leaf's, and what `doctor_parts` reads.
 //!
 //! Size estimates follow the usual statistics-only method: rows × (tuple header + average
 //! column widths, aligned + line pointer), packed at the fill factor. They are withheld when
@@ -12,8 +13,7 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql, NOW};
 use crate::db::doctor::{
-    AgeRow, Facts, Holders, IndexFact, JobFacts, Prepared, Probe, ProducerFact, Session, Slot,
-    TableFact, COUNT_CAP,
+    AgeRow, Facts, IndexFact, JobFacts, Probe, ProducerFact, TableFact, COUNT_CAP,
 };
 use crate::db::Schema;
 use crate::model::FinalState;
@@ -74,50 +74,6 @@ struct TableRow {
     server_autovacuum: bool,
     #[diesel(sql_type = Array<Text>)]
     options: Vec<String>,
-}
-
-#[derive(QueryableByName)]
-struct SessionRow {
-    #[diesel(sql_type = Integer)]
-    pid: i32,
-    #[diesel(sql_type = Nullable<Text>)]
-    user: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    application: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    client: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    state: Option<String>,
-    #[diesel(sql_type = Double)]
-    xact_age: f64,
-    #[diesel(sql_type = Double)]
-    state_age: f64,
-    #[diesel(sql_type = Nullable<Text>)]
-    query: Option<String>,
-}
-
-#[derive(QueryableByName)]
-struct SlotRow {
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Bool)]
-    active: bool,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    retained_wal: Option<i64>,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    xmin_age: Option<i64>,
-}
-
-#[derive(QueryableByName)]
-struct PreparedRow {
-    #[diesel(sql_type = Text)]
-    gid: String,
-    #[diesel(sql_type = Text)]
-    owner: String,
-    #[diesel(sql_type = Double)]
-    age: f64,
 }
 
 #[derive(QueryableByName)]
@@ -335,75 +291,6 @@ fn table_facts(
         .collect())
 }
 
-/// Open transactions in this database, slots and prepared transactions.
-fn holders(conn: &mut Pg) -> Result<Holders> {
-    // Only this database's transactions hold back vacuum of its tables (and only client
-    // backends hold snapshots that matter here); this session is left out.
-    let transactions: Vec<SessionRow> = sql_query(
-        "SELECT pid, usename::text AS user, application_name AS application, \
-           coalesce(host(client_addr), 'local') AS client, state, \
-           extract(epoch FROM clock_timestamp() - xact_start)::float8 AS xact_age, \
-           extract(epoch FROM clock_timestamp() - state_change)::float8 AS state_age, \
-           left(query, 200) AS query \
-         FROM pg_stat_activity \
-         WHERE datname = current_database() AND pid <> pg_backend_pid() \
-           AND backend_type = 'client backend' AND xact_start IS NOT NULL \
-         ORDER BY xact_start",
-    )
-    .load(conn)
-    .context("reading open transactions")?;
-    let slots: Vec<SlotRow> = sql_query(
-        "SELECT slot_name::text AS name, slot_type AS kind, active, \
-           pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_receive_lsn() \
-                                ELSE pg_current_wal_lsn() END, restart_lsn)::int8 AS retained_wal, \
-           greatest(age(xmin), age(catalog_xmin))::int8 AS xmin_age \
-         FROM pg_replication_slots \
-         WHERE database IS NULL OR database = current_database() ORDER BY slot_name",
-    )
-    .load(conn)
-    .context("reading replication slots")?;
-    let prepared: Vec<PreparedRow> = sql_query(
-        "SELECT gid, owner::text AS owner, \
-           extract(epoch FROM clock_timestamp() - prepared)::float8 AS age \
-         FROM pg_prepared_xacts WHERE database = current_database() ORDER BY prepared",
-    )
-    .load(conn)
-    .context("reading prepared transactions")?;
-    Ok(Holders {
-        transactions: transactions
-            .into_iter()
-            .map(|r| Session {
-                pid: r.pid,
-                user: r.user,
-                application: r.application,
-                client: r.client,
-                state: r.state,
-                xact_age: r.xact_age,
-                state_age: r.state_age,
-                query: r.query,
-            })
-            .collect(),
-        slots: slots
-            .into_iter()
-            .map(|r| Slot {
-                name: r.name,
-                kind: r.kind,
-                active: r.active,
-                retained_wal: r.retained_wal,
-                xmin_age: r.xmin_age,
-            })
-            .collect(),
-        prepared: prepared
-            .into_iter()
-            .map(|r| Prepared {
-                gid: r.gid,
-                owner: r.owner,
-                age: r.age,
-            })
-            .collect(),
-    })
-}
-
 /// Orphans, latency, unpruned final jobs, stale producers and leaders.
 fn jobs(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<JobFacts> {
     let jobs = table(&schema.prefix, "oban_jobs");
@@ -500,7 +387,7 @@ pub fn facts(conn: &mut Pg, schema: &Schema, probe: &Probe) -> Result<Facts> {
             Some(layout) => Some(super::doctor_parts::facts(conn, layout, probe.days_ahead)?),
             None => None,
         },
-        holders: Some(holders(conn)?),
+        holders: Some(super::doctor_holders::holders(conn)?),
         jobs: jobs(conn, schema, probe)?,
         lite: None,
         exact_unavailable: probe.exact && ext.is_none(),

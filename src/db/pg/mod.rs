@@ -5,6 +5,7 @@
 mod catalog;
 pub mod cells;
 mod doctor;
+mod doctor_holders;
 mod doctor_parts;
 pub mod exact;
 pub mod figures;
