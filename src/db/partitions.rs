@@ -312,7 +312,7 @@ mod tests {
         assert!(layout.covers(FinalState::Completed, cutoff));
         assert!(!layout.covers(FinalState::Completed, "2026-01-03T00:00:00.000000"));
         // A DEFAULT partition takes any day's rows but covers none, and never goes whole.
-        let mut default = leaf(JobState::Completed, "completed_at", "x", "y");
+        let mut default = leaf(JobState::Completed, "completed_at", cutoff, cutoff);
         default.range = Some(Range {
             column: "completed_at".into(),
             from: None,
