@@ -189,4 +189,11 @@ fn doctor_looks_for_the_fetch_index_on_the_open_states_leaf() {
     db.exec("CREATE INDEX oban_jobs_fetch ON oban_jobs (state, queue, priority, scheduled_at, id)");
     db.exec("ANALYZE oban_jobs");
     finds(&db, &[], &[]);
+    // A partitioned index made ON ONLY the parent is invalid until every partition has one.
+    db.exec("CREATE INDEX oban_jobs_half ON ONLY oban_jobs (queue)");
+    let found = finds(&db, &[], &["invalid_indexes"]);
+    let drop = fix(&found, "invalid_indexes");
+    assert!(drop.starts_with("DROP INDEX IF EXISTS"), "{drop}");
+    db.exec(drop.lines().next().unwrap_or_default());
+    finds(&db, &[], &[]);
 }

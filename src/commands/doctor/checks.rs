@@ -176,6 +176,19 @@ fn invalid_indexes(facts: &Facts, t: &Target, out: &mut Vec<Check>) {
             notes.push(format!("{} (being built by pid {pid})", i.name));
             continue;
         }
+        if i.partitioned {
+            // A partitioned index refuses CONCURRENTLY; it is invalid while some partition has
+            // no index attached to it (made with ON ONLY and not finished).
+            notes.push(format!(
+                "{} (a partitioned index some partition has no index attached to)",
+                i.name
+            ));
+            fixes.push(format!(
+                "DROP INDEX IF EXISTS {}; -- or create each missing partition's index and                  ALTER INDEX … ATTACH PARTITION it",
+                t.index(&i.name)
+            ));
+            continue;
+        }
         fixes.push(format!(
             "DROP INDEX CONCURRENTLY IF EXISTS {};",
             t.index(&i.name)
@@ -201,7 +214,10 @@ fn invalid_indexes(facts: &Facts, t: &Target, out: &mut Vec<Check>) {
         (false, true) => Status::Warn,
         (false, false) => Status::Fail,
     };
-    if !fixes.is_empty() {
+    if invalid
+        .iter()
+        .any(|i| i.building_pid.is_none() && !i.partitioned)
+    {
         fixes.push(format!(
             "-- or: oban reindex{} (drops invalid indexes first)",
             t.flag
