@@ -34,7 +34,50 @@ struct Explained {
 /// whether a walk could pay; a walk is then only chosen when a batch's worth is really there,
 /// so that a pass right after a drain (before ANALYZE catches up) stays an index probe.
 pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
-    let jobs = table(&whole.schema.prefix, "oban_jobs");
+    let unindexed = whole
+        .targets
+        .iter()
+        .any(|(state, _)| !whole.schema.indexed_final_states.contains(state));
+    if !unindexed {
+        // Is a batch's worth (`whole.size`) there at all? The index walk's own candidates
+        // answer that in a few milliseconds, so an idle pass costs what it always did; less
+        // than a batch is one index batch away.
+        let probe = Batch {
+            size: whole.size.max(1),
+            ..*whole
+        };
+        let found: i64 = conn
+            .count_prunable(&probe)
+            .context("looking for eligible rows")?
+            .iter()
+            .map(|c| c.count)
+            .sum();
+        match found {
+            0 => return Ok(Plan::Nothing),
+            n if (n as u64) < probe.size => return Ok(Plan::Index),
+            _ => {}
+        }
+    }
+    let Some(size) = table_size(conn, whole)? else {
+        return Ok(Plan::Index);
+    };
+    let estimate = estimate(conn, whole)?;
+    let backlog = size.tuples > 0.0 && estimate >= WALK_SHARE * size.tuples;
+    // Without an index the index walk reads the table for its rows anyway: walking it once is
+    // no dearer.
+    Ok(if size.blocks >= 1.0 && (backlog || unindexed) {
+        Plan::Walk {
+            blocks: size.blocks as u64,
+            density: (estimate / size.blocks).max(0.0),
+        }
+    } else {
+        Plan::Index
+    })
+}
+
+/// The heap's blocks and the planner's row count; None for a table that is not an ordinary one
+/// (a partitioned table is never walked: its leaves go whole or in index batches).
+fn table_size(conn: &mut Pg, whole: &Batch) -> Result<Option<Size>> {
     let mut sql = PgSql::new();
     let prefix = sql.bind(&whole.schema.prefix);
     sql.push(&format!(
@@ -44,16 +87,14 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
          WHERE n.nspname = {prefix} AND c.relname = 'oban_jobs' AND c.relkind = 'r'"
     ));
     let sizes: Vec<Size> = sql.query().load(conn).context("reading the table's size")?;
-    let Some(size) = sizes.first() else {
-        return Ok(Plan::Index);
-    };
-    let unindexed = whole
-        .targets
-        .iter()
-        .any(|(state, _)| !whole.schema.indexed_final_states.contains(state));
-    // Each state's timestamp alone: the planner would multiply the state's share into
-    // `state = 'completed' AND completed_at < …` as if the two were independent, when a
-    // timestamp is only set on jobs in its state (or that were).
+    Ok(sizes.into_iter().next())
+}
+
+/// The planner's estimate of the eligible rows. Each state's timestamp alone: the planner would
+/// multiply the state's share into `state = 'completed' AND completed_at < …` as if the two
+/// were independent, when a timestamp is only set on jobs in its state (or that were).
+fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
+    let jobs = table(&whole.schema.prefix, "oban_jobs");
     let mut sql = PgSql::new();
     let stamps: Vec<String> = whole
         .targets
@@ -69,42 +110,11 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
         .query()
         .load(conn)
         .context("estimating the eligible rows")?;
-    let estimate = explained
+    Ok(explained
         .first()
         .and_then(|e| serde_json::from_str::<serde_json::Value>(&e.plan).ok())
         .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
-        .unwrap_or(0.0);
-    let backlog = size.tuples > 0.0 && estimate >= WALK_SHARE * size.tuples;
-    let walk = Plan::Walk {
-        blocks: size.blocks as u64,
-        density: (estimate / size.blocks.max(1.0)).max(0.0),
-    };
-    if size.blocks < 1.0 || !(backlog || unindexed) {
-        return Ok(Plan::Index);
-    }
-    if unindexed {
-        // Without an index the index walk reads the table for its rows anyway (and a probe
-        // would too): walking it once is no dearer.
-        return Ok(walk);
-    }
-    // Is a batch's worth (`whole.size`) really there? The index walk's own candidates answer
-    // that quickly.
-    let probe = Batch {
-        size: whole.size.max(1),
-        ..*whole
-    };
-    let found: i64 = conn
-        .count_prunable(&probe)
-        .context("looking for eligible rows")?
-        .iter()
-        .map(|c| c.count)
-        .sum();
-    // Less than a batch is one index batch away.
-    Ok(match found {
-        0 => Plan::Nothing,
-        n if (n as u64) < probe.size => Plan::Index,
-        _ => walk,
-    })
+        .unwrap_or(0.0))
 }
 
 /// Deletes the eligible rows of heap blocks `[from, to)`, at most `batch.size` of them, in one
