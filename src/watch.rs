@@ -111,7 +111,24 @@ pub struct Runner<'a> {
     pub advice: &'static str,
 }
 
-impl Runner<'_> {
+impl<'a> Runner<'a> {
+    /// A runner for a command that reads (or signals) with the default session limits and no
+    /// advice after a timeout's hint.
+    pub fn reader(
+        command: &'static str,
+        settings: &'a Settings,
+        watching: bool,
+        interval: Duration,
+    ) -> Runner<'a> {
+        Runner {
+            command,
+            settings,
+            limits: crate::commands::session_limits(&Default::default()),
+            watching,
+            interval,
+            advice: "",
+        }
+    }
     /// Runs `tick` (given the connection, the schema, and whether it is the first pass) once
     /// or every interval. A failure caused by a session limit names the limit and its flag;
     /// `explain` may add more.

@@ -376,14 +376,7 @@ pub fn run(settings: &Settings, args: &InspectArgs, out: &mut dyn Write) -> Resu
         && output::Terminal::get().stdout;
     let style = settings.style(watching);
     let mut missing = Vec::new();
-    let runner = watch::Runner {
-        command: "inspect",
-        settings,
-        limits: crate::commands::session_limits(&Default::default()),
-        watching,
-        interval,
-        advice: "",
-    };
+    let runner = watch::Runner::reader("inspect", settings, watching, interval);
     runner.run(
         |db, schema, _first| {
             let report = pass(db, schema, &opts)?;

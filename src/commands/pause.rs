@@ -298,14 +298,7 @@ pub fn run(pause: bool, settings: &Settings, args: &PauseArgs, out: &mut dyn Wri
         )));
     }
     let mut unanswered = 0;
-    let runner = watch::Runner {
-        command: name,
-        settings,
-        limits: crate::commands::session_limits(&Default::default()),
-        watching: false,
-        interval: Duration::ZERO,
-        advice: "",
-    };
+    let runner = watch::Runner::reader(name, settings, false, Duration::ZERO);
     runner.run(
         |db, schema, _first| {
             let conn = db

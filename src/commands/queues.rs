@@ -241,14 +241,7 @@ pub fn run(settings: &Settings, args: &QueuesArgs, out: &mut dyn Write) -> Resul
         && !settings.quiet
         && settings.format == crate::cli::Format::Table
         && output::Terminal::get().stdout;
-    let runner = watch::Runner {
-        command: "queues",
-        settings,
-        limits: crate::commands::session_limits(&Default::default()),
-        watching,
-        interval,
-        advice: "",
-    };
+    let runner = watch::Runner::reader("queues", settings, watching, interval);
     runner.run(
         |db, schema, _first| {
             let report = pass(db, schema, &args.queue, settings)?;
