@@ -363,6 +363,10 @@ fn final_jobs_past_max_age_and_a_waiting_queue_are_found() {
     let found = finds(&db, &[], &["latency", "unpruned"]);
     assert_eq!(fix(&found, "unpruned"), "oban prune");
     assert_eq!(found["unpruned"]["value"]["completed"], 1);
+    assert_eq!(
+        found["unpruned"]["value"]["counted_up_to"], 10_000,
+        "capped counts say so"
+    );
     finds(&db, &["--max-latency", "2h", "--max-age", "4d"], &[]);
     oban()
         .args(["-d", &db.url, "prune", "-q"])

@@ -123,11 +123,16 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     out.push(Check::new(
         "unpruned",
         if total > 0 { Status::Warn } else { Status::Ok },
-        json!(j
-            .unpruned
-            .iter()
-            .cloned()
-            .collect::<std::collections::BTreeMap<_, _>>()),
+        {
+            // Counts stop at the cap: the JSON says so, as the detail does ("at least").
+            let mut counts = json!(j
+                .unpruned
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeMap<_, _>>());
+            counts["counted_up_to"] = json!(crate::db::doctor::COUNT_CAP);
+            counts
+        },
         if total > 0 {
             format!(
                 "{}{total} final jobs older than {max_age}: the pruner is not running",

@@ -391,7 +391,11 @@ pub fn partition_checks(
         } else {
             Status::Warn
         },
-        json!(parts.defaults),
+        json!({
+            "partitions": parts.defaults,
+            // Rows are counted up to this many per partition.
+            "counted_up_to": crate::db::doctor::COUNT_CAP,
+        }),
         if parts.defaults.is_empty() {
             "no DEFAULT partition".into()
         } else if full.is_empty() {
