@@ -343,9 +343,10 @@ pub fn pass(
         );
         if !left.is_empty() {
             let states = db.job_states(schema, &left).context("reading job states")?;
+            let signals = db.postgres().is_some();
             for id in left {
                 let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
-                let mut skip = skipped(opts.action, id, state, true, db.postgres().is_some());
+                let mut skip = skipped(opts.action, id, state, true, signals);
                 if moved.contains(&id) {
                     skip.reason = MOVED.to_string();
                 }

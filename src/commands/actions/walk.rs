@@ -122,9 +122,9 @@ pub fn walk(
             .extend(changed.into_iter().map(|j| ChangedJob::acted(j, action)));
         if !left.is_empty() {
             let now = db.job_states(schema, &left).context("reading job states")?;
+            let signals = db.postgres().is_some();
             for id in left {
                 let state = now.iter().find(|s| s.id == id).map(|s| s.state.name());
-                let signals = db.postgres().is_some();
                 report
                     .skipped
                     .push(skipped(action, id, state, true, signals));
