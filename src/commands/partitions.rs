@@ -84,6 +84,18 @@ impl Report for PartitionsReport {
 
 /// Creates the missing leaves for `days` days from today on the database clock.
 pub fn premake(db: &mut Db, schema: &Schema, days: u64, dry_run: bool) -> Result<PartitionsReport> {
+    make_days(db, schema, 0, days, dry_run)
+}
+
+/// Creates the missing leaves for the `back` days before today, today and the `days - 1` days
+/// after it (`oban seed` fills the past week, whose finished jobs need leaves too).
+pub fn make_days(
+    db: &mut Db,
+    schema: &Schema,
+    back: u64,
+    days: u64,
+    dry_run: bool,
+) -> Result<PartitionsReport> {
     let layout = schema.partitions.as_ref().ok_or_else(|| {
         anyhow!(
             "schema {}: oban_jobs is not partitioned; there are no leaves to make",
@@ -91,7 +103,9 @@ pub fn premake(db: &mut Db, schema: &Schema, days: u64, dry_run: bool) -> Result
         )
     })?;
     // Day k's midnight is the date of now + k days: UTC has no daylight saving.
-    let ahead: Vec<f64> = (0..=days).map(|k| -86_400.0 * k as f64).collect();
+    let ahead: Vec<f64> = (-(back as i64)..=days as i64)
+        .map(|k| -86_400.0 * k as f64)
+        .collect();
     let dates: Vec<String> = db
         .cutoffs(&ahead)
         .context("reading the database clock")?

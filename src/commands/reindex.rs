@@ -197,6 +197,12 @@ fn invalid(db: &mut Db, schema: &Schema) -> Result<Vec<IndexFact>> {
         .collect())
 }
 
+/// Whether `--index` names this index, or (partitioned table) an index on a parent it is
+/// attached to.
+fn named(i: &IndexFact, only: &[String]) -> bool {
+    only.contains(&i.name) || i.ancestors.iter().any(|a| only.contains(a))
+}
+
 /// Drops the leftovers, then rebuilds the chosen indexes one at a time.
 fn rebuild_all(
     db: &mut Db,
@@ -209,8 +215,14 @@ fn rebuild_all(
         .index_facts(schema, opts.bloated_only, opts.doctor.exact)
         .context("reading the indexes")?;
     for name in &opts.only {
-        if !all.iter().any(|i| &i.name == name) {
-            let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+        if !all.iter().any(|i| named(i, std::slice::from_ref(name))) {
+            let mut names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+            names.extend(
+                all.iter()
+                    .flat_map(|i| i.ancestors.iter().map(String::as_str)),
+            );
+            names.sort_unstable();
+            names.dedup();
             return Err(anyhow!(
                 "no index {name} on {}.oban_jobs (its indexes: {})",
                 schema.prefix,
@@ -237,7 +249,7 @@ fn rebuild_all(
         });
     }
     for i in all.iter().filter(|i| i.valid) {
-        if !opts.only.is_empty() && !opts.only.contains(&i.name) {
+        if !opts.only.is_empty() && !named(i, &opts.only) {
             continue;
         }
         if opts.bloated_only {

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::cli::SeedArgs;
 use crate::config::Settings;
 use crate::db::{Db, Schema};
+use crate::defaults;
 use crate::output::{self, Report};
 
 /// Jobs per insert statement.
@@ -34,6 +35,9 @@ pub struct SeedReport {
     pub seed: u64,
     /// Seconds taken.
     pub elapsed: f64,
+    /// On a partitioned table: the leaves made first, for the days the seeded jobs finished on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub partitions_created: Vec<String>,
 }
 
 impl Report for SeedReport {
@@ -45,12 +49,21 @@ impl Report for SeedReport {
             }
         }
         t.add_row(vec!["total".into(), output::num(self.inserted)]);
-        format!(
+        let mut text = String::new();
+        if !self.partitions_created.is_empty() {
+            text.push_str(&format!(
+                "seed: created {} for the seeded days: {}\n",
+                output::plural(self.partitions_created.len() as u64, "leaf", "leaves"),
+                self.partitions_created.join(", ")
+            ));
+        }
+        text.push_str(&format!(
             "seed: inserted {} in {} (seed {})\n{t}\n",
             output::plural(self.inserted, "job", "jobs"),
             output::seconds(self.elapsed),
             self.seed
-        )
+        ));
+        text
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
@@ -362,6 +375,19 @@ fn args_for(rng: &mut fastrand::Rng, queue: &str, i: u64) -> serde_json::Map<Str
 /// Inserts `jobs` generated from `seed`, in batches.
 pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedReport> {
     let started = Instant::now();
+    // A job can only be stored in a leaf for the day it finished on: make the past week's.
+    let partitions_created = match schema.partitions {
+        Some(_) => {
+            let days = (WINDOW / 86_400.0).ceil() as u64;
+            let ahead = defaults::PARTITIONS_PREMAKE.as_secs().div_ceil(86_400);
+            super::partitions::make_days(db, schema, days, ahead, false)?
+                .created
+                .into_iter()
+                .map(|l| l.name)
+                .collect()
+        }
+        None => Vec::new(),
+    };
     let mut generator = Generator::new(seed);
     let mut states: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut done = 0;
@@ -387,6 +413,7 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
         states,
         seed,
         elapsed: started.elapsed().as_secs_f64(),
+        partitions_created,
     })
 }
 

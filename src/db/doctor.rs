@@ -66,6 +66,9 @@ pub struct IndexFact {
     pub expected_bytes: Option<i64>,
     /// Whether `expected_bytes` was measured (pgstattuple) rather than estimated.
     pub measured: bool,
+    /// On a partitioned table: the partitioned indexes this one is attached to, nearest first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ancestors: Vec<String>,
 }
 
 /// The jobs table's heap, its statistics and its vacuum settings.

@@ -14,6 +14,7 @@ mod partitioned;
 mod partitioned_make;
 mod partitioned_obanpy;
 mod partitioned_prune;
+mod partitioned_tools;
 mod properties;
 mod prune;
 mod prune_walk;

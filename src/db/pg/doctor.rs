@@ -42,6 +42,8 @@ struct IndexRow {
     bytes: i64,
     #[diesel(sql_type = Nullable<BigInt>)]
     expected_bytes: Option<i64>,
+    #[diesel(sql_type = Array<Text>)]
+    ancestors: Vec<String>,
 }
 
 #[derive(QueryableByName)]
@@ -120,11 +122,6 @@ pub fn pgstattuple_schema(conn: &mut Pg) -> Result<Option<String>> {
     Ok(rows.into_iter().next().and_then(|r| r.name))
 }
 
-/// The indexes of the jobs table. `exact`: measured through pgstattuple in schema `exact`.
-pub fn indexes(conn: &mut Pg, schema: &Schema, exact: Option<&str>) -> Result<Vec<IndexFact>> {
-    indexes_in(conn, schema, exact, false)
-}
-
 /// Which tables' facts are read: `oban_jobs` itself, or (`tree`) every table of its partition
 /// tree (`leaves`: only the leaves), for a relation `c` and the bound jobs table `jobs`.
 fn scope(jobs: &str, tree: bool, leaves: bool) -> String {
@@ -177,7 +174,9 @@ pub fn indexes_in(
            i.indisvalid AS valid, \
            (SELECT p.pid FROM pg_stat_progress_create_index p WHERE p.relid = i.indrelid \
               AND (p.index_relid = i.indexrelid OR NOT i.indisvalid) LIMIT 1) AS building_pid, \
-           pg_relation_size(i.indexrelid) AS bytes, {measured} AS expected_bytes \
+           pg_relation_size(i.indexrelid) AS bytes, {measured} AS expected_bytes, \
+           ARRAY(SELECT pa.relname::text FROM pg_partition_ancestors(i.indexrelid) WITH ORDINALITY a(relid, ord) \
+                 JOIN pg_class pa ON pa.oid = a.relid WHERE a.relid <> i.indexrelid ORDER BY a.ord) AS ancestors \
          FROM pg_index i JOIN pg_class ci ON ci.oid = i.indexrelid \
          JOIN pg_am am ON am.oid = ci.relam \
          JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -205,6 +204,7 @@ pub fn indexes_in(
             bytes: r.bytes,
             expected_bytes: r.expected_bytes,
             measured: exact.is_some() && r.expected_bytes.is_some(),
+            ancestors: r.ancestors,
         })
         .collect())
 }

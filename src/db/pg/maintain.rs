@@ -43,7 +43,11 @@ impl Doctor for Pg {
         } else {
             None
         };
-        let mut all = super::doctor::indexes(self, schema, ext.as_deref())?;
+        // On a partitioned table the indexes that hold entries are the leaves': each is
+        // rebuilt on its own, and an index on the parent stands for those attached below it.
+        let tree = schema.partitions.is_some();
+        let mut all = super::doctor::indexes_in(self, schema, ext.as_deref(), tree)?;
+        all.retain(|i| !i.partitioned);
         if !estimate {
             for i in &mut all {
                 i.expected_bytes = None;

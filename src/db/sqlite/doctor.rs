@@ -68,6 +68,7 @@ fn indexes(conn: &mut Lite) -> Result<Vec<IndexFact>> {
             bytes: 0,
             expected_bytes: None,
             measured: false,
+            ancestors: Vec::new(),
         });
     }
     Ok(out)
