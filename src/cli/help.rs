@@ -162,6 +162,17 @@ pub fn help_defaults() -> Vec<HelpDefault> {
             Some("partitions"),
             [vec![("premake", human(d::PARTITIONS_PREMAKE))], session()].concat(),
         ),
+        (
+            Some("migrate"),
+            [
+                vec![
+                    ("batch_size", n(d::MOVE_BATCH_SIZE)),
+                    ("max_switch_rows", n(d::MOVE_MAX_SWITCH_ROWS)),
+                ],
+                session(),
+            ]
+            .concat(),
+        ),
         (Some("retry"), action()),
         (Some("cancel"), action()),
         (Some("delete"), action()),

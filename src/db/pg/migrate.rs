@@ -8,8 +8,32 @@ use crate::db::catalog::BoolValue;
 use crate::db::migrations::{apply, names, Migrate, POSTGRES};
 use crate::db::quote_ident;
 
-/// The partitioned layout in oban-py's shape (`migrate --partitioned`).
+/// The partitioned layout in oban-py's shape (`migrate --partitioned`), its parent named
+/// `@PARENT@`.
 const PARTITIONED_SQL: &str = include_str!("sql/partitioned.sql");
+/// The tables and function oban-py keeps beside `oban_jobs`, each made only where missing.
+const EXTRAS_SQL: &str = include_str!("sql/partitioned_extras.sql");
+
+/// Creates the partitioned layout under `prefix` with its parent named `parent` (a fixed name
+/// of ours, never user text), in one transaction; with `extras`, oban-py's other tables and
+/// its count function too.
+pub fn create_layout(conn: &mut Pg, prefix: &str, parent: &str, extras: bool) -> Result<()> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let schema = quote_ident(prefix);
+    let parent = quote_ident(parent);
+    conn.transaction(|conn| {
+        conn.batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema}"
+        ))?;
+        conn.batch_execute(&PARTITIONED_SQL.replace("@PARENT@", &parent))?;
+        if extras {
+            conn.batch_execute(EXTRAS_SQL)?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .with_context(|| format!("creating a partitioned table in schema {prefix}"))
+}
 
 impl Migrate for Pg {
     fn shown_prefix(&self, prefix: &str) -> String {
@@ -32,16 +56,7 @@ impl Migrate for Pg {
     }
 
     fn create_partitioned(&mut self, prefix: &str) -> Result<()> {
-        use diesel::connection::SimpleConnection;
-        use diesel::Connection;
-        let schema = quote_ident(prefix);
-        self.transaction(|conn| {
-            conn.batch_execute(&format!(
-                "CREATE SCHEMA IF NOT EXISTS {schema}; SET LOCAL search_path TO {schema}"
-            ))?;
-            conn.batch_execute(PARTITIONED_SQL)
-        })
-        .with_context(|| format!("creating a partitioned oban_jobs in schema {prefix}"))
+        create_layout(self, prefix, "oban_jobs", true)
     }
 
     fn run_pending(&mut self, prefix: &str, dry_run: bool) -> Result<Vec<String>> {

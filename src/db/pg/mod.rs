@@ -13,6 +13,8 @@ pub mod find;
 mod jobs;
 mod maintain;
 mod migrate;
+pub mod move_jobs;
+pub mod move_switch;
 pub mod moved;
 mod partitions;
 mod prune;

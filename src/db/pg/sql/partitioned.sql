@@ -3,7 +3,8 @@
 -- primary key (a partitioned table's key would have to include the partition columns), a
 -- btree on `id`. Storage parameters sit on the leaves (a partitioned table refuses them);
 -- `oban partitions` copies them onto the leaves it makes. Run with search_path set to the
--- target schema, in one transaction.
+-- target schema, in one transaction, with @PARENT@ replaced by the parent's name (`oban_jobs`,
+-- or `oban_jobs_partitioning` while `migrate --partitioned --from` fills it).
 
 DO $$
 BEGIN
@@ -19,7 +20,7 @@ BEGIN
 END
 $$;
 
-CREATE TABLE oban_jobs (
+CREATE TABLE @PARENT@ (
   id bigint GENERATED ALWAYS AS IDENTITY,
   state oban_job_state NOT NULL DEFAULT 'available',
   queue text NOT NULL DEFAULT 'default',
@@ -45,9 +46,9 @@ CREATE TABLE oban_jobs (
   CONSTRAINT worker_length CHECK (char_length(worker) > 0)
 ) PARTITION BY LIST (state);
 
-CREATE INDEX oban_jobs_id_index ON oban_jobs (id);
+CREATE INDEX oban_jobs_id_index ON @PARENT@ (id);
 
-CREATE TABLE oban_jobs_incomplete PARTITION OF oban_jobs
+CREATE TABLE oban_jobs_incomplete PARTITION OF @PARENT@
   FOR VALUES IN ('available', 'scheduled', 'suspended', 'executing', 'retryable')
   WITH (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 50,
         autovacuum_analyze_scale_factor = 0.02, autovacuum_analyze_threshold = 100,
@@ -60,11 +61,11 @@ CREATE INDEX oban_jobs_incomplete_staged_scheduled_at_id_index
   ON oban_jobs_incomplete (scheduled_at, id) INCLUDE (queue)
   WHERE state IN ('scheduled', 'retryable');
 
-CREATE TABLE oban_jobs_completed PARTITION OF oban_jobs FOR VALUES IN ('completed')
+CREATE TABLE oban_jobs_completed PARTITION OF @PARENT@ FOR VALUES IN ('completed')
   PARTITION BY RANGE (completed_at);
-CREATE TABLE oban_jobs_cancelled PARTITION OF oban_jobs FOR VALUES IN ('cancelled')
+CREATE TABLE oban_jobs_cancelled PARTITION OF @PARENT@ FOR VALUES IN ('cancelled')
   PARTITION BY RANGE (cancelled_at);
-CREATE TABLE oban_jobs_discarded PARTITION OF oban_jobs FOR VALUES IN ('discarded')
+CREATE TABLE oban_jobs_discarded PARTITION OF @PARENT@ FOR VALUES IN ('discarded')
   PARTITION BY RANGE (discarded_at);
 
 -- Today's leaf of each final state, with the parameters the leaves to come will copy.
@@ -80,35 +81,3 @@ BEGIN
   END LOOP;
 END
 $$;
-
-CREATE UNLOGGED TABLE IF NOT EXISTS oban_leaders (
-  name text PRIMARY KEY DEFAULT 'oban',
-  node text NOT NULL,
-  elected_at timestamp NOT NULL,
-  expires_at timestamp NOT NULL
-);
-
-CREATE UNLOGGED TABLE IF NOT EXISTS oban_producers (
-  uuid uuid PRIMARY KEY,
-  name text NOT NULL DEFAULT 'oban',
-  node text NOT NULL,
-  queue text NOT NULL,
-  meta jsonb NOT NULL DEFAULT '{}',
-  started_at timestamp NOT NULL DEFAULT timezone('UTC', now()),
-  updated_at timestamp NOT NULL DEFAULT timezone('UTC', now())
-);
-
--- The planner's row estimate for one state and queue, read from EXPLAIN: cheap on any size.
--- `SET search_path FROM CURRENT` pins the schema this migration runs in, whoever calls it.
-CREATE OR REPLACE FUNCTION oban_count_estimate(state text, queue text)
-RETURNS integer AS $func$
-DECLARE
-  plan jsonb;
-BEGIN
-  EXECUTE format(
-    'EXPLAIN (FORMAT JSON) SELECT id FROM %I.oban_jobs WHERE state = %L::%I.oban_job_state AND queue = %L',
-    current_schema(), state, current_schema(), queue
-  ) INTO plan;
-  RETURN (plan->0->'Plan'->>'Plan Rows')::integer;
-END;
-$func$ LANGUAGE plpgsql SET search_path FROM CURRENT;

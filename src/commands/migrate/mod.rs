@@ -1,4 +1,8 @@
-//! `oban migrate`: install or upgrade the schema with the embedded migrations.
+//! `oban migrate`: install or upgrade the schema with the embedded migrations; with
+//! `--partitioned`, the partitioned layout, and with `--from`, an existing table's jobs moved
+//! into it (`from.rs`).
+
+mod from;
 
 use std::io::Write;
 
@@ -59,9 +63,18 @@ pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> 
 
 /// The configured database; a SQLite file may be created unless this is a dry run.
 fn connect(settings: &Settings, dry_run: bool) -> Result<Db> {
+    connect_with(settings, dry_run, &Default::default())
+}
+
+/// The configured database with the session limits of `session`.
+fn connect_with(
+    settings: &Settings,
+    dry_run: bool,
+    session: &crate::cli::SessionArgs,
+) -> Result<Db> {
     Db::connect(
         settings.require_dsn()?,
-        crate::commands::session_limits(&Default::default()),
+        crate::commands::session_limits(session),
         !dry_run,
     )
 }
@@ -86,6 +99,9 @@ fn partitioned(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
 
 /// The `oban migrate` command.
 pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Result<i32> {
+    if args.from.is_some() {
+        return from::run(settings, args, out);
+    }
     let report = if args.partitioned {
         partitioned(settings, args.dry_run)?
     } else {
