@@ -79,7 +79,8 @@ pub const PARTITIONED: &str =
     "partitioned oban_jobs (oban-py's columns; LIST by state, final states by day)";
 
 /// `migrate --partitioned`: creates the partitioned layout where there is no `oban_jobs`;
-/// leaves a partitioned one alone; refuses an ordinary one (moving its jobs is not done here).
+/// leaves a partitioned one alone; refuses an ordinary one (`--from` moves its jobs, in
+/// `commands/migrate/from.rs`).
 pub fn migrate_partitioned(db: &mut Db, prefix: &str, dry_run: bool) -> Result<MigrateReport> {
     let shown_prefix = db.shown_prefix(prefix);
     let mut report = MigrateReport {
@@ -95,7 +96,8 @@ pub fn migrate_partitioned(db: &mut Db, prefix: &str, dry_run: bool) -> Result<M
         if schema.partitions.is_none() {
             anyhow::bail!(
                 "--partitioned: schema {shown_prefix} already has an ordinary oban_jobs; \
-                 moving its jobs into a partitioned table is not supported yet"
+                 `oban migrate --partitioned --from {shown_prefix}` moves its jobs into the \
+                 partitioned layout"
             );
         }
         report.existing = Some(schema.flavour);

@@ -11,6 +11,7 @@ mod incident;
 mod inspect;
 mod migrate;
 mod partitioned;
+mod partitioned_from;
 mod partitioned_make;
 mod partitioned_obanpy;
 mod partitioned_prune;

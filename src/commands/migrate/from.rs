@@ -71,9 +71,7 @@ impl Report for MoveReport {
     fn to_table(&self) -> String {
         let (from, to) = (&self.from, &self.prefix);
         if self.busy {
-            return format!(
-                "migrate: another `migrate --from {from}` is running; nothing done\n"
-            );
+            return format!("migrate: another `migrate --from {from}` is running; nothing done\n");
         }
         if self.already_done {
             return format!(
@@ -91,7 +89,11 @@ impl Report for MoveReport {
                 out.push_str(&format!("  {state}: {}\n", *n as u64));
             }
         }
-        let verb = if self.dry_run { "would create" } else { "created" };
+        let verb = if self.dry_run {
+            "would create"
+        } else {
+            "created"
+        };
         if !self.leaves.is_empty() {
             let (first, last) = (&self.leaves[0], &self.leaves[self.leaves.len() - 1]);
             let span = if first == last {
@@ -173,7 +175,9 @@ pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Resu
         dry_run: args.dry_run,
         batch_size: args.batch_size.unwrap_or(defaults::MOVE_BATCH_SIZE),
         max_batches: args.max_batches,
-        max_switch_rows: args.max_switch_rows.unwrap_or(defaults::MOVE_MAX_SWITCH_ROWS),
+        max_switch_rows: args
+            .max_switch_rows
+            .unwrap_or(defaults::MOVE_MAX_SWITCH_ROWS),
     };
     crate::watch::install_handler();
     let mut db = super::connect_with(settings, true, &args.session)?;
@@ -203,7 +207,9 @@ fn pass(db: &mut Db, opts: &Opts, report: &mut MoveReport) -> Result<()> {
     let m = &opts.mv;
     let source = db.postgres().map(|c| mv::relkind(c, &m.from, "oban_jobs"));
     let source = source.ok_or_else(|| anyhow!("--from needs PostgreSQL"))??;
-    let pg = db.postgres().ok_or_else(|| anyhow!("--from needs PostgreSQL"))?;
+    let pg = db
+        .postgres()
+        .ok_or_else(|| anyhow!("--from needs PostgreSQL"))?;
     let kept = mv::relkind(pg, &m.from, UNPARTITIONED)?;
     let target = mv::relkind(pg, &m.to, "oban_jobs")?;
     if kept.is_some() && target.as_deref() == Some("p") && (source.is_none() || m.from == m.to) {
@@ -220,7 +226,9 @@ fn pass(db: &mut Db, opts: &Opts, report: &mut MoveReport) -> Result<()> {
         _ => {}
     }
     check_shape(db, &m.from)?;
-    let pg = db.postgres().ok_or_else(|| anyhow!("--from needs PostgreSQL"))?;
+    let pg = db
+        .postgres()
+        .ok_or_else(|| anyhow!("--from needs PostgreSQL"))?;
     if kept.is_some() {
         bail!(
             "--from {}: {}.{UNPARTITIONED} exists (an earlier move's old table?); drop or \
@@ -237,7 +245,11 @@ fn pass(db: &mut Db, opts: &Opts, report: &mut MoveReport) -> Result<()> {
             m.to
         );
     }
-    let days = mv::days(pg, m, defaults::PARTITIONS_PREMAKE.as_secs().div_ceil(86_400))?;
+    let days = mv::days(
+        pg,
+        m,
+        defaults::PARTITIONS_PREMAKE.as_secs().div_ceil(86_400),
+    )?;
     let at = mv::progress(pg, m)?;
     report.resumed = at.is_some();
     if let Some(at) = at {

@@ -144,11 +144,8 @@ pub fn progress(conn: &mut Pg, mv: &Move) -> Result<Option<Progress>> {
     if relkind(conn, &mv.from, PROGRESS)?.is_none() {
         return Ok(None);
     }
-    let rows: Vec<Progress> = diesel::sql_query(format!(
-        "SELECT copied_to, high FROM {}",
-        mv.progress()
-    ))
-    .load(conn)?;
+    let rows: Vec<Progress> =
+        diesel::sql_query(format!("SELECT copied_to, high FROM {}", mv.progress())).load(conn)?;
     Ok(rows.into_iter().next())
 }
 
@@ -362,7 +359,11 @@ pub fn copy_batch(conn: &mut Pg, mv: &Move, batch: u64) -> Result<Option<(u64, P
              WHERE id > {from} AND id <= {high} ORDER BY id LIMIT {size}) s",
             mv.old()
         ));
-        let to = sql.query().load::<CountValue>(c)?.first().map_or(at.high, |r| r.n);
+        let to = sql
+            .query()
+            .load::<CountValue>(c)?
+            .first()
+            .map_or(at.high, |r| r.n);
         let mut sql = PgSql::new();
         let (lo, hi) = (sql.bind(at.copied_to), sql.bind(to));
         sql.push(&format!(
@@ -401,7 +402,12 @@ pub fn catch_up(conn: &mut Pg, mv: &Move, batch: u64) -> Result<u64> {
             "DELETE FROM {log} WHERE seq IN (SELECT seq FROM {log} ORDER BY seq LIMIT {size}) \
              RETURNING id AS n"
         ));
-        let mut ids: Vec<i64> = sql.query().load::<CountValue>(c)?.iter().map(|r| r.n).collect();
+        let mut ids: Vec<i64> = sql
+            .query()
+            .load::<CountValue>(c)?
+            .iter()
+            .map(|r| r.n)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         if ids.is_empty() {
