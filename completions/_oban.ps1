@@ -342,6 +342,12 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;migrate' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run, in batches, open jobs last under one short lock; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes')
+            [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'With --from: most rows copied in one transaction [default: 10000]')
+            [CompletionResult]::new('--max-batches', '--max-batches', [CompletionResultType]::ParameterName, 'With --from: stop after this many batches, before the switch (the next run resumes)')
+            [CompletionResult]::new('--max-switch-rows', '--max-switch-rows', [CompletionResultType]::ParameterName, 'With --from: most open jobs and recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]')
+            [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
+            [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('--database-url', '--database-url', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')
             [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Configuration file [default: ./oban.toml when present]')
@@ -350,7 +356,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'List the migrations that would run, and run none')
-            [CompletionResult]::new('--partitioned', '--partitioned', [CompletionResultType]::ParameterName, 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)')
+            [CompletionResult]::new('--partitioned', '--partitioned', [CompletionResultType]::ParameterName, 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet, or with --from)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on success in table format (errors still go to stderr)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -328,6 +328,12 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'oban;migrate'= {
+            cand --from 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run, in batches, open jobs last under one short lock; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes'
+            cand --batch-size 'With --from: most rows copied in one transaction [default: 10000]'
+            cand --max-batches 'With --from: stop after this many batches, before the switch (the next run resumes)'
+            cand --max-switch-rows 'With --from: most open jobs and recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]'
+            cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
+            cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand --database-url 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'
             cand -c 'Configuration file [default: ./oban.toml when present]'
@@ -336,7 +342,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand -o 'Output format [default: table]'
             cand --format 'Output format [default: table]'
             cand --dry-run 'List the migrations that would run, and run none'
-            cand --partitioned 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)'
+            cand --partitioned 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py''s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet, or with --from)'
             cand -q 'Print nothing on success in table format (errors still go to stderr)'
             cand --quiet 'Print nothing on success in table format (errors still go to stderr)'
             cand -h 'Print help (see more with ''--help'')'

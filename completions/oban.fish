@@ -335,6 +335,12 @@ prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand queues" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand queues" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l from -d 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run, in batches, open jobs last under one short lock; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l batch-size -d 'With --from: most rows copied in one transaction [default: 10000]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-batches -d 'With --from: stop after this many batches, before the switch (the next run resumes)' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-switch-rows -d 'With --from: most open jobs and recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
@@ -343,7 +349,7 @@ json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l dry-run -d 'List the migrations that would run, and run none'
-complete -c oban -n "__fish_oban_using_subcommand migrate" -l partitioned -d 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py\'s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet)'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l partitioned -d 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py\'s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet, or with --from)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l premake -d 'Make sure each final state partitioned by day has a leaf for every day this far ahead, today included (rounded up to whole days) [default: 3d]' -r

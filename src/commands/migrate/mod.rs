@@ -80,8 +80,9 @@ fn connect_with(
 }
 
 /// `migrate --partitioned`: the layout, then the leaves for the coming days.
-fn partitioned(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
-    let mut db = connect(settings, dry_run)?;
+fn partitioned(settings: &Settings, args: &MigrateArgs) -> Result<MigrateReport> {
+    let dry_run = args.dry_run;
+    let mut db = connect_with(settings, dry_run, &args.session)?;
     let mut report = migrate_partitioned(&mut db, &settings.prefix, dry_run)?;
     if dry_run || report.existing.is_some() {
         return Ok(report);
@@ -103,9 +104,10 @@ pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Resu
         return from::run(settings, args, out);
     }
     let report = if args.partitioned {
-        partitioned(settings, args.dry_run)?
+        partitioned(settings, args)?
     } else {
-        migrate_dsn(settings, args.dry_run)?
+        let mut db = connect_with(settings, args.dry_run, &args.session)?;
+        migrate(&mut db, &settings.prefix, args.dry_run)?
     };
     output::write_report(out, settings.style(false), &report)?;
     Ok(0)
