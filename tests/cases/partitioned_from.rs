@@ -13,6 +13,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
+use serde_json::Value;
 
 use super::partitioned::{leaves, run_json};
 use crate::support::obanpy::Worker;
@@ -31,17 +32,67 @@ fn seeded(label: &str, jobs: u64) -> PgDb {
 }
 
 fn relkind(db: &PgDb, name: &str) -> Option<String> {
+    relkind_in(&mut db.conn(), &format!("public.{name}"))
+}
+
+/// The kind of the relation `name` resolves to on `conn` (`r`, `p`), if any.
+fn relkind_in(conn: &mut diesel::PgConnection, name: &str) -> Option<String> {
     #[derive(QueryableByName)]
     struct Kind {
         #[diesel(sql_type = Text)]
         kind: String,
     }
     let rows: Vec<Kind> = sql_query(format!(
-        "SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass('public.{name}')"
+        "SELECT relkind::text AS kind FROM pg_class WHERE oid = to_regclass('{name}')"
     ))
-    .load(&mut db.conn())
+    .load(conn)
     .expect("relkind");
     rows.into_iter().next().map(|r| r.kind)
+}
+
+/// Runs `step` on a connection of its own every `pause`, counting the steps in `count`, until
+/// `stop` is set or `step` returns false.
+fn background(
+    url: &str,
+    stop: &Arc<AtomicBool>,
+    count: &Arc<AtomicU64>,
+    pause: Duration,
+    mut step: impl FnMut(&mut diesel::PgConnection, u64) -> bool + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    let (stop, count, url) = (stop.clone(), count.clone(), url.to_string());
+    std::thread::spawn(move || {
+        let mut conn =
+            <diesel::PgConnection as diesel::Connection>::establish(&url).expect("connect");
+        let mut i = 0;
+        while !stop.load(Ordering::SeqCst) && step(&mut conn, i) {
+            i += 1;
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(pause);
+        }
+    })
+}
+
+/// `migrate --partitioned --from public` with `extra` flags, its JSON report.
+fn move_public(db: &PgDb, extra: &[&str]) -> Value {
+    let args = ["migrate", "--partitioned", "--from", "public"];
+    run_json(db, "public", &[&args[..], extra].concat())
+}
+
+/// `migrate --partitioned --from public` run to fail: its output, after checking it exits 1.
+fn move_fails(db: &PgDb) -> std::process::Output {
+    let out = oban()
+        .args([
+            "-d",
+            &db.url,
+            "migrate",
+            "--partitioned",
+            "--from",
+            "public",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    out
 }
 
 /// Every relation of the database, with its kind: what a dry run must leave as it is.
@@ -126,18 +177,7 @@ fn from_moves_every_job_once_into_its_leaf_and_keeps_the_old_table() {
             "the seed has {state} jobs"
         );
     }
-    let r = run_json(
-        &db,
-        "public",
-        &[
-            "migrate",
-            "--partitioned",
-            "--from",
-            "public",
-            "--batch-size",
-            "500",
-        ],
-    );
+    let r = move_public(&db, &["--batch-size", "500"]);
     assert_eq!(r["switched"], true, "{r}");
     assert_eq!(r["renamed_to"], "oban_jobs_unpartitioned");
     assert!(r["batches"].as_u64().is_some_and(|b| b >= 6), "{r}");
@@ -269,8 +309,7 @@ fn write_one(conn: &mut diesel::PgConnection, i: u64) -> bool {
     };
     conn.batch_execute("BEGIN; LOCK TABLE oban_jobs IN ROW EXCLUSIVE MODE")
         .expect("lock");
-    let kind = relkind_in(conn);
-    if kind != "r" {
+    if relkind_in(conn, "oban_jobs").as_deref() != Some("r") {
         conn.batch_execute("ROLLBACK").expect("rollback");
         return false;
     }
@@ -279,50 +318,14 @@ fn write_one(conn: &mut diesel::PgConnection, i: u64) -> bool {
     true
 }
 
-fn relkind_in(conn: &mut diesel::PgConnection) -> String {
-    #[derive(QueryableByName)]
-    struct Kind {
-        #[diesel(sql_type = Text)]
-        kind: String,
-    }
-    let rows: Vec<Kind> =
-        sql_query("SELECT relkind::text AS kind FROM pg_class WHERE oid = 'oban_jobs'::regclass")
-            .load(conn)
-            .expect("kind");
-    rows.into_iter().next().map(|k| k.kind).unwrap_or_default()
-}
-
 #[test]
 fn from_keeps_every_change_a_concurrent_writer_makes() {
     let db = seeded("from_writer", 4_000);
     let stop = Arc::new(AtomicBool::new(false));
     let writes = Arc::new(AtomicU64::new(0));
-    let writer = {
-        let (stop, writes, url) = (stop.clone(), writes.clone(), db.url.clone());
-        std::thread::spawn(move || {
-            let mut conn =
-                <diesel::PgConnection as diesel::Connection>::establish(&url).expect("writer");
-            let mut i = 0;
-            while !stop.load(Ordering::SeqCst) && write_one(&mut conn, i) {
-                i += 1;
-                writes.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
+    let writer = background(&db.url, &stop, &writes, Duration::from_millis(2), write_one);
     std::thread::sleep(Duration::from_millis(200));
-    let r = run_json(
-        &db,
-        "public",
-        &[
-            "migrate",
-            "--partitioned",
-            "--from",
-            "public",
-            "--batch-size",
-            "200",
-        ],
-    );
+    let r = move_public(&db, &["--batch-size", "200"]);
     stop.store(true, Ordering::SeqCst);
     writer.join().expect("writer");
     assert_eq!(r["switched"], true, "{r}");
@@ -420,17 +423,7 @@ fn from_refuses_other_shapes_and_a_dry_run_writes_nothing() {
     assert_eq!(db.snapshot("public"), before);
 
     let elixir = super::prune::elixir_db("from_elixir", "public");
-    let out = oban()
-        .args([
-            "-d",
-            &elixir.url,
-            "migrate",
-            "--partitioned",
-            "--from",
-            "public",
-        ])
-        .output()
-        .expect("run");
+    let out = move_fails(&elixir);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -441,17 +434,7 @@ fn from_refuses_other_shapes_and_a_dry_run_writes_nothing() {
 
     let parted = PgDb::new("from_parted");
     run_json(&parted, "public", &["migrate", "--partitioned"]);
-    let out = oban()
-        .args([
-            "-d",
-            &parted.url,
-            "migrate",
-            "--partitioned",
-            "--from",
-            "public",
-        ])
-        .output()
-        .expect("run");
+    let out = move_fails(&parted);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already partitioned"));
 
@@ -517,35 +500,22 @@ fn from_moves_a_live_oban_py_table_and_prune_drops_old_leaves_while_it_runs() {
     // Jobs keep arriving while the move runs.
     let stop = Arc::new(AtomicBool::new(false));
     let enqueued = Arc::new(AtomicU64::new(60));
-    let enqueuer = {
-        let (stop, enqueued, url) = (stop.clone(), enqueued.clone(), db.url.clone());
-        std::thread::spawn(move || {
-            let mut conn =
-                <diesel::PgConnection as diesel::Connection>::establish(&url).expect("enqueuer");
-            while !stop.load(Ordering::SeqCst) {
-                conn.batch_execute(
-                    "INSERT INTO oban_jobs (queue, worker, args) \
-                     VALUES ('default', 'incident_jobs.Sleep', '{\"seconds\": 0}')",
-                )
-                .expect("enqueue");
-                enqueued.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        })
-    };
-    std::thread::sleep(Duration::from_millis(300));
-    let r = run_json(
-        &db,
-        "public",
-        &[
-            "migrate",
-            "--partitioned",
-            "--from",
-            "public",
-            "--batch-size",
-            "50",
-        ],
+    let enqueuer = background(
+        &db.url,
+        &stop,
+        &enqueued,
+        Duration::from_millis(10),
+        |c, _| {
+            c.batch_execute(
+                "INSERT INTO oban_jobs (queue, worker, args) \
+             VALUES ('default', 'incident_jobs.Sleep', '{\"seconds\": 0}')",
+            )
+            .expect("enqueue");
+            true
+        },
     );
+    std::thread::sleep(Duration::from_millis(300));
+    let r = move_public(&db, &["--batch-size", "50"]);
     assert_eq!(r["switched"], true, "{r}");
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::SeqCst);

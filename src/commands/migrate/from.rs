@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::MigrateArgs;
 use crate::config::{validate_prefix, Settings};
-use crate::db::pg::move_jobs::{self as mv, Move, COLUMNS, UNPARTITIONED};
+use crate::db::pg::move_jobs::{self as mv, Move, UNPARTITIONED};
 use crate::db::pg::move_switch::switch;
 use crate::db::pg::Pg;
 use crate::db::{lock, Db};
@@ -280,12 +280,13 @@ fn check_shape(db: &mut Db, from: &str) -> Result<()> {
             schema.flavour.label()
         );
     }
+    let columns = mv::columns();
     let extra: Vec<&String> = schema
         .columns
         .iter()
-        .filter(|c| !COLUMNS.contains(&c.as_str()))
+        .filter(|c| !columns.contains(&c.as_str()))
         .collect();
-    let missing: Vec<&str> = COLUMNS
+    let missing: Vec<&str> = columns
         .iter()
         .copied()
         .filter(|c| !schema.columns.iter().any(|have| have == c))

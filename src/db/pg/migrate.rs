@@ -11,8 +11,19 @@ use crate::db::quote_ident;
 /// The partitioned layout in oban-py's shape (`migrate --partitioned`), its parent named
 /// `@PARENT@`.
 const PARTITIONED_SQL: &str = include_str!("sql/partitioned.sql");
-/// The tables and function oban-py keeps beside `oban_jobs`, each made only where missing.
-const EXTRAS_SQL: &str = include_str!("sql/partitioned_extras.sql");
+/// The oban-py schema, whose tail (from `oban_leaders` on) is what a partitioned layout needs
+/// beside its `oban_jobs`: the other tables, made only where missing, and the count function.
+const SCHEMA_SQL: &str =
+    include_str!("../../../migrations/postgres/2026-01-01-000000_oban_schema/up.sql");
+
+/// The tables and function oban-py keeps beside `oban_jobs`: the schema's statements from the
+/// `oban_leaders` table on.
+fn extras_sql() -> &'static str {
+    let start = SCHEMA_SQL
+        .find("CREATE UNLOGGED TABLE IF NOT EXISTS oban_leaders")
+        .expect("the schema migration creates oban_leaders");
+    &SCHEMA_SQL[start..]
+}
 
 /// Creates the partitioned layout under `prefix` with its parent named `parent` (a fixed name
 /// of ours, never user text), in one transaction; with `extras`, oban-py's other tables and
@@ -28,7 +39,7 @@ pub fn create_layout(conn: &mut Pg, prefix: &str, parent: &str, extras: bool) ->
         ))?;
         conn.batch_execute(&PARTITIONED_SQL.replace("@PARENT@", &parent))?;
         if extras {
-            conn.batch_execute(EXTRAS_SQL)?;
+            conn.batch_execute(extras_sql())?;
         }
         Ok::<_, diesel::result::Error>(())
     })

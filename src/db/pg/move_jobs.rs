@@ -17,7 +17,7 @@ use super::{table, Pg, PgSql};
 use crate::db::catalog::TextValue;
 use crate::db::partitions::Partitions;
 use crate::db::{quote_ident, CountValue};
-use crate::model::FinalState;
+use crate::model::{FinalState, TIMESTAMPS};
 
 /// The new parent's name until the switch.
 pub const NEW_PARENT: &str = "oban_jobs_partitioning";
@@ -30,9 +30,8 @@ pub const RECORD: &str = "oban_jobs_partitioning_record";
 /// The old table's name after the switch.
 pub const UNPARTITIONED: &str = "oban_jobs_unpartitioned";
 
-/// oban-py's columns, which are copied as they are (the state through text, so the enum of
-/// another schema takes it).
-pub const COLUMNS: [&str; 18] = [
+/// oban-py's columns before the timestamps.
+const HEAD: [&str; 12] = [
     "id",
     "state",
     "queue",
@@ -45,13 +44,13 @@ pub const COLUMNS: [&str; 18] = [
     "tags",
     "attempted_by",
     "errors",
-    "inserted_at",
-    "scheduled_at",
-    "attempted_at",
-    "cancelled_at",
-    "completed_at",
-    "discarded_at",
 ];
+
+/// oban-py's columns in table order, which are copied as they are (the state through text, so
+/// the enum of another schema takes it).
+pub fn columns() -> Vec<&'static str> {
+    HEAD.iter().chain(TIMESTAMPS.iter()).copied().collect()
+}
 
 /// The fixed condition for final-state rows.
 pub const FINAL: &str = "state IN ('completed', 'cancelled', 'discarded')";
@@ -91,7 +90,7 @@ impl Move {
     /// followed by a condition.
     pub fn copy_prefix(&self) -> String {
         let state_type = format!("{}.oban_job_state", quote_ident(&self.to));
-        let select: Vec<String> = COLUMNS
+        let select: Vec<String> = columns()
             .iter()
             .map(|c| match *c {
                 "state" => format!("state::text::{state_type}"),
@@ -101,7 +100,7 @@ impl Move {
         format!(
             "INSERT INTO {} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {} WHERE ",
             self.new_parent(),
-            COLUMNS.join(", "),
+            columns().join(", "),
             select.join(", "),
             self.old()
         )
