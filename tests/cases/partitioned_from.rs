@@ -254,6 +254,17 @@ fn from_resumes_after_max_batches_a_kill_and_a_lock_not_granted() {
         let _ = child.kill();
         let _ = child.wait();
     }
+    // A killed client's backend ends (and lets go of the advisory lock) once it notices.
+    for _ in 0..100 {
+        let left = db.count(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'oban-cli'",
+        );
+        if left == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let resumed = run_json(
         &db,
         "public",
