@@ -342,10 +342,10 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             break
         }
         'oban;migrate' {
-            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run, in batches, open jobs last under one short lock; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run: in batches, open jobs last, then one short lock for what changed meanwhile; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes')
             [CompletionResult]::new('--batch-size', '--batch-size', [CompletionResultType]::ParameterName, 'With --from: most rows copied in one transaction [default: 10000]')
             [CompletionResult]::new('--max-batches', '--max-batches', [CompletionResultType]::ParameterName, 'With --from: stop after this many batches, before the switch (the next run resumes)')
-            [CompletionResult]::new('--max-switch-rows', '--max-switch-rows', [CompletionResultType]::ParameterName, 'With --from: most open jobs and recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]')
+            [CompletionResult]::new('--max-switch-rows', '--max-switch-rows', [CompletionResultType]::ParameterName, 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]')
             [CompletionResult]::new('--lock-timeout', '--lock-timeout', [CompletionResultType]::ParameterName, 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]')
             [CompletionResult]::new('--statement-timeout', '--statement-timeout', [CompletionResultType]::ParameterName, 'Cancel any single statement running longer than this [default: 1m]')
             [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]')

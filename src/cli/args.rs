@@ -276,7 +276,7 @@ pub struct MigrateArgs {
     /// Create oban_jobs partitioned (LIST by state, final states by day, oban-py's columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet, or with --from)
     #[arg(long)]
     pub partitioned: bool,
-    /// With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run, in batches, open jobs last under one short lock; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes
+    /// With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run: in batches, open jobs last, then one short lock for what changed meanwhile; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes
     #[arg(long, value_name = "SCHEMA", requires = "partitioned")]
     pub from: Option<String>,
     /// With --from: most rows copied in one transaction
@@ -285,7 +285,7 @@ pub struct MigrateArgs {
     /// With --from: stop after this many batches, before the switch (the next run resumes)
     #[arg(long, value_name = "N", requires = "from", value_parser = positive_count, allow_hyphen_values = true)]
     pub max_batches: Option<u64>,
-    /// With --from: most open jobs and recorded changes the switch copies under its lock; with more it refuses and changes nothing
+    /// With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing
     #[arg(long, value_name = "N", requires = "from", value_parser = positive_count, allow_hyphen_values = true)]
     pub max_switch_rows: Option<u64>,
     #[command(flatten)]

@@ -47,17 +47,19 @@ pub struct MoveReport {
     pub leaves: Vec<String>,
     /// Copy batches run, final-state rows copied by them.
     pub batches: u64,
-    /// Final-state rows the batches copied.
+    /// Rows the batches copied.
     pub copied: u64,
     /// Ids recorded by the trigger and copied again before the switch.
     pub recopied: u64,
-    /// Ids of the old table the batches have been through, and the last they go to.
+    /// Final-state rows are copied up to this id.
     pub copied_to: i64,
+    /// Open jobs (copied after every final-state row) are copied up to this id.
+    pub open_to: i64,
     /// The old table's largest id when the trigger went in.
     pub high: i64,
     /// Whether the switch ran: `oban_jobs` is now the partitioned table.
     pub switched: bool,
-    /// Rows the switch inserted (the open jobs and recorded final rows).
+    /// Rows the switch inserted (the current version of each id the log still named).
     pub switch_rows: u64,
     /// Milliseconds the switch held the old table's lock.
     pub switch_lock_ms: Option<f64>,
@@ -111,7 +113,7 @@ impl Report for MoveReport {
         }
         if !self.dry_run {
             out.push_str(&format!(
-                "  copied {} final-state rows in {}; {} changed rows copied again\n",
+                "  copied {} rows in {}; {} changed rows copied again\n",
                 self.copied,
                 output::plural(self.batches, "batch", "batches"),
                 self.recopied
@@ -119,17 +121,17 @@ impl Report for MoveReport {
         }
         if self.switched {
             out.push_str(&format!(
-                "migrate: {to}.oban_jobs is partitioned; {} rows (open jobs and recorded \
-                 changes) moved under a {:.0} ms lock; the old table is {from}.{UNPARTITIONED} \
-                 (drop it when satisfied)\n",
+                "migrate: {to}.oban_jobs is partitioned; {} recorded changes copied under a \
+                 {:.0} ms lock; the old table is {from}.{UNPARTITIONED} (drop it when \
+                 satisfied)\n",
                 self.switch_rows,
                 self.switch_lock_ms.unwrap_or(0.0)
             ));
         } else if let Some(why) = &self.stopped {
             out.push_str(&format!(
-                "migrate: stopped before the switch ({why}); ids up to {} of {} copied; run \
-                 the same command again to resume\n",
-                self.copied_to, self.high
+                "migrate: stopped before the switch ({why}); final-state rows copied up to id \
+                 {}, open jobs up to id {}, of {}; run the same command again to resume\n",
+                self.copied_to, self.open_to, self.high
             ));
         }
         out
@@ -253,7 +255,7 @@ fn pass(db: &mut Db, opts: &Opts, report: &mut MoveReport) -> Result<()> {
     let at = mv::progress(pg, m)?;
     report.resumed = at.is_some();
     if let Some(at) = at {
-        (report.copied_to, report.high) = (at.copied_to, at.high);
+        (report.copied_to, report.open_to, report.high) = (at.copied_to, at.open_to, at.high);
     }
     if opts.dry_run {
         report.rows = mv::rows_by_state(pg, m)?
@@ -327,7 +329,7 @@ fn copy(pg: &mut Pg, opts: &Opts, days: &[mv::Day], report: &mut MoveReport) -> 
     };
     while !at.done() {
         if stop(spent, report) {
-            (report.copied_to, report.high) = (at.copied_to, at.high);
+            (report.copied_to, report.open_to, report.high) = (at.copied_to, at.open_to, at.high);
             return Ok(());
         }
         let Some((rows, next)) = mv::copy_batch(pg, m, opts.batch_size)? else {
@@ -337,7 +339,7 @@ fn copy(pg: &mut Pg, opts: &Opts, days: &[mv::Day], report: &mut MoveReport) -> 
         report.batches += 1;
         report.copied += rows;
     }
-    (report.copied_to, report.high) = (at.copied_to, at.high);
+    (report.copied_to, report.open_to, report.high) = (at.copied_to, at.open_to, at.high);
     // Copy the recorded changes again until a round finds fewer than a batch: what is left
     // for the switch is what arrived during the last round.
     loop {

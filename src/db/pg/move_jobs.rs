@@ -1,10 +1,11 @@
 //! Moving an ordinary oban-py `oban_jobs` into the partitioned layout while its workers run
 //! (`oban migrate --partitioned --from`), the way online copy tools do it: the new table is
 //! made under a temporary name; a trigger on the old table records in a side table (the log)
-//! the id of every row inserted, updated or deleted from then on; final-state rows are copied
-//! in id-ordered batches, each its own transaction with the progress row beside it; recorded
-//! changes are copied again; and one short transaction under `lock_timeout` (the switch, in
-//! `move_switch.rs`) copies the open jobs and what is still recorded, and swaps the names.
+//! the id of every row inserted, updated or deleted from then on; rows are copied in id-ordered
+//! batches, each its own transaction with the progress row beside it, final-state rows first
+//! and open jobs last (they change most); recorded changes are copied again; and one short
+//! transaction under `lock_timeout` (the switch, in `move_switch.rs`) copies what the log still
+//! names and swaps the names.
 //! Every step is idempotent or guarded by what the catalog and the progress row say, so a run
 //! stopped anywhere is finished by the next.
 
@@ -122,13 +123,17 @@ pub fn relkind(conn: &mut Pg, schema: &str, name: &str) -> Result<Option<String>
     Ok(rows.into_iter().next().map(|r| r.value))
 }
 
-/// Copy progress: rows with ids up to `copied_to` have been through the batches, which stop
-/// at `high`, the old table's largest id when the trigger went in.
+/// Copy progress: final-state rows with ids up to `copied_to`, then open jobs with ids up to
+/// `open_to`, have been through the batches, which stop at `high`, the old table's largest id
+/// when the trigger went in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
 pub struct Progress {
-    /// Ids up to this one are copied.
+    /// Final-state rows with ids up to this one are copied.
     #[diesel(sql_type = BigInt)]
     pub copied_to: i64,
+    /// Open jobs with ids up to this one are copied (after every final-state row).
+    #[diesel(sql_type = BigInt)]
+    pub open_to: i64,
     /// The last id the batches copy.
     #[diesel(sql_type = BigInt)]
     pub high: i64,
@@ -137,7 +142,7 @@ pub struct Progress {
 impl Progress {
     /// Whether the batches are done.
     pub fn done(&self) -> bool {
-        self.copied_to >= self.high
+        self.copied_to >= self.high && self.open_to >= self.high
     }
 }
 
@@ -146,8 +151,11 @@ pub fn progress(conn: &mut Pg, mv: &Move) -> Result<Option<Progress>> {
     if relkind(conn, &mv.from, PROGRESS)?.is_none() {
         return Ok(None);
     }
-    let rows: Vec<Progress> =
-        diesel::sql_query(format!("SELECT copied_to, high FROM {}", mv.progress())).load(conn)?;
+    let rows: Vec<Progress> = diesel::sql_query(format!(
+        "SELECT copied_to, open_to, high FROM {}",
+        mv.progress()
+    ))
+    .load(conn)?;
     Ok(rows.into_iter().next())
 }
 
@@ -171,18 +179,20 @@ pub fn rows_by_state(conn: &mut Pg, mv: &Move) -> Result<Vec<StateRows>> {
     .load(conn)?)
 }
 
-/// Open jobs in the old table plus ids in the log: what the switch copies under its lock.
-pub fn switch_rows(conn: &mut Pg, mv: &Move) -> Result<u64> {
-    let log = if relkind(conn, &mv.from, LOG)?.is_some() {
-        format!("(SELECT count(*) FROM {})", mv.log())
-    } else {
-        "0".to_string()
-    };
+/// Open jobs in the old table (what the batches copy last).
+pub fn open_rows(conn: &mut Pg, mv: &Move) -> Result<u64> {
     let rows: Vec<CountValue> = diesel::sql_query(format!(
-        "SELECT (SELECT count(*) FROM {} WHERE {OPEN}) + {log} AS n",
+        "SELECT count(*) AS n FROM {} WHERE {OPEN}",
         mv.old()
     ))
     .load(conn)?;
+    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+}
+
+/// Ids in the log: what the switch copies again under its lock.
+pub fn logged(conn: &mut Pg, mv: &Move) -> Result<u64> {
+    let rows: Vec<CountValue> =
+        diesel::sql_query(format!("SELECT count(*) AS n FROM {}", mv.log())).load(conn)?;
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }
 
@@ -318,7 +328,8 @@ pub fn install_trigger(conn: &mut Pg, mv: &Move) -> Result<Progress> {
         c.batch_execute(&format!(
             "CREATE TABLE {log} (seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
                id bigint NOT NULL); \
-             CREATE TABLE {progress} (copied_to bigint NOT NULL, high bigint NOT NULL); \
+             CREATE TABLE {progress} (copied_to bigint NOT NULL, open_to bigint NOT NULL, \
+               high bigint NOT NULL); \
              CREATE FUNCTION {record}() RETURNS trigger LANGUAGE plpgsql AS $oban_record$ \
              BEGIN \
                IF TG_OP = 'DELETE' THEN INSERT INTO {log} (id) VALUES (OLD.id); \
@@ -327,7 +338,7 @@ pub fn install_trigger(conn: &mut Pg, mv: &Move) -> Result<Progress> {
              END $oban_record$; \
              CREATE TRIGGER {trigger} AFTER INSERT OR UPDATE OR DELETE ON {old} \
                FOR EACH ROW EXECUTE FUNCTION {record}(); \
-             INSERT INTO {progress} SELECT 0, coalesce(max(id), 0) FROM {old}"
+             INSERT INTO {progress} SELECT 0, 0, coalesce(max(id), 0) FROM {old}"
         ))
     })
     .context("putting the change-recording trigger on the old table")?;
@@ -339,26 +350,31 @@ pub fn progress_or_fail(conn: &mut Pg, mv: &Move) -> Result<Progress> {
     progress(conn, mv)?.context("the progress row is missing")
 }
 
-/// Copies the next batch of final-state rows (at most `batch` ids of the old table), and moves
-/// the progress row on in the same transaction. `None` when the batches are done.
+/// Copies the next batch (at most `batch` rows): final-state rows in id order, then open jobs
+/// in id order, and moves the progress row on in the same transaction. `None` when the batches
+/// are done.
 pub fn copy_batch(conn: &mut Pg, mv: &Move, batch: u64) -> Result<Option<(u64, Progress)>> {
     conn.transaction(|c| {
         let rows: Vec<Progress> = diesel::sql_query(format!(
-            "SELECT copied_to, high FROM {} FOR UPDATE",
+            "SELECT copied_to, open_to, high FROM {} FOR UPDATE",
             mv.progress()
         ))
         .load(c)?;
-        let Some(at) = rows.into_iter().next() else {
+        let Some(mut at) = rows.into_iter().next() else {
             bail!("the progress row is missing");
         };
-        if at.done() {
+        let (which, column, done) = if at.copied_to < at.high {
+            (FINAL, "copied_to", at.copied_to)
+        } else if at.open_to < at.high {
+            (OPEN, "open_to", at.open_to)
+        } else {
             return Ok(None);
-        }
+        };
         let mut sql = PgSql::new();
-        let (from, high, size) = (sql.bind(at.copied_to), sql.bind(at.high), sql.bind(batch));
+        let (from, high, size) = (sql.bind(done), sql.bind(at.high), sql.bind(batch));
         sql.push(&format!(
             "SELECT coalesce(max(id), {high}) AS n FROM (SELECT id FROM {} \
-             WHERE id > {from} AND id <= {high} ORDER BY id LIMIT {size}) s",
+             WHERE id > {from} AND id <= {high} AND {which} ORDER BY id LIMIT {size}) s",
             mv.old()
         ));
         let to = sql
@@ -367,30 +383,29 @@ pub fn copy_batch(conn: &mut Pg, mv: &Move, batch: u64) -> Result<Option<(u64, P
             .first()
             .map_or(at.high, |r| r.n);
         let mut sql = PgSql::new();
-        let (lo, hi) = (sql.bind(at.copied_to), sql.bind(to));
+        let (lo, hi) = (sql.bind(done), sql.bind(to));
         sql.push(&format!(
-            "{}id > {lo} AND id <= {hi} AND {FINAL}",
+            "{}id > {lo} AND id <= {hi} AND {which}",
             mv.copy_prefix()
         ));
         let copied = sql.query().execute(c)? as u64;
         let mut sql = PgSql::new();
         let hi = sql.bind(to);
-        sql.push(&format!("UPDATE {} SET copied_to = {hi}", mv.progress()));
+        sql.push(&format!("UPDATE {} SET {column} = {hi}", mv.progress()));
         sql.query().execute(c)?;
-        Ok(Some((
-            copied,
-            Progress {
-                copied_to: to,
-                high: at.high,
-            },
-        )))
+        if column == "copied_to" {
+            at.copied_to = to;
+        } else {
+            at.open_to = to;
+        }
+        Ok(Some((copied, at)))
     })
 }
 
 /// Takes up to `batch` ids off the log and copies those rows again: their copies deleted,
-/// their current version inserted when it is final (open ones wait for the switch). The log
-/// entries are taken in the same transaction, so a change committed after it read them leaves
-/// an entry of its own. Only once the batches are done.
+/// their current version inserted. The log entries are taken in the same transaction, so a
+/// change committed after it read them leaves an entry of its own. Only once the batches are
+/// done: before that, a batch could copy a row the catch-up has.
 pub fn catch_up(conn: &mut Pg, mv: &Move, batch: u64) -> Result<u64> {
     conn.transaction(|c| {
         let at = progress_or_fail(c, mv)?;
@@ -404,27 +419,27 @@ pub fn catch_up(conn: &mut Pg, mv: &Move, batch: u64) -> Result<u64> {
             "DELETE FROM {log} WHERE seq IN (SELECT seq FROM {log} ORDER BY seq LIMIT {size}) \
              RETURNING id AS n"
         ));
-        let mut ids: Vec<i64> = sql
-            .query()
-            .load::<CountValue>(c)?
-            .iter()
-            .map(|r| r.n)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let ids = distinct(sql.query().load::<CountValue>(c)?);
         if ids.is_empty() {
             return Ok(0);
         }
-        recopy(c, mv, &ids, false)?;
+        recopy(c, mv, &ids)?;
         Ok(ids.len() as u64)
     })
 }
 
-/// Deletes the copies of `ids` from the new table and inserts their current version when it
-/// is final; with `open`, inserts every open job of the old table too. An open job not among
-/// `ids` has not changed since the trigger went in, so it was open at every batch and never
-/// copied: nothing of it is in the new table to delete.
-pub fn recopy(conn: &mut Pg, mv: &Move, ids: &[i64], open: bool) -> Result<u64> {
+/// The distinct ids of `rows`.
+pub fn distinct(rows: Vec<CountValue>) -> Vec<i64> {
+    let mut ids: Vec<i64> = rows.into_iter().map(|r| r.n).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Deletes every copy of `ids` from the new table and inserts their current version. Every
+/// row copied twice by the batches (final at its batch, open at a later one) changed after
+/// the trigger went in, so its id is in the log and this leaves one copy.
+pub fn recopy(conn: &mut Pg, mv: &Move, ids: &[i64]) -> Result<u64> {
     let mut sql = PgSql::new();
     let list = sql.bind(ids);
     sql.push(&format!(
@@ -434,10 +449,6 @@ pub fn recopy(conn: &mut Pg, mv: &Move, ids: &[i64], open: bool) -> Result<u64> 
     sql.query().execute(conn)?;
     let mut sql = PgSql::new();
     let list = sql.bind(ids);
-    sql.push(&format!("{}id = ANY({list}) AND {FINAL}", mv.copy_prefix()));
-    let mut copied = sql.query().execute(conn)? as u64;
-    if open {
-        copied += diesel::sql_query(format!("{}{OPEN}", mv.copy_prefix())).execute(conn)? as u64;
-    }
-    Ok(copied)
+    sql.push(&format!("{}id = ANY({list})", mv.copy_prefix()));
+    Ok(sql.query().execute(conn)? as u64)
 }

@@ -1,7 +1,8 @@
 //! The switch of `oban migrate --partitioned --from`: one transaction that takes the old
 //! table's lock (under `lock_timeout`, so a busy table makes it fail and a later run retry
-//! rather than queue workers behind it for long), copies again every row the log recorded and
-//! every open job, sets the new table's identity above every id the old one gave out, removes
+//! rather than queue workers behind it for long), copies again every row the log still names
+//! (the changes since the last catch-up round), sets the new table's identity above every id
+//! the old one gave out, removes
 //! the trigger and its tables, and renames old → `oban_jobs_unpartitioned`, new → `oban_jobs`.
 //! Executing jobs are in the new table when it commits, so the workers' acks find them.
 
@@ -11,7 +12,7 @@ use anyhow::{bail, Result};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 
-use super::move_jobs::{progress_or_fail, recopy, switch_rows, Move, RECORD, UNPARTITIONED};
+use super::move_jobs::{distinct, logged, progress_or_fail, recopy, Move, RECORD, UNPARTITIONED};
 use super::{Pg, PgSql};
 use crate::db::{quote_ident, CountValue};
 
@@ -20,14 +21,14 @@ use crate::db::{quote_ident, CountValue};
 pub struct Switched {
     /// Ids taken off the log.
     pub logged: u64,
-    /// Rows inserted into the new table (the open jobs and the final rows the log named).
+    /// Rows inserted into the new table (the current version of each id the log named).
     pub copied: u64,
     /// Milliseconds from the lock granted to the commit.
     pub lock_ms: f64,
 }
 
-/// Runs the switch; refuses (changing nothing) when more than `max_rows` open jobs and
-/// recorded changes would be copied under the lock.
+/// Runs the switch; refuses (changing nothing) when the log names more than `max_rows` ids to
+/// copy under the lock.
 pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
     let mut locked = None;
     let (logged, copied) = conn.transaction(|c| {
@@ -38,23 +39,19 @@ pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
         c.batch_execute(&format!("LOCK TABLE {old} IN ACCESS EXCLUSIVE MODE"))?;
         locked = Some(Instant::now());
         c.batch_execute(&format!("LOCK TABLE {new} IN ACCESS EXCLUSIVE MODE"))?;
-        let rows = switch_rows(c, mv)?;
+        let rows = logged(c, mv)?;
         if rows > max_rows {
             bail!(
-                "the switch would copy {rows} open jobs and recorded changes under its lock, \
-                 more than --max-switch-rows {max_rows}; nothing was switched (run again when \
-                 fewer jobs are open, or raise --max-switch-rows)"
+                "the switch would copy {rows} recorded changes under its lock, more than \
+                 --max-switch-rows {max_rows}; nothing was switched (run again when the \
+                 workers are quieter, or raise --max-switch-rows)"
             );
         }
-        let ids: Vec<i64> = diesel::sql_query(format!("DELETE FROM {} RETURNING id AS n", mv.log()))
-            .load::<CountValue>(c)?
-            .iter()
-            .map(|r| r.n)
-            .collect();
-        let mut ids = ids;
-        ids.sort_unstable();
-        ids.dedup();
-        let copied = recopy(c, mv, &ids, true)?;
+        let ids = distinct(
+            diesel::sql_query(format!("DELETE FROM {} RETURNING id AS n", mv.log()))
+                .load::<CountValue>(c)?,
+        );
+        let copied = recopy(c, mv, &ids)?;
         // New ids continue above every id the old table's identity handed out.
         let mut sql = PgSql::new();
         let (new_name, old_name) = (sql.bind(&new), sql.bind(&old));
