@@ -331,7 +331,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --from 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run: in batches, open jobs last, then one short lock for what changed meanwhile; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes'
             cand --batch-size 'With --from: most rows copied in one transaction [default: 10000]'
             cand --max-batches 'With --from: stop after this many batches, before the switch (the next run resumes)'
-            cand --max-switch-rows 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]'
+            cand --max-switch-rows 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 20000]'
             cand --lock-timeout 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]'
             cand --statement-timeout 'Cancel any single statement running longer than this [default: 1m]'
             cand -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]'

@@ -338,7 +338,7 @@ complete -c oban -n "__fish_oban_using_subcommand queues" -s h -l help -d 'Print
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l from -d 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run: in batches, open jobs last, then one short lock for what changed meanwhile; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l batch-size -d 'With --from: most rows copied in one transaction [default: 10000]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-batches -d 'With --from: stop after this many batches, before the switch (the next run resumes)' -r
-complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-switch-rows -d 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 50000]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-switch-rows -d 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 20000]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
