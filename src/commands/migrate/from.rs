@@ -340,6 +340,7 @@ fn copy(pg: &mut Pg, opts: &Opts, days: &[mv::Day], report: &mut MoveReport) -> 
         report.copied += rows;
     }
     (report.copied_to, report.open_to, report.high) = (at.copied_to, at.open_to, at.high);
+    mv::analyze(pg, m)?;
     // Copy the recorded changes again until a round finds fewer than a batch: what is left
     // for the switch is what arrived during the last round.
     loop {

@@ -402,6 +402,14 @@ pub fn copy_batch(conn: &mut Pg, mv: &Move, batch: u64) -> Result<Option<(u64, P
     })
 }
 
+/// Gathers the new table's statistics (every leaf's), so the workers' first queries after the
+/// switch are planned on real figures. Takes only a SHARE UPDATE EXCLUSIVE lock, on the new
+/// table, which nothing else uses yet.
+pub fn analyze(conn: &mut Pg, mv: &Move) -> Result<()> {
+    conn.batch_execute(&format!("ANALYZE {}", mv.new_parent()))
+        .context("analyzing the new table")
+}
+
 /// Takes up to `batch` ids off the log and copies those rows again: their copies deleted,
 /// their current version inserted. The log entries are taken in the same transaction, so a
 /// change committed after it read them leaves an entry of its own. Only once the batches are
