@@ -147,6 +147,9 @@ impl Report for MoveReport {
     }
 }
 
+/// Full catch-up rounds before the switch is tried anyway.
+const CATCH_UP_ROUNDS: u32 = 100;
+
 /// The options of one run.
 struct Opts {
     mv: Move,
@@ -342,8 +345,10 @@ fn copy(pg: &mut Pg, opts: &Opts, days: &[mv::Day], report: &mut MoveReport) -> 
     (report.copied_to, report.open_to, report.high) = (at.copied_to, at.open_to, at.high);
     mv::analyze(pg, m)?;
     // Copy the recorded changes again until a round finds fewer than a batch: what is left
-    // for the switch is what arrived during the last round.
-    loop {
+    // for the switch is what arrived during the last round. Workers that change rows faster
+    // than the rounds copy them would keep this going: after CATCH_UP_ROUNDS full rounds the
+    // switch is tried anyway, and refuses when the log holds more than --max-switch-rows.
+    for _ in 0..CATCH_UP_ROUNDS {
         if stop(spent, report) {
             return Ok(());
         }
