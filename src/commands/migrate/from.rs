@@ -108,7 +108,13 @@ impl Report for MoveReport {
                 output::plural(self.leaves.len() as u64, "leaf", "leaves"),
             ));
         }
-        if self.resumed {
+        if self.resumed && self.dry_run {
+            out.push_str(&format!(
+                "  an earlier run stopped with final-state rows copied up to id {}, open jobs \
+                 up to id {}, of {}; a run resumes there\n",
+                self.copied_to, self.open_to, self.high
+            ));
+        } else if self.resumed {
             out.push_str("  resumed an earlier run's progress\n");
         }
         if !self.dry_run {
