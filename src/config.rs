@@ -5,6 +5,7 @@
 
 pub use crate::defaults;
 pub mod file;
+pub mod rules;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -55,6 +56,8 @@ pub struct Settings {
     pub pruner: Pruner,
     /// Lifeline settings.
     pub lifeline: Lifeline,
+    /// `[[retention]]` rules from the file, in order (`--rule` flags replace them).
+    pub retention: Vec<crate::model::retention::Rule>,
     /// Things worth telling the user that are not errors (typos in oban.toml), one line each,
     /// without the `oban: warning: ` lead.
     pub warnings: Vec<String>,
@@ -177,6 +180,7 @@ pub fn resolve_with(
                 .unwrap_or(defaults::LIFELINE_INTERVAL),
             rescue_after: file.rescue_after.unwrap_or(defaults::RESCUE_AFTER),
         },
+        retention: file.retention,
         warnings: file.warnings,
     })
 }

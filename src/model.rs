@@ -2,6 +2,8 @@
 //! state is judged by), the orders and time bases a list can use, the table flavours, and times
 //! as the database clock gives them. Each is derived once for clap, serde, diesel and display.
 
+pub mod retention;
+
 use std::fmt;
 
 use diesel::backend::Backend;

@@ -31,6 +31,9 @@ pub struct PruneArgs {
     /// Only these final states (repeatable or comma-separated)
     #[arg(long, value_enum, value_delimiter = ',')]
     pub state: Vec<FinalState>,
+    /// A retention rule, e.g. 'queue=mailers,state=discarded,max_age=30d' or 'worker=app.*,keep_last=1000' (repeatable; first match wins; replaces the config file's [[retention]] rules)
+    #[arg(long, value_name = "RULE")]
+    pub rule: Vec<String>,
     /// Queue and worker filters.
     #[command(flatten)]
     pub scope: QueueWorkerArgs,

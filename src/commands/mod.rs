@@ -131,6 +131,7 @@ pub fn job_filter(scope: &QueueWorkerArgs) -> anyhow::Result<JobFilter> {
     Ok(JobFilter {
         queues: scope.queue.clone(),
         workers: scope.worker.clone(),
+        ..JobFilter::default()
     })
 }
 

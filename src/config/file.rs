@@ -1,9 +1,10 @@
 //! oban.toml, read through serde.
 //!
 //! The file is the one oban-py reads, so every key oban-py accepts (`queues`, `node`, `metrics`,
-//! `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]` and `[lifeline]` are
-//! read. A bad value is a usage error naming the line, the key and the allowed form. Keys that
-//! neither tool reads but that look like a misspelling of one are reported as warnings.
+//! `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]`, `[lifeline]` and the
+//! `[[retention]]` tables (`config::rules`) are read. A bad value is a usage error naming the
+//! line, the key and the allowed form. Keys that neither tool reads but that look like a
+//! misspelling of one are reported as warnings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use toml::de::{DeTable, DeValue};
 use crate::dsn::Dsn;
 use crate::duration;
 use crate::error::usage;
+use crate::model::retention::Rule;
 
 /// The values an oban.toml may hold for this tool; everything is optional.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -34,6 +36,8 @@ pub struct FileConfig {
     pub lifeline_interval: Option<Duration>,
     /// `[lifeline] rescue_after`
     pub rescue_after: Option<Duration>,
+    /// `[[retention]]` tables, in order.
+    pub retention: Vec<Rule>,
     /// Unknown keys that look like typos, each as `FILE line N: unknown key …`.
     pub warnings: Vec<String>,
 }
@@ -68,6 +72,9 @@ impl FileConfig {
                 format!("{origin} line {line}: {what}")
             })
             .collect();
+        let retention = super::rules::from_document(document.get_ref(), origin, &|offset| {
+            line_column(text, offset).0
+        })?;
         let file = Document::deserialize(toml::de::Deserializer::from(document)).map_err(|e| {
             let at = e
                 .span()
@@ -85,6 +92,7 @@ impl FileConfig {
             prune_interval: pruner.interval,
             lifeline_interval: lifeline.interval,
             rescue_after: lifeline.rescue_after,
+            retention,
             warnings,
         })
     }
@@ -163,7 +171,7 @@ const OBAN_PY_KEYS: [&str; 20] = [
     "stager",
 ];
 /// What a top-level key that neither tool knows may be a misspelling of, and how to say so.
-const TOP_LEVEL_NEAR: [(&str, &str); 8] = [
+const TOP_LEVEL_NEAR: [(&str, &str); 9] = [
     ("dsn", "dsn"),
     ("prefix", "prefix"),
     ("pruner", "[pruner]"),
@@ -172,6 +180,7 @@ const TOP_LEVEL_NEAR: [(&str, &str); 8] = [
     ("limit", "[pruner] limit"),
     ("interval", "[pruner] interval or [lifeline] interval"),
     ("rescue_after", "[lifeline] rescue_after"),
+    ("retention", "[[retention]]"),
 ];
 
 /// Keys that look like typos: every unknown key in `[pruner]` and `[lifeline]`, and top-level
@@ -207,13 +216,18 @@ fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
                         keys.contains(&sub_name)
                             .then(|| format!(" (did you mean [{other}] {sub_name}?)"))
                     })
+                    .or_else(|| {
+                        (*section == "pruner" && sub_name == "rules").then(|| {
+                            " (retention rules are top-level [[retention]] tables)".to_string()
+                        })
+                    })
                     .unwrap_or_default();
                 found.push((
                     sub.span().start,
                     format!("unknown key [{section}] {sub_name}{hint}"),
                 ));
             }
-        } else if !OBAN_PY_KEYS.contains(&name) {
+        } else if !OBAN_PY_KEYS.contains(&name) && name != "retention" {
             let near = TOP_LEVEL_NEAR
                 .iter()
                 .filter(|(k, _)| is_near(name, k))

@@ -5,10 +5,35 @@ use anyhow::Result;
 
 use super::sql::{Dialect, Sql};
 use super::Schema;
+use crate::model::retention::{RuleMatch, WorkerPattern};
 use crate::model::{FinalState, JobState};
 
-/// What a prune pass takes: each final state with its cutoff (database clock text).
-pub type Targets = [(FinalState, String)];
+/// One final state a prune pass takes, and which of its rows: those whose timestamp is older
+/// than `cutoff` (database clock text), and, with `below_id`, also those at exactly `cutoff`
+/// whose id is lower (a keep_last rule's mark: the newest rows, ties by id, stay).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The state.
+    pub state: FinalState,
+    /// Rows older than this go.
+    pub cutoff: String,
+    /// Rows at exactly `cutoff` with a lower id go too.
+    pub below_id: Option<i64>,
+}
+
+impl Target {
+    /// A state whose rows older than `cutoff` go.
+    pub fn older(state: FinalState, cutoff: String) -> Target {
+        Target {
+            state,
+            cutoff,
+            below_id: None,
+        }
+    }
+}
+
+/// What a prune pass takes: each final state with its cutoff.
+pub type Targets = [Target];
 
 /// Filters shared by maintenance commands.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,11 +42,16 @@ pub struct JobFilter {
     pub queues: Vec<String>,
     /// Only these workers (empty: all).
     pub workers: Vec<String>,
+    /// Only jobs this retention rule matches (prune).
+    pub rule: Option<RuleMatch>,
+    /// Not jobs these retention rules match: the earlier rules, which win (prune).
+    pub unless: Vec<RuleMatch>,
 }
 
 impl JobFilter {
     /// ` AND queue IN (…) AND worker IN (…)` for the filters in use (`alias` with its dot),
-    /// the values bound into `sql`.
+    /// and a retention rule's match and the earlier rules' non-match, the values bound into
+    /// `sql`.
     pub fn sql<DB: Dialect>(&self, sql: &mut Sql<DB>, alias: &str) -> String {
         let mut text = String::new();
         for (column, values) in [("queue", &self.queues), ("worker", &self.workers)] {
@@ -30,8 +60,41 @@ impl JobFilter {
                 text.push_str(&sql.in_list(&format!("{alias}{column}"), values));
             }
         }
+        if let Some(rule) = &self.rule {
+            text.push_str(&format!(" AND {}", rule_sql(rule, sql, alias)));
+        }
+        for earlier in &self.unless {
+            text.push_str(&format!(" AND NOT {}", rule_sql(earlier, sql, alias)));
+        }
         text
     }
+}
+
+/// `(queue = $1 AND worker LIKE $2 AND CAST(state AS text) IN ('completed'))` for what the
+/// rule names, `(1 = 1)` when it names nothing. Queue, worker and state are never null.
+fn rule_sql<DB: Dialect>(rule: &RuleMatch, sql: &mut Sql<DB>, alias: &str) -> String {
+    let mut parts = vec!["1 = 1".to_string()];
+    if let Some(queue) = &rule.queue {
+        parts.push(format!("{alias}queue = {}", sql.bind(queue)));
+    }
+    match &rule.worker {
+        Some(WorkerPattern::Exact(w)) => parts.push(format!("{alias}worker = {}", sql.bind(w))),
+        Some(WorkerPattern::Glob(g)) => parts.push(sql.glob(&format!("{alias}worker"), g)),
+        None => {}
+    }
+    if !rule.states.is_empty() {
+        // Literals of our own vocabulary; text, so a state the table's enum lacks is no error.
+        let names: Vec<String> = rule
+            .states
+            .iter()
+            .map(|s| format!("'{}'", s.name()))
+            .collect();
+        parts.push(format!(
+            "CAST({alias}state AS text) IN ({})",
+            names.join(", ")
+        ));
+    }
+    format!("({})", parts.join(" AND "))
 }
 
 /// A row taken out by a prune batch.
@@ -63,6 +126,18 @@ pub struct PrunableCount {
     /// Rows.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub count: i64,
+}
+
+/// Where a keep_last rule's kept jobs begin: the oldest kept job's timestamp (database clock
+/// text, as a cutoff) and id.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
+pub struct Mark {
+    /// Its final-state timestamp.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub at: String,
+    /// Its id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
 }
 
 /// Which end of the eligible range a drain takes its batches from.
@@ -173,6 +248,17 @@ pub trait Prune {
     /// skipping rows others hold locked; `sink` (the archive) sees the rows before commit and
     /// can veto it by failing.
     fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>>;
+
+    /// The `(timestamp, id)` of the `n`-th newest job (`n` ≥ 1) in `states` that `filter`
+    /// takes, by each job's own final-state timestamp, ties by id; `None` when there are fewer.
+    /// A keep_last rule keeps that job and the newer ones.
+    fn keep_mark(
+        &mut self,
+        schema: &Schema,
+        states: &[FinalState],
+        filter: &JobFilter,
+        n: u64,
+    ) -> Result<Option<Mark>>;
 
     /// How the pass `whole` (its targets, filters and batch size) should find its rows. An
     /// engine that cannot walk its heap answers [`Plan::Index`].

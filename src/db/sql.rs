@@ -78,11 +78,32 @@ pub trait Dialect:
 
     /// Binds a list value.
     fn bind_list(q: Query<Self>, list: Value) -> Query<Self>;
+
+    /// How to ask, case-sensitively, whether `{expr}` matches the pattern bound at `{pattern}`.
+    const GLOB: &'static str;
+
+    /// A glob (`*` any run of characters, `?` any one, everything else itself) as the
+    /// engine's pattern for [`Dialect::GLOB`].
+    fn glob_pattern(glob: &str) -> String;
 }
 
 impl Dialect for Pg {
     const MARK: &'static str = "$";
     const IN_LIST: &'static str = "{expr} = ANY({list})";
+
+    const GLOB: &'static str = "{expr} LIKE {pattern} ESCAPE '\\'";
+
+    /// A LIKE pattern: `%`, `_` and `\` escaped, then `*` → `%` and `?` → `_`.
+    fn glob_pattern(glob: &str) -> String {
+        glob.chars()
+            .map(|c| match c {
+                '*' => "%".to_string(),
+                '?' => "_".to_string(),
+                '%' | '_' | '\\' => format!("\\{c}"),
+                c => c.to_string(),
+            })
+            .collect()
+    }
 
     fn bind_list(q: Query<Pg>, list: Value) -> Query<Pg> {
         match list {
@@ -97,6 +118,13 @@ impl Dialect for Pg {
 impl Dialect for Sqlite {
     const MARK: &'static str = "?";
     const IN_LIST: &'static str = "{expr} IN (SELECT value FROM json_each({list}))";
+
+    const GLOB: &'static str = "{expr} GLOB {pattern}";
+
+    /// A GLOB pattern: `*` and `?` as they are, `[` (a character class there) as `[[]`.
+    fn glob_pattern(glob: &str) -> String {
+        glob.replace('[', "[[]")
+    }
 
     fn bind_list(q: Query<Sqlite>, list: Value) -> Query<Sqlite> {
         let json = match list {
@@ -159,6 +187,12 @@ impl<DB: Dialect> Sql<DB> {
     pub fn in_list(&mut self, expr: &str, values: impl Into<Value>) -> String {
         let p = self.bind(values);
         DB::in_list(expr, &p)
+    }
+
+    /// `expr` matches `glob` (`*`, `?`), the pattern bound.
+    pub fn glob(&mut self, expr: &str, glob: &str) -> String {
+        let p = self.bind(DB::glob_pattern(glob));
+        DB::GLOB.replace("{expr}", expr).replace("{pattern}", &p)
     }
 
     /// The text so far.

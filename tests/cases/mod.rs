@@ -21,6 +21,7 @@ mod prune;
 mod prune_walk;
 mod reindex;
 mod rescue;
+mod rules;
 mod seed;
 mod snapshots;
 mod stats;

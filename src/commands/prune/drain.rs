@@ -1,19 +1,20 @@
 //! One prune pass: take the cutoffs from the database clock, then count (dry run) or drain in
-//! bounded batches under the advisory lock, with one connection or two from both ends.
+//! bounded batches under the advisory lock, with one connection or two from both ends; with
+//! retention rules, part by part (`rules`), within one `--limit`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 
+use super::rules::{self, Part};
 use super::throttle::{Throttle, Waited};
 use super::walk::Walk;
 use super::{leaves, Archive, Method, Outcome, PruneOpts, PruneReport};
 use crate::db::{lock, Batch, Cursor, Db, DeletedRow, End, Plan, Schema};
-use crate::model::{DbTime, FinalState};
 use crate::watch;
 
 /// Runs one pass on an open connection. `progress` is advanced by the rows of each batch.
@@ -26,49 +27,19 @@ pub fn pass(
 ) -> Result<PruneReport> {
     let started = Instant::now();
     let mut report = PruneReport::new(opts, schema);
-    let ages: Vec<Duration> = opts.ages.iter().map(|(_, age)| *age).collect();
-    // A state the table's enum lacks (`cancelled` before Elixir's migration v9) holds no job.
-    let targets: Vec<(FinalState, String)> = opts
-        .ages
-        .iter()
-        .map(|(state, _)| *state)
-        .zip(db.cutoffs_of(&ages)?)
-        .filter(|(state, _)| schema.has_state(state.state()))
-        .collect();
-    for (state, cutoff) in &targets {
-        report.cutoffs.insert(state.name(), DbTime::from_db(cutoff));
-    }
-    // The pass's whole selection, for counts.
-    let whole = Batch {
-        schema,
-        targets: &targets,
-        filter: &opts.filter,
-        size: opts.limit,
-        archive: false,
-        cursor: Cursor::new(End::Oldest),
-    };
-    if targets.is_empty() {
+    let parts = rules::parts(db, schema, opts, &mut report)?;
+    if parts.iter().all(|p| p.targets.is_empty()) {
         report.elapsed = started.elapsed().as_secs_f64();
         return Ok(report);
     }
-    // Leaves that go whole; batches leave their rows alone (see `db::pg::prune`).
-    let leaves = leaves::whole(schema, opts, &targets);
+    // Leaves that go whole; batches leave their rows alone (see `db::pg::prune`). The default
+    // part is the last: with rules, its filter keeps every leaf out.
+    let leaves = match parts.last() {
+        Some(last) => leaves::whole(schema, &last.filter, &last.targets),
+        None => Vec::new(),
+    };
     if opts.dry_run {
-        let counts = db
-            .count_prunable(&whole)
-            .context("counting prunable jobs")?;
-        for c in counts {
-            report.add(c.state.name(), &c.queue, c.count as u64);
-        }
-        if report.total >= opts.limit {
-            report.outcome = Outcome::Limit;
-            report.eligible = Some(
-                db.count_eligible(&whole)
-                    .context("counting every eligible job")?,
-            );
-        } else {
-            report.eligible = Some(report.total);
-        }
+        count(db, schema, opts, &parts, &mut report)?;
         let batched = report.total;
         leaves::count(db, &leaves, &mut report)?;
         report.eligible = report.eligible.map(|n| n + report.total - batched);
@@ -77,9 +48,7 @@ pub fn pass(
     }
     if let Some(bar) = progress {
         // The bar's length is what this pass will delete, so it can show an ETA.
-        let all = db
-            .count_eligible(&whole)
-            .context("counting every eligible job")?;
+        let all = eligible(db, schema, opts, &parts)?;
         bar.set_length(all.min(opts.limit));
     }
 
@@ -99,35 +68,53 @@ pub fn pass(
             &mut whole_leaves,
             started,
         )?;
-        // Planned for one batch: a walk only pays when at least a batch is eligible.
-        let one = Batch {
-            size: opts.batch_size,
-            ..whole
-        };
-        let plan = db.plan(&one).context("planning the pass")?;
-        let walk = match plan {
-            Plan::Nothing => return Ok((Drained::default(), Method::Index)),
-            Plan::Index => None,
-            Plan::Walk { blocks, density } => Some(Walk::new(blocks, density)),
-        };
-        let method = if walk.is_some() {
-            Method::HeapWalk
-        } else {
-            Method::Index
-        };
-        let drain = Drain {
-            walk,
-            schema,
-            opts,
-            targets: &targets,
-            budget: AtomicU64::new(opts.limit),
-            archive: archive.map(Mutex::new),
-            progress,
-            started,
-            failed: AtomicBool::new(false),
-            throttle: throttle.as_ref(),
-        };
-        Ok((drain.delete_all(db)?, method))
+        let mut all = Drained::default();
+        let mut method = Method::Index;
+        for (i, part) in parts.iter().enumerate() {
+            let left = opts.limit.saturating_sub(all.cells.values().sum());
+            if part.targets.is_empty() {
+                continue;
+            }
+            if left == 0 {
+                all.outcome = Outcome::Limit;
+                break;
+            }
+            // Planned for one batch: a walk only pays when at least a batch is eligible.
+            let plan = db
+                .plan(&part.batch(schema, opts.batch_size))
+                .context("planning the pass")?;
+            let walk = match plan {
+                Plan::Nothing => continue,
+                Plan::Index => None,
+                Plan::Walk { blocks, density } => Some(Walk::new(blocks, density)),
+            };
+            if walk.is_some() {
+                method = Method::HeapWalk;
+            }
+            let drain = Drain {
+                walk,
+                schema,
+                opts,
+                part,
+                budget: AtomicU64::new(left),
+                archive: archive.as_deref_mut().map(Mutex::new),
+                progress,
+                started,
+                failed: AtomicBool::new(false),
+                throttle: throttle.as_ref(),
+            };
+            let done = drain.delete_all(db)?;
+            all.per_part.push((i, done.cells.values().sum()));
+            for (cell, n) in done.cells {
+                *all.cells.entry(cell).or_default() += n;
+            }
+            all.batches += done.batches;
+            all.outcome = done.outcome;
+            if done.outcome != Outcome::Done {
+                break;
+            }
+        }
+        Ok((all, method))
     })?;
     report.throttle = throttle.as_ref().map(Throttle::report);
     let Some((drained, method)) = drained else {
@@ -138,6 +125,9 @@ pub fn pass(
     report.method = Some(method);
     for ((state, queue), n) in &drained.cells {
         report.add(state, queue, *n);
+    }
+    for (i, n) in drained.per_part {
+        report.add_to_rule(i, n);
     }
     report.batches = drained.batches;
     report.outcome = drained.outcome;
@@ -155,10 +145,54 @@ pub fn pass(
     Ok(report)
 }
 
+/// A dry run: what each part would take, in order, within `--limit`; and every eligible row
+/// when the limit is reached.
+fn count(
+    db: &mut Db,
+    schema: &Schema,
+    opts: &PruneOpts,
+    parts: &[Part],
+    report: &mut PruneReport,
+) -> Result<()> {
+    for (i, part) in parts.iter().enumerate() {
+        let left = opts.limit.saturating_sub(report.total);
+        if part.targets.is_empty() || left == 0 {
+            continue;
+        }
+        let counts = db
+            .count_prunable(&part.batch(schema, left))
+            .context("counting prunable jobs")?;
+        for c in counts {
+            report.add(c.state.name(), &c.queue, c.count as u64);
+            report.add_to_rule(i, c.count as u64);
+        }
+    }
+    if report.total >= opts.limit {
+        report.outcome = Outcome::Limit;
+        report.eligible = Some(eligible(db, schema, opts, parts)?);
+    } else {
+        report.eligible = Some(report.total);
+    }
+    Ok(())
+}
+
+/// Every row the parts could take, however many passes that takes.
+fn eligible(db: &mut Db, schema: &Schema, opts: &PruneOpts, parts: &[Part]) -> Result<u64> {
+    let mut all = 0;
+    for part in parts.iter().filter(|p| !p.targets.is_empty()) {
+        all += db
+            .count_eligible(&part.batch(schema, opts.limit))
+            .context("counting every eligible job")?;
+    }
+    Ok(all)
+}
+
 /// What one or two drains did.
 #[derive(Debug, Default)]
 struct Drained {
     cells: BTreeMap<(String, String), u64>,
+    /// Rows per part (its index), over a whole pass.
+    per_part: Vec<(usize, u64)>,
     batches: u64,
     outcome: Outcome,
 }
@@ -167,7 +201,8 @@ struct Drained {
 struct Drain<'a> {
     schema: &'a Schema,
     opts: &'a PruneOpts,
-    targets: &'a [(FinalState, String)],
+    /// The rows this drain may take.
+    part: &'a Part,
     /// Rows the pass may still delete; each batch claims its size up front.
     budget: AtomicU64,
     archive: Option<Mutex<&'a mut Archive>>,
@@ -290,8 +325,8 @@ impl Drain<'_> {
             };
             let batch = Batch {
                 schema: self.schema,
-                targets: self.targets,
-                filter: &opts.filter,
+                targets: &self.part.targets,
+                filter: &self.part.filter,
                 size: n,
                 archive: self.archive.is_some(),
                 cursor,

@@ -2,7 +2,8 @@
 //! removed whole instead of row by row. It is marked and detached (concurrently where
 //! PostgreSQL allows it), its rows counted and, with `--archive`, streamed to the archive and
 //! synced, then dropped. A leaf the parent's locks keep busy past `lock_timeout` is left for
-//! the next pass. With `--queue` or `--worker` nothing goes whole: a leaf holds every queue.
+//! the next pass. With `--queue`, `--worker` or retention rules nothing goes whole: a leaf holds
+//! every queue and worker.
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use serde::Serialize;
 
 use super::{Archive, PruneOpts, PruneReport};
 use crate::db::errors::{timeout, Timeout};
-use crate::db::{Db, JobFilter, Leaf, Schema};
+use crate::db::{Db, JobFilter, Leaf, Schema, Target};
 use crate::model::FinalState;
 use crate::watch;
 
@@ -28,24 +29,25 @@ pub struct DroppedLeaf {
 }
 
 /// The leaves this pass removes whole, oldest first per state.
+/// Nothing goes whole under a filter or a retention rule: a leaf holds every queue and worker.
 pub fn whole<'a>(
     schema: &'a Schema,
-    opts: &PruneOpts,
-    targets: &[(FinalState, String)],
+    filter: &JobFilter,
+    targets: &[Target],
 ) -> Vec<(FinalState, &'a Leaf)> {
     let Some(layout) = &schema.partitions else {
         return Vec::new();
     };
-    if opts.filter != JobFilter::default() {
+    if *filter != JobFilter::default() {
         return Vec::new();
     }
     targets
         .iter()
-        .flat_map(|(state, cutoff)| {
+        .flat_map(|t| {
             layout
-                .whole(*state, cutoff)
+                .whole(t.state, &t.cutoff)
                 .into_iter()
-                .map(|l| (*state, l))
+                .map(|l| (t.state, l))
         })
         .collect()
 }

@@ -1,7 +1,8 @@
 //! `oban prune`: delete final-state jobs older than their cutoff, in small locked-row batches.
 //! Options (`opts`), one pass (`drain`), the archive file (`archive`), the result (`report`),
 //! the missing-index hint (`hint`), the progress bar (`progress`) and the throttles that spare
-//! standbys (`throttle`) and the heap walk's shared position (`walk`) each have a file.
+//! standbys (`throttle`), the heap walk's shared position (`walk`) and retention rules (`rules`)
+//! each have a file.
 
 mod archive;
 mod drain;
@@ -10,6 +11,7 @@ mod leaves;
 mod opts;
 mod progress;
 mod report;
+mod rules;
 mod throttle;
 mod walk;
 
@@ -22,6 +24,7 @@ pub use self::drain::pass;
 pub use self::hint::missing_index_hint;
 pub use self::opts::PruneOpts;
 pub use self::report::{Method, Outcome, PruneReport};
+pub use self::rules::RuleReport;
 pub use self::throttle::ThrottleReport;
 use crate::cli::PruneArgs;
 use crate::config::Settings;

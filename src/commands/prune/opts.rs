@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::db::{JobFilter, SessionLimits};
 use crate::defaults;
 use crate::dsn::Dsn;
+use crate::model::retention::Rule;
 use crate::model::FinalState;
 
 /// Everything a prune pass needs, resolved from flags, environment, file and defaults.
@@ -17,6 +18,8 @@ use crate::model::FinalState;
 pub struct PruneOpts {
     /// The states to prune and the age after which each goes, in visiting order.
     pub ages: Vec<(FinalState, Duration)>,
+    /// Retention rules, in order (first match wins): `--rule` flags, else the config file's.
+    pub rules: Vec<Rule>,
     /// Queue and worker filters.
     pub filter: JobFilter,
     /// Most rows per pass.
@@ -83,8 +86,14 @@ impl PruneOpts {
                 "--connections: SQLite has one writer at a time; a second connection would only wait",
             ));
         }
+        let rules = if args.rule.is_empty() {
+            settings.retention.clone()
+        } else {
+            crate::config::rules::from_flags(&args.rule)?
+        };
         Ok(PruneOpts {
             ages,
+            rules,
             filter: crate::commands::job_filter(&args.scope)?,
             limit,
             batch_size,

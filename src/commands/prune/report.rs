@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::leaves::DroppedLeaf;
-use super::{PruneOpts, ThrottleReport};
+use super::{PruneOpts, RuleReport, ThrottleReport};
 use crate::db::{Flavour, Schema};
 use crate::model::{DbTime, FinalState};
 use crate::output::{self, Report};
@@ -92,6 +92,10 @@ pub struct PruneReport {
     /// the next pass tries again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub partitions_busy: Vec<String>,
+    /// With retention rules: each rule in order, then `default` (the jobs no rule matched),
+    /// with what it deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<RuleReport>>,
 }
 
 impl PruneReport {
@@ -117,6 +121,14 @@ impl PruneReport {
             vacuumed: None,
             partitions_dropped: schema.partitions.as_ref().map(|_| Vec::new()),
             partitions_busy: Vec::new(),
+            rules: None,
+        }
+    }
+
+    /// Counts rows of part `i` (a rule, or the default after them) to its rule.
+    pub(super) fn add_to_rule(&mut self, i: usize, n: u64) {
+        if let Some(rule) = self.rules.as_mut().and_then(|r| r.get_mut(i)) {
+            rule.deleted += n;
         }
     }
 
@@ -242,6 +254,18 @@ impl Report for PruneReport {
         }
         for (state, cutoff) in &self.cutoffs {
             out.push_str(&format!("  {state} before {cutoff}\n"));
+        }
+        for rule in self.rules.iter().flatten() {
+            out.push_str(&format!("  {}: {verb} {}", rule.describe(), rule.deleted));
+            match (&rule.cutoff, &rule.kept_from) {
+                (Some(cutoff), _) => out.push_str(&format!(", before {cutoff}")),
+                (_, Some(Some(kept))) => {
+                    out.push_str(&format!(", keeping from {} (id {})", kept.at, kept.id))
+                }
+                (_, Some(None)) => out.push_str(", keeping all"),
+                _ => {}
+            }
+            out.push('\n');
         }
         if let Some(Some(secs)) = self.vacuumed {
             out.push_str(&format!(

@@ -8,16 +8,18 @@ use diesel::{Connection, RunQueryDsl};
 
 use super::{moved, table, Pg, PgSql};
 use crate::db::prune::{
-    Batch, DeletedRow, End, JobFilter, Plan, PrunableCount, Prune, Sink, Targets,
+    Batch, DeletedRow, End, JobFilter, Mark, Plan, PrunableCount, Prune, Sink, Targets,
 };
 use crate::db::sql::Query;
 use crate::db::{CountValue, Schema};
 use crate::model::FinalState;
 use diesel::pg::Pg as Backend;
 
-/// The placeholders of one statement's cutoffs (one per target, in order), floors and filters.
+/// The placeholders of one statement's cutoffs (one per target, in order), keep marks' ids,
+/// floors and filters.
 pub(super) struct Bound {
     cutoffs: Vec<String>,
+    ties: Vec<Option<String>>,
     floors: Vec<Option<String>>,
     pub(super) filters: String,
 }
@@ -28,15 +30,19 @@ pub(super) fn bind_targets(sql: &mut PgSql, batch: &Batch, alias: &str) -> Bound
     // whole are that leaf's business: batches take only the rest.
     let floors = targets
         .iter()
-        .map(|(state, cutoff)| match &batch.schema.partitions {
+        .map(|t| match &batch.schema.partitions {
             Some(layout) if *filter == JobFilter::default() => {
-                layout.floor(*state, cutoff).map(|f| sql.bind(f))
+                layout.floor(t.state, &t.cutoff).map(|f| sql.bind(f))
             }
             _ => None,
         })
         .collect();
     Bound {
-        cutoffs: targets.iter().map(|(_, cutoff)| sql.bind(cutoff)).collect(),
+        cutoffs: targets.iter().map(|t| sql.bind(&t.cutoff)).collect(),
+        ties: targets
+            .iter()
+            .map(|t| t.below_id.map(|id| sql.bind(id)))
+            .collect(),
         floors,
         filters: filter.sql(sql, alias),
     }
@@ -48,24 +54,29 @@ pub(super) fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> Str
     let parts: Vec<String> = targets
         .iter()
         .enumerate()
-        .map(|(i, (state, _))| format!("({})", older(*state, bound, i, alias)))
+        .map(|(i, t)| format!("({})", older(t.state, bound, i, alias)))
         .collect();
     format!("({})", parts.join(" OR "))
 }
 
 /// `state = 'completed' AND completed_at < $n::timestamp` (over `alias`, with its dot) for
-/// target `i`, and `AND completed_at >= $m::timestamp` when it has a floor.
+/// target `i`, and `AND completed_at >= $m::timestamp` when it has a floor. With a keep mark,
+/// `completed_at <= $n AND (completed_at < $n OR id < $k)`: the bound still serves the index.
 fn older(state: FinalState, bound: &Bound, i: usize, alias: &str) -> String {
     let col = state.column();
     let floor = match &bound.floors[i] {
         Some(f) => format!(" AND {alias}{col} >= {f}::timestamp"),
         None => String::new(),
     };
-    format!(
-        "{alias}state = '{}' AND {alias}{col} < {}::timestamp{floor}",
-        state.name(),
-        bound.cutoffs[i]
-    )
+    let cutoff = &bound.cutoffs[i];
+    let stamp = match &bound.ties[i] {
+        Some(id) => format!(
+            "{alias}{col} <= {cutoff}::timestamp \
+             AND ({alias}{col} < {cutoff}::timestamp OR {alias}id < {id})"
+        ),
+        None => format!("{alias}{col} < {cutoff}::timestamp"),
+    };
+    format!("{alias}state = '{}' AND {stamp}{floor}", state.name())
 }
 
 /// The first `limit` prunable rows from `end` over all targets, as `(ctid, t, state, queue)`:
@@ -78,8 +89,8 @@ fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, en
     let branches: Vec<String> = targets
         .iter()
         .enumerate()
-        .map(|(i, (state, _))| {
-            let col = state.column();
+        .map(|(i, t)| {
+            let (state, col) = (&t.state, t.state.column());
             let order = if schema.indexed_final_states.contains(state) {
                 format!("ORDER BY {col}{dir} ")
             } else {
@@ -160,8 +171,8 @@ impl Prune for Pg {
             .targets
             .iter()
             .enumerate()
-            .map(|(i, (state, _))| {
-                let rows = older(*state, &bound, i, "");
+            .map(|(i, t)| {
+                let rows = older(t.state, &bound, i, "");
                 format!(
                     "(SELECT count(*) FROM {jobs} WHERE {rows}{})",
                     bound.filters
@@ -227,6 +238,40 @@ impl Prune for Pg {
             Err(e) if moved::moved(&e) => Ok(Vec::new()),
             other => other,
         }
+    }
+
+    fn keep_mark(
+        &mut self,
+        schema: &Schema,
+        states: &[FinalState],
+        filter: &JobFilter,
+        n: u64,
+    ) -> Result<Option<Mark>> {
+        // Each state's newest n from its timestamp index (an index walk backwards, ties by id
+        // sorted within equal timestamps), merged; the n-th of the merge is the mark.
+        let jobs = table(&schema.prefix, "oban_jobs");
+        let mut sql = PgSql::new();
+        let limit = sql.bind(n);
+        let offset = sql.bind(n.saturating_sub(1));
+        let branches: Vec<String> = states
+            .iter()
+            .map(|state| {
+                let col = state.column();
+                format!(
+                    "(SELECT {col} AS t, id FROM {jobs} WHERE state = '{}' AND {col} IS NOT NULL{} \
+                      ORDER BY {col} DESC, id DESC LIMIT {limit})",
+                    state.name(),
+                    filter.sql(&mut sql, "")
+                )
+            })
+            .collect();
+        sql.push(&format!(
+            "SELECT to_char(t, 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS at, id FROM ({}) u \
+             ORDER BY t DESC, id DESC LIMIT 1 OFFSET {offset}",
+            branches.join(" UNION ALL ")
+        ));
+        let marks: Vec<Mark> = sql.query().load(self)?;
+        Ok(marks.into_iter().next())
     }
 
     fn plan(&mut self, whole: &Batch) -> Result<Plan> {

@@ -37,7 +37,7 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
     let unindexed = whole
         .targets
         .iter()
-        .any(|(state, _)| !whole.schema.indexed_final_states.contains(state));
+        .any(|t| !whole.schema.indexed_final_states.contains(&t.state));
     if !unindexed {
         // Is a batch's worth (`whole.size`) there at all? The index walk's own candidates
         // answer that in a few milliseconds, so an idle pass costs what it always did; less
@@ -99,7 +99,7 @@ fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
     let stamps: Vec<String> = whole
         .targets
         .iter()
-        .map(|(state, cutoff)| format!("{} < {}::timestamp", state.column(), sql.bind(cutoff)))
+        .map(|t| format!("{} < {}::timestamp", t.state.column(), sql.bind(&t.cutoff)))
         .collect();
     let filters = whole.filter.sql(&mut sql, "");
     sql.push(&format!(

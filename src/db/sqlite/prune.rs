@@ -4,8 +4,9 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql};
-use crate::db::prune::{Batch, DeletedRow, JobFilter, PrunableCount, Prune, Sink, Targets};
-use crate::db::{quote_ident, CountValue};
+use crate::db::prune::{Batch, DeletedRow, JobFilter, Mark, PrunableCount, Prune, Sink, Targets};
+use crate::db::{quote_ident, CountValue, Schema};
+use crate::model::FinalState;
 
 /// Columns Lite stores as JSON text.
 const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by"];
@@ -13,16 +14,21 @@ const JSON_COLUMNS: [&str; 5] = ["args", "meta", "tags", "errors", "attempted_by
 /// Prunable rows over all targets, values bound into `sql`. `+state` keeps SQLite from
 /// answering the OR through the state index and sorting every eligible row by id for each
 /// batch: batches walk the table by id instead.
+/// A keep mark compares `julianday(column)` as its order does, ties by id.
 fn eligible_any(sql: &mut LiteSql, targets: &Targets, filter: &JobFilter) -> String {
     let parts: Vec<String> = targets
         .iter()
-        .map(|(state, cutoff)| {
-            format!(
-                "(+state = '{}' AND julianday({}) < julianday({}))",
-                state.name(),
-                state.column(),
-                sql.bind(cutoff)
-            )
+        .map(|t| {
+            let (col, cutoff) = (t.state.column(), sql.bind(&t.cutoff));
+            let stamp = match t.below_id {
+                Some(id) => format!(
+                    "(julianday({col}) < julianday({cutoff}) \
+                      OR (julianday({col}) = julianday({cutoff}) AND id < {}))",
+                    sql.bind(id)
+                ),
+                None => format!("julianday({col}) < julianday({cutoff})"),
+            };
+            format!("(+state = '{}' AND {stamp})", t.state.name())
         })
         .collect();
     format!("({}){}", parts.join(" OR "), filter.sql(sql, ""))
@@ -67,6 +73,36 @@ impl Prune for Lite {
         ));
         let rows: Vec<CountValue> = sql.query().load(self)?;
         Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+    }
+
+    fn keep_mark(
+        &mut self,
+        _schema: &Schema,
+        states: &[FinalState],
+        filter: &JobFilter,
+        n: u64,
+    ) -> Result<Option<Mark>> {
+        // Lite has no index on the timestamps: the group is read and its newest n kept in order.
+        let mut sql = LiteSql::new();
+        let branches: Vec<String> = states
+            .iter()
+            .map(|state| {
+                let col = state.column();
+                format!(
+                    "SELECT {col} AS at, julianday({col}) AS t, id FROM oban_jobs \
+                     WHERE state = '{}' AND julianday({col}) IS NOT NULL{}",
+                    state.name(),
+                    filter.sql(&mut sql, "")
+                )
+            })
+            .collect();
+        let offset = sql.bind(n.saturating_sub(1));
+        sql.push(&format!(
+            "SELECT at, id FROM ({}) ORDER BY t DESC, id DESC LIMIT 1 OFFSET {offset}",
+            branches.join(" UNION ALL ")
+        ));
+        let marks: Vec<Mark> = sql.query().load(self)?;
+        Ok(marks.into_iter().next())
     }
 
     /// One immediate transaction, lowest ids (oldest) above the cursor first. SQLite has one
