@@ -513,3 +513,53 @@ fn what_oban_py_accepts_in_the_shared_file() {
         "{nested}"
     );
 }
+
+#[test]
+fn rules_on_a_partitioned_table_delete_in_batches_and_drop_no_leaf() {
+    use super::partitioned::{ids, leaves, partitioned_db, population};
+    let db = partitioned_db("rules_partitioned", "public");
+    insert(&db, "public", &population(&db));
+    let final_rows = "state IN ('completed', 'cancelled', 'discarded')";
+    let stamp = "coalesce(completed_at, cancelled_at, discarded_at)";
+    // alpha keeps its newest two final jobs (ties by id); beta's go after a day.
+    let kept_alpha = ids(
+        &db,
+        &format!(
+            "SELECT id FROM oban_jobs WHERE queue = 'alpha' AND {final_rows} \
+             ORDER BY {stamp} DESC, id DESC LIMIT 2"
+        ),
+    );
+    let all = ids(&db, "SELECT id FROM oban_jobs");
+    let gone: BTreeSet<i64> = ids(
+        &db,
+        &format!(
+            "SELECT id FROM oban_jobs WHERE {final_rows} AND ((queue = 'alpha') \
+               OR (queue = 'beta' AND {stamp} < timezone('UTC', now()) - interval '1 day'))"
+        ),
+    )
+    .difference(&kept_alpha)
+    .copied()
+    .collect();
+    let before_leaves = leaves(&db, "public");
+    let report = run(
+        &db,
+        &[
+            "--rule",
+            "queue=alpha,keep_last=2",
+            "--max-age",
+            "1d",
+            "--batch-size",
+            "3",
+        ],
+    );
+    assert_eq!(
+        report["partitions_dropped"],
+        serde_json::json!([]),
+        "{report}"
+    );
+    assert_eq!(leaves(&db, "public"), before_leaves);
+    assert_eq!(report["total"], gone.len() as u64);
+    let left = ids(&db, "SELECT id FROM oban_jobs");
+    let expected: BTreeSet<i64> = all.difference(&gone).copied().collect();
+    assert_eq!(left, expected);
+}
