@@ -61,6 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'oban' -ScriptBlock {
             [CompletionResult]::new('--cancelled-max-age', '--cancelled-max-age', [CompletionResultType]::ParameterName, 'Age for cancelled jobs (overrides --max-age)')
             [CompletionResult]::new('--discarded-max-age', '--discarded-max-age', [CompletionResultType]::ParameterName, 'Age for discarded jobs (overrides --max-age)')
             [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Only these final states (repeatable or comma-separated) [default: completed,cancelled,discarded]')
+            [CompletionResult]::new('--rule', '--rule', [CompletionResultType]::ParameterName, 'A retention rule, e.g. ''queue=mailers,state=discarded,max_age=30d'' or ''worker=app.*,keep_last=1000'' (repeatable; first match wins; replaces the config file''s [[retention]] rules) [default: [[retention]], else none]')
             [CompletionResult]::new('--queue', '--queue', [CompletionResultType]::ParameterName, 'Only jobs in this queue (repeatable)')
             [CompletionResult]::new('--worker', '--worker', [CompletionResultType]::ParameterName, 'Only jobs of this worker (repeatable)')
             [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Most rows deleted in one pass [default: [pruner] limit, else 20000]')

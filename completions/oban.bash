@@ -1137,7 +1137,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__prune)
-            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --rule --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1161,6 +1161,10 @@ _oban() {
                     ;;
                 --state)
                     COMPREPLY=($(compgen -W "completed cancelled discarded" -- "${cur}"))
+                    return 0
+                    ;;
+                --rule)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --queue)

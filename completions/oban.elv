@@ -57,6 +57,7 @@ set edit:completion:arg-completer[oban] = {|@words|
             cand --cancelled-max-age 'Age for cancelled jobs (overrides --max-age)'
             cand --discarded-max-age 'Age for discarded jobs (overrides --max-age)'
             cand --state 'Only these final states (repeatable or comma-separated) [default: completed,cancelled,discarded]'
+            cand --rule 'A retention rule, e.g. ''queue=mailers,state=discarded,max_age=30d'' or ''worker=app.*,keep_last=1000'' (repeatable; first match wins; replaces the config file''s [[retention]] rules) [default: [[retention]], else none]'
             cand --queue 'Only jobs in this queue (repeatable)'
             cand --worker 'Only jobs of this worker (repeatable)'
             cand --limit 'Most rows deleted in one pass [default: [pruner] limit, else 20000]'

@@ -60,6 +60,7 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l discarded-max-age -d
 complete -c oban -n "__fish_oban_using_subcommand prune" -l state -d 'Only these final states (repeatable or comma-separated) [default: completed,cancelled,discarded]' -r -f -a "completed\t'completed_at decides'
 cancelled\t'cancelled_at decides'
 discarded\t'discarded_at decides'"
+complete -c oban -n "__fish_oban_using_subcommand prune" -l rule -d 'A retention rule, e.g. \'queue=mailers,state=discarded,max_age=30d\' or \'worker=app.*,keep_last=1000\' (repeatable; first match wins; replaces the config file\'s [[retention]] rules) [default: [[retention]], else none]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l queue -d 'Only jobs in this queue (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l worker -d 'Only jobs of this worker (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l limit -d 'Most rows deleted in one pass [default: [pruner] limit, else 20000]' -r

@@ -81,6 +81,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                 vec![
                     ("max_age", file("[pruner] max_age", human(d::PRUNE_MAX_AGE))),
                     ("state", d::PRUNE_STATES.map(choice).join(",")),
+                    ("rule", file("[[retention]]", "none".to_string())),
                     ("limit", file("[pruner] limit", n(d::PRUNE_LIMIT))),
                     ("batch_size", n(d::PRUNE_BATCH_SIZE)),
                     ("pause", human(d::PRUNE_PAUSE)),

@@ -95,7 +95,7 @@ const CLOCK: &[(&str, &str)] = &[
     (r"\b\d+ ms\b", "[ms]"),
     (r"\b\d+\.\d+ s\b", "[s]"),
     (
-        r#""(elapsed|latency|longest_running)": [0-9.eE+-]+"#,
+        r#""(elapsed|latency|longest_running|mark_seconds)": [0-9.eE+-]+"#,
         r#""$1": "[seconds]""#,
     ),
     // PostgreSQL publishes tuple counts a moment after the transaction that made them.
@@ -234,6 +234,25 @@ fn prune_tables_and_json() {
         &["-d", &dsn, "-o", "json", "prune", "--dry-run"],
     );
     snap("prune", &["-d", &dsn, "prune"]);
+}
+
+#[test]
+fn prune_rules_tables_and_json() {
+    let (_db, dsn) = populated();
+    let rules = [
+        "--rule",
+        "state=discarded,max_age=30d,name=dead",
+        "--rule",
+        "queue=mailers,keep_last=1",
+    ];
+    let args =
+        |extra: &[&'static str]| [&["-d", dsn.as_str(), "prune"], &rules[..], extra].concat();
+    snap("prune_rules_dry_run", &args(&["--dry-run"]));
+    snap(
+        "prune_rules_dry_run_json",
+        &args(&["-o", "json", "--dry-run"]),
+    );
+    snap("prune_rules", &args(&[]));
 }
 
 #[test]
