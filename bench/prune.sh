@@ -3,9 +3,11 @@
 # against oban-py's own prune statement and one unbatched DELETE; what an idle pass costs;
 # how much memory an archiving pass needs; and, on the same jobs in the partitioned layout
 # (bench/partitioned.sql), dropping whole-day leaves against one unbatched DELETE of the same
-# rows. Progress goes to stderr; a Markdown summary (paste it into BENCHMARKS.md) goes to stdout.
+# rows; and retention rules' keep_last (bench/prune-rules.sh). Progress goes to stderr; a
+# Markdown summary (paste it into BENCHMARKS.md) goes to stdout.
 #
 #   bench/prune.sh > /tmp/summary.md
+#   BENCH_RULES=only BENCH_JOBS=5000000 bench/prune.sh   # keep_last alone
 #   BENCH_JOBS=200000 bench/prune.sh          # a quick run while developing
 #
 # Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_JOBS (jobs seeded),
@@ -17,7 +19,9 @@
 # the part it did is an upper bound of its rate over the whole drain), BENCH_BATCH_SIZES (oban prune
 # --batch-size values, each timed with one connection and with --connections 2; the first is
 # the one timed when idle), BENCH_ORDINARY=0 (skip the ordinary table's runs, keeping its
-# seed, for the partitioned runs alone), BENCH_PARTITIONED=0 (skip those), BENCH_RSS_FROM_PROC=1 (read peak
+# seed, for the partitioned runs alone), BENCH_PARTITIONED=0 (skip those), BENCH_RULES=0 (skip
+# the keep_last runs of bench/prune-rules.sh; BENCH_RULES=only runs them alone, with
+# BENCH_KEEP the N kept, default 100000), BENCH_RSS_FROM_PROC=1 (read peak
 # memory from /proc even when /usr/bin/time exists). Needs psql and jq. Creates and drops
 # databases named oban_bench_*; uses target/release/oban, building it only when missing.
 set -euo pipefail
@@ -31,7 +35,8 @@ A_CAP=${BENCH_A_CAP:-900}
 BATCH_SIZES=(${BENCH_BATCH_SIZES:-10000 20000})
 OBAN=target/release/oban
 TPL=oban_bench_template RUN=oban_bench_run SMALL=oban_bench_small PTPL=oban_bench_ptemplate
-ORDINARY=${BENCH_ORDINARY:-1} PARTITIONED=${BENCH_PARTITIONED:-1}
+ORDINARY=${BENCH_ORDINARY:-1} PARTITIONED=${BENCH_PARTITIONED:-1} RULES=${BENCH_RULES:-1}
+if [[ $RULES == only ]]; then ORDINARY=0 PARTITIONED=0 RULES=1; fi
 ARCHIVE=/tmp/oban-bench-archive.jsonl
 HUGE=100000000
 TMP=$(mktemp -d)
@@ -221,6 +226,9 @@ fi
 # --- 6. the partitioned layout (its own file) ---------------------------------------------
 ((PARTITIONED)) && . bench/prune-partitioned.sh
 
+# --- 7. retention rules: keep_last (its own file) ------------------------------------------
+((RULES)) && . bench/prune-rules.sh
+
 # --- 5. summary -------------------------------------------------------------------------
 A="(a) oban-py statement, LIMIT $LIMIT" B="(b) one unbatched DELETE"
 C="(c) oban prune --batch-size ${BATCH_SIZES[0]}"
@@ -230,7 +238,7 @@ cat <<EOF
 
 - machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr); PostgreSQL $PGVER (shared_buffers $(q postgres "SHOW shared_buffers"), autovacuum $(q postgres "SHOW autovacuum"))
 - oban: $BINARY
-- command: \`BENCH_SHAPE=$SHAPE BENCH_JOBS=$JOBS BENCH_LIMIT=$LIMIT BENCH_A_CAP=$A_CAP BENCH_BATCH_SIZES="${BATCH_SIZES[*]}" BENCH_ORDINARY=$ORDINARY BENCH_PARTITIONED=$PARTITIONED bench/prune.sh\`
+- command: \`BENCH_SHAPE=$SHAPE BENCH_JOBS=$JOBS BENCH_LIMIT=$LIMIT BENCH_A_CAP=$A_CAP BENCH_BATCH_SIZES="${BATCH_SIZES[*]}" BENCH_ORDINARY=$ORDINARY BENCH_PARTITIONED=$PARTITIONED BENCH_RULES=$RULES bench/prune.sh\`
 - seed: $JOBS jobs in $SEED_SECS s; $ELIGIBLE eligible at max age 1 day ($(div $((ELIGIBLE * 100)) "$JOBS")%); table with indexes $TABLE_SIZE
 
 EOF
@@ -269,4 +277,5 @@ cat <<EOF
 EOF
 fi
 ((PARTITIONED)) && partitioned_summary
+((RULES)) && rules_summary
 exit 0
