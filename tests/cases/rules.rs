@@ -8,10 +8,11 @@ use std::time::Duration;
 use oban::cli::PruneArgs;
 use oban::commands::prune::{pass, PruneOpts};
 use oban::config::resolve_with;
+use oban::model::JobState;
 use serde_json::Value;
 
-use super::prune::elixir_db;
-use crate::support::{insert, json_out, oban, oban_in, JobSpec, LiteDb, PgDb, Target};
+use super::prune::{elixir_db, prune_json as run};
+use crate::support::{insert, json_out, oban, oban_in, succeeds_in, JobSpec, LiteDb, PgDb, Target};
 
 const MIN: f64 = 60.0;
 const HOUR: f64 = 3600.0;
@@ -129,19 +130,6 @@ fn survivors(ids: &BTreeMap<u32, i64>, snapshot: &BTreeMap<i64, String>) -> Vec<
         .collect()
 }
 
-fn run(target: &dyn Target, args: &[&str]) -> Value {
-    let dsn = target.dsn();
-    let mut all = vec!["-d", dsn.as_str(), "prune", "-o", "json"];
-    all.extend_from_slice(args);
-    let out = oban().args(&all).output().expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    json_out(&out)
-}
-
 fn rule_flags(extra: &[&'static str]) -> Vec<&'static str> {
     let mut args = vec!["--max-age", "1d"];
     for rule in RULES {
@@ -238,34 +226,16 @@ fn rules_from_the_config_file_and_flags_over_them() {
     let dsn = db.dsn();
     // A --rule replaces every file rule: only queue `none` is covered, the rest falls to the
     // default, so rule 2's young jobs and rule 1's 5-day-old job are judged by 1 day.
-    let out = oban_in(dir.path())
-        .args([
-            "-d",
-            &dsn,
-            "prune",
-            "--dry-run",
-            "-o",
-            "json",
-            "--rule",
-            "queue=none,keep_last=0",
-        ])
-        .output()
-        .expect("run");
-    let flagged = json_out(&out);
+    let in_dir = |args: &[&str]| {
+        let all = [&["-d", dsn.as_str(), "prune", "-o", "json"], args].concat();
+        json_out(&succeeds_in(dir.path(), &all))
+    };
+    let flagged = in_dir(&["--dry-run", "--rule", "queue=none,keep_last=0"]);
     let names: Vec<String> = per_rule(&flagged).into_iter().map(|(n, _)| n).collect();
     assert_eq!(names, ["rule 1", "default"]);
     // 2, 3, 4, 5 and 23 are older than a day.
     assert_eq!(flagged["total"], 5, "{flagged}");
-    let out = oban_in(dir.path())
-        .args(["-d", &dsn, "prune", "-o", "json"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(per_rule(&json_out(&out)), expected_per_rule());
+    assert_eq!(per_rule(&in_dir(&[])), expected_per_rule());
     assert_eq!(survivors(&ids, &db.snapshot()), SURVIVORS);
 }
 
@@ -347,14 +317,9 @@ fn keep_last_zero_takes_every_final_job_of_its_group_and_nothing_else() {
         JobSpec::new("cancelled", -HOUR).queue("zero"),
         JobSpec::new("completed", 1.0).queue("other"),
     ];
-    for state in [
-        "available",
-        "scheduled",
-        "executing",
-        "retryable",
-        "suspended",
-    ] {
-        let mut j = JobSpec::new(state, 10.0 * DAY).queue("zero");
+    // Every state that is not final, each with an old completed_at.
+    for state in JobState::ALL.into_iter().filter(|s| s.as_final().is_none()) {
+        let mut j = JobSpec::new(state.name(), 10.0 * DAY).queue("zero");
         j.stamp = Some("completed");
         jobs.push(j);
     }

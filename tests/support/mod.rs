@@ -349,7 +349,16 @@ pub fn insert(target: &dyn Target, prefix: &str, jobs: &[JobSpec]) {
 /// Runs the binary with `args`, asserts it succeeded (showing stderr if not), and returns its
 /// output.
 pub fn succeeds(args: &[&str]) -> std::process::Output {
-    let out = oban().args(args).output().expect("run");
+    succeeded(oban(), args)
+}
+
+/// [`succeeds`], run in `dir` (where an oban.toml may be).
+pub fn succeeds_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    succeeded(oban_in(dir), args)
+}
+
+fn succeeded(mut cmd: Command, args: &[&str]) -> std::process::Output {
+    let out = cmd.args(args).output().expect("run");
     assert!(
         out.status.success(),
         "{args:?}: {}",
