@@ -91,7 +91,8 @@ impl Dialect for Pg {
     const MARK: &'static str = "$";
     const IN_LIST: &'static str = "{expr} = ANY({list})";
 
-    const GLOB: &'static str = "{expr} LIKE {pattern} ESCAPE '\\'";
+    // E'' reads the backslash the same whatever standard_conforming_strings says.
+    const GLOB: &'static str = "{expr} LIKE {pattern} ESCAPE E'\\\\'";
 
     /// A LIKE pattern: `%`, `_` and `\` escaped, then `*` → `%` and `?` → `_`.
     fn glob_pattern(glob: &str) -> String {
@@ -237,5 +238,14 @@ mod tests {
         let mut lite = Sql::<Sqlite>::new();
         let a = lite.bind(1.5);
         assert_eq!(a, "?1");
+    }
+
+    #[test]
+    fn globs_match_only_star_and_question_mark() {
+        assert_eq!(Pg::glob_pattern("app_x.*%?\\"), "app\\_x.%\\%_\\\\");
+        assert_eq!(Sqlite::glob_pattern("a[b]*?"), "a[[]b]*?");
+        let mut pg = Sql::<Pg>::new();
+        assert_eq!(pg.glob("worker", "a*"), "worker LIKE $1 ESCAPE E'\\\\'");
+        assert_eq!(pg.values, [Value::Text("a%".into())]);
     }
 }

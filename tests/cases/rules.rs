@@ -528,3 +528,22 @@ fn rules_on_a_partitioned_table_delete_in_batches_and_drop_no_leaf() {
     let expected: BTreeSet<i64> = all.difference(&gone).copied().collect();
     assert_eq!(left, expected);
 }
+
+#[test]
+fn worker_globs_know_only_star_and_question_mark() {
+    let pg = PgDb::migrated("rules_globs", "public");
+    let lite = LiteDb::migrated();
+    for target in [&pg as &dyn Target, &lite] {
+        // `_`, `%` and `[` are themselves; case counts.
+        let workers = ["app_x1", "appYx2", "APP_x3", "app_[x]4", "app%5", "app_x"];
+        let jobs: Vec<JobSpec> = workers
+            .iter()
+            .map(|w| JobSpec::new("completed", 1.0).worker(w))
+            .collect();
+        insert(target, "public", &jobs);
+        let report = run(target, &["--rule", "worker=app_?*,keep_last=0"]);
+        assert_eq!(per_rule(&report)[0].1, 3, "{report}");
+        let report = run(target, &["--rule", "worker=app%?,keep_last=0"]);
+        assert_eq!(per_rule(&report)[0].1, 1, "{report}");
+    }
+}
