@@ -233,10 +233,13 @@ fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
                 .filter(|(k, _)| is_near(name, k))
                 .min_by_key(|(k, _)| distance(name, k));
             if let Some((_, meant)) = near {
-                let shown = if is_table {
-                    format!("[{name}]")
-                } else {
-                    name.to_string()
+                let tables = matches!(value.get_ref(), DeValue::Array(items)
+                    if !items.is_empty()
+                        && items.iter().all(|i| matches!(i.get_ref(), DeValue::Table(_))));
+                let shown = match (is_table, tables) {
+                    (true, _) => format!("[{name}]"),
+                    (_, true) => format!("[[{name}]]"),
+                    _ => name.to_string(),
                 };
                 found.push((
                     key.span().start,

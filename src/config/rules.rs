@@ -265,6 +265,24 @@ mod tests {
     }
 
     #[test]
+    fn rules_in_the_wrong_place_are_pointed_to_the_right_one() {
+        let file = crate::config::FileConfig::parse(
+            "[[pruner.rules]]\nmax_age = 5\n\n[[retension]]\nkeep_last = 1\n",
+            "oban.toml",
+        )
+        .expect("parses");
+        assert!(file.retention.is_empty());
+        assert_eq!(
+            file.warnings,
+            [
+                "oban.toml line 1: unknown key [pruner] rules (retention rules are top-level \
+                 [[retention]] tables)",
+                "oban.toml line 4: unknown key [[retension]] (did you mean [[retention]]?)",
+            ]
+        );
+    }
+
+    #[test]
     fn bad_rules_are_usage_errors_with_their_line() {
         for (text, line, what) in [
             (
