@@ -109,6 +109,12 @@ pub struct DeletedRow {
     /// The job's queue, for per-queue totals.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
+    /// Where the batch's candidates began, the same on every row of a batch (PostgreSQL's
+    /// index walk): every eligible row further from the drain's end was a candidate before, so
+    /// the next batch may start here. Before `row`: the derive names its row `row` too, so a
+    /// field of that name must come last.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    pub at: Option<String>,
     /// The whole row as a JSON object, when archiving.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     pub row: Option<String>,
@@ -152,12 +158,15 @@ pub enum End {
 /// Where a drain stands: the end it takes from and how far it has come. An engine may use the
 /// position to resume instead of scanning from the start (SQLite walks by id: a row below the
 /// highest id deleted was not eligible then and cannot have become so, the cutoffs being fixed
-/// for the pass).
-#[derive(Debug, Clone, Copy)]
+/// for the pass; PostgreSQL's index walk resumes at the timestamp it reached, so a filtered
+/// pass does not read again, batch after batch, the older rows its filters leave).
+#[derive(Debug, Clone)]
 pub struct Cursor {
     /// The end batches come from.
     pub end: End,
     after_id: i64,
+    /// Where the last batch's candidates began (see [`DeletedRow::at`]).
+    reached: Option<String>,
     /// The heap blocks `[from, to)` this batch walks, when the pass walks the heap.
     blocks: Option<(u64, u64)>,
 }
@@ -168,6 +177,7 @@ impl Cursor {
         Cursor {
             end,
             after_id: 0,
+            reached: None,
             blocks: None,
         }
     }
@@ -177,6 +187,7 @@ impl Cursor {
         Cursor {
             end: End::Oldest,
             after_id: 0,
+            reached: None,
             blocks: Some((from, to)),
         }
     }
@@ -191,14 +202,24 @@ impl Cursor {
         self.after_id
     }
 
+    /// Where the last batch's candidates began, if the engine reports it: no eligible row is
+    /// further from the drain's end (apart from rows that were candidates and stayed, held by
+    /// other sessions).
+    pub fn reached(&self) -> Option<&str> {
+        self.reached.as_deref()
+    }
+
     /// Moves past the rows a batch deleted.
     pub fn advance(&mut self, rows: &[DeletedRow]) {
         self.after_id = rows.iter().map(|r| r.id).fold(self.after_id, i64::max);
+        if let Some(at) = rows.first().and_then(|r| r.at.clone()) {
+            self.reached = Some(at);
+        }
     }
 }
 
 /// One batch: what it may take and how big it may be.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Batch<'a> {
     /// The table.
     pub schema: &'a Schema,

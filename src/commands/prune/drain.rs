@@ -329,7 +329,7 @@ impl Drain<'_> {
                 filter: &self.part.filter,
                 size: n,
                 archive: self.archive.is_some(),
-                cursor,
+                cursor: cursor.clone(),
             };
             let rows = db.delete_batch(&batch, &mut sink).with_context(|| {
                 let deleted: u64 = done.cells.values().sum();

@@ -233,7 +233,8 @@ impl Partitions for Pg {
         self.transaction(|conn| {
             conn.batch_execute(&format!(
                 "DECLARE oban_leaf NO SCROLL CURSOR FOR \
-                 SELECT j.id, j.state::text AS state, j.queue, row_to_json(j)::text AS row FROM {t} j"
+                 SELECT j.id, j.state::text AS state, j.queue, row_to_json(j)::text AS row, \
+                 NULL::text AS at FROM {t} j"
             ))?;
             let mut total = 0;
             loop {

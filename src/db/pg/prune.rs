@@ -79,12 +79,25 @@ fn older(state: FinalState, bound: &Bound, i: usize, alias: &str) -> String {
     format!("{alias}state = '{}' AND {stamp}{floor}", state.name())
 }
 
-/// The first `limit` prunable rows from `end` over all targets, as `(ctid, t, state, queue)`:
-/// one branch per state, each read from that state's timestamp index when there is one (a
-/// branch without an index takes any eligible rows rather than sorting the whole table),
-/// merged by age.
-fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, end: End) -> String {
+/// The first `limit` prunable rows from `end` over all targets, as `(tableoid, ctid, t, state,
+/// queue)`: one branch per state, each read from that state's timestamp index when there is
+/// one (a branch without an index takes any eligible rows rather than sorting the whole
+/// table), merged by age. `reached` (a bound placeholder) is where the last batch's candidates
+/// began: no eligible row lies beyond it that was not a candidate then, so each branch starts
+/// there instead of reading again the rows that filters leave behind.
+fn candidates(
+    schema: &Schema,
+    targets: &Targets,
+    bound: &Bound,
+    limit: &str,
+    (end, reached): (End, Option<&str>),
+) -> String {
     let dir = if end == End::Newest { " DESC" } else { "" };
+    let from = |col: &str| match (reached, end) {
+        (Some(at), End::Oldest) => format!(" AND {col} >= {at}::timestamp"),
+        (Some(at), End::Newest) => format!(" AND {col} <= {at}::timestamp"),
+        (None, _) => String::new(),
+    };
     let jobs = table(&schema.prefix, "oban_jobs");
     let branches: Vec<String> = targets
         .iter()
@@ -98,14 +111,15 @@ fn candidates(schema: &Schema, targets: &Targets, bound: &Bound, limit: &str, en
             };
             format!(
                 "(SELECT tableoid, ctid, {col} AS t, state::text AS state, queue FROM {jobs} \
-                  WHERE {rows}{filters} {order}LIMIT {limit})",
+                  WHERE {rows}{from}{filters} {order}LIMIT {limit})",
                 rows = older(*state, bound, i, ""),
+                from = from(col),
                 filters = bound.filters,
             )
         })
         .collect();
     format!(
-        "SELECT tableoid, ctid, state, queue FROM ({}) u ORDER BY t{dir} LIMIT {limit}",
+        "SELECT tableoid, ctid, t, state, queue FROM ({}) u ORDER BY t{dir} LIMIT {limit}",
         branches.join(" UNION ALL ")
     )
 }
@@ -121,15 +135,15 @@ fn same_leaf(schema: &Schema, cte: &str) -> String {
     }
 }
 
-/// The RETURNING clause of a delete: each row's id, state and queue, and the whole row as JSON
-/// when archiving.
-pub(super) fn returning(archive: bool) -> String {
+/// The RETURNING clause of a delete: each row's id, state and queue, the whole row as JSON
+/// when archiving, and `at` (SQL text) as `at`.
+pub(super) fn returning(archive: bool, at: &str) -> String {
     let row = if archive {
         "row_to_json(j)::text"
     } else {
         "NULL::text"
     };
-    format!("RETURNING j.id, j.state::text AS state, j.queue AS queue, {row} AS row")
+    format!("RETURNING j.id, j.state::text AS state, j.queue AS queue, {row} AS row, {at} AS at")
 }
 
 /// Runs a delete in its own transaction; `sink` (the archive) sees the rows before the commit
@@ -158,7 +172,13 @@ impl Prune for Pg {
         let limit = sql.bind(batch.size);
         sql.push(&format!(
             "SELECT state, queue, count(*) AS count FROM ({}) c GROUP BY 1, 2 ORDER BY 1, 2",
-            candidates(batch.schema, batch.targets, &bound, &limit, End::Oldest)
+            candidates(
+                batch.schema,
+                batch.targets,
+                &bound,
+                &limit,
+                (End::Oldest, None)
+            )
         ));
         Ok(sql.query().load(self)?)
     }
@@ -201,7 +221,25 @@ impl Prune for Pg {
         let bound = bind_targets(&mut sql, batch, "");
         let limit = sql.bind(candidate_count(batch.size));
         let size = sql.bind(batch.size);
+        // Resuming where the last batch's candidates began needs each branch to read its rows
+        // in order; a branch without an index reads any.
+        let ordered = batch
+            .targets
+            .iter()
+            .all(|t| batch.schema.indexed_final_states.contains(&t.state));
+        let reached = match batch.cursor.reached() {
+            Some(at) if ordered => Some(sql.bind(at)),
+            _ => None,
+        };
         let recheck = bind_targets(&mut sql, batch, "j.");
+        let edge = format!(
+            "(SELECT to_char({}(t), 'YYYY-MM-DD\"T\"HH24:MI:SS.US') FROM candidates)",
+            if batch.cursor.end == End::Newest {
+                "max"
+            } else {
+                "min"
+            }
+        );
         sql.push(&format!(
             "WITH candidates AS MATERIALIZED ({cands}), \
              locked AS MATERIALIZED ( \
@@ -212,13 +250,13 @@ impl Prune for Pg {
              DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY(SELECT ctid FROM locked)) \
                {pair_locked}\
              {returning}",
-            returning = returning(batch.archive),
+            returning = returning(batch.archive, &edge),
             cands = candidates(
                 batch.schema,
                 batch.targets,
                 &bound,
                 &limit,
-                batch.cursor.end
+                (batch.cursor.end, reached.as_deref())
             ),
             eligible = eligible_any(batch.targets, &recheck, "j."),
             pair_candidates = same_leaf(batch.schema, "candidates"),

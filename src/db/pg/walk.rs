@@ -44,7 +44,7 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
         // than a batch is one index batch away.
         let probe = Batch {
             size: whole.size.max(1),
-            ..*whole
+            ..whole.clone()
         };
         let found: i64 = conn
             .count_prunable(&probe)
@@ -144,7 +144,7 @@ pub fn delete_blocks(
          {returning}",
         eligible = eligible_any(batch.targets, &bound, "j."),
         filters = bound.filters,
-        returning = returning(batch.archive),
+        returning = returning(batch.archive, "NULL::text"),
     ));
     in_transaction(conn, sql.query(), sink)
 }

@@ -120,7 +120,7 @@ impl Prune for Lite {
         sql.push(&format!(
             "DELETE FROM oban_jobs WHERE id IN \
                (SELECT id FROM oban_jobs WHERE id > {after} AND {eligible} ORDER BY id LIMIT {size}) \
-             RETURNING id, state, queue, {returning} AS row"
+             RETURNING id, state, queue, {returning} AS row, NULL AS at"
         ));
         let query = sql.query();
         self.immediate_transaction(|conn| {
