@@ -6,6 +6,7 @@
 pub use crate::defaults;
 pub mod file;
 pub mod rules;
+pub mod targets;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::error::usage;
 use crate::output::{Format, Style};
 
 pub use file::FileConfig;
+pub use targets::Target;
 
 /// `[pruner]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +60,15 @@ pub struct Settings {
     pub lifeline: Lifeline,
     /// `[[retention]]` rules from the file, in order (`--rule` flags replace them).
     pub retention: Vec<crate::model::retention::Rule>,
+    /// A run over several targets (more than one, or `--all-prefixes`): each target's
+    /// database and schema; empty for a run on the one `dsn` and `prefix`.
+    pub targets: Vec<Target>,
+    /// `--all-prefixes`: each PostgreSQL target stands for every schema holding a jobs table.
+    pub all_prefixes: bool,
+    /// `--parallel`: targets worked on at once.
+    pub parallel: usize,
+    /// `--all-targets`: actions and schema changes may run on several targets.
+    pub all_targets: bool,
     /// Things worth telling the user that are not errors (typos in oban.toml), one line each,
     /// without the `oban: warning: ` lead.
     pub warnings: Vec<String>,
@@ -70,6 +81,22 @@ impl Settings {
             format: self.format,
             quiet: self.quiet,
             compact,
+        }
+    }
+
+    /// Whether this run covers several targets (see [`Settings::targets`]).
+    pub fn fleet(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    /// The settings of one target's run: its database and schema, as a single-target run.
+    pub fn for_target(&self, target: &Target) -> Settings {
+        Settings {
+            dsn: Some(target.dsn.clone()),
+            prefix: target.prefix.clone(),
+            targets: Vec::new(),
+            all_prefixes: false,
+            ..self.clone()
         }
     }
 
@@ -139,8 +166,10 @@ pub fn resolve_with(
     file: FileConfig,
 ) -> Result<Settings> {
     let env_nonempty = |key: &str| env(key).filter(|v| !v.trim().is_empty());
-    let dsn_source = if let Some(d) = &global.database_url {
+    let dsn_source = if let [d] = global.database_url.as_slice() {
         Some((d.clone(), "--database-url"))
+    } else if global.database_url.len() > 1 || !file.targets.is_empty() {
+        None
     } else if let Some(d) = env_nonempty("OBAN_DSN") {
         Some((d, "OBAN_DSN"))
     } else if let Some(d) = env_nonempty("DATABASE_URL") {
@@ -163,9 +192,37 @@ pub fn resolve_with(
     } else {
         defaults::PREFIX.to_string()
     };
+    // Several -d flags, else [[targets]], else the one DSN; --target narrows any of them.
+    let mut fleet = if global.database_url.len() > 1 {
+        targets::from_flags(&global.database_url, &prefix)?
+    } else if global.database_url.is_empty() && !file.targets.is_empty() {
+        targets::from_file(&file.targets, &prefix)?
+    } else {
+        dsn.iter()
+            .map(|d| Target {
+                name: Target::derived_name(d, &prefix),
+                dsn: d.clone(),
+                prefix: prefix.clone(),
+            })
+            .collect()
+    };
+    fleet = targets::select(fleet, &global.target)?;
+    let (dsn, prefix) = match fleet.as_slice() {
+        [one] if !global.all_prefixes => {
+            let (dsn, prefix) = (Some(one.dsn.clone()), one.prefix.clone());
+            fleet.clear();
+            (dsn, prefix)
+        }
+        [] => (dsn, prefix),
+        _ => (None, prefix),
+    };
     Ok(Settings {
         dsn,
         prefix,
+        targets: fleet,
+        all_prefixes: global.all_prefixes,
+        parallel: global.parallel.unwrap_or(defaults::FLEET_PARALLEL),
+        all_targets: global.all_targets,
         format: global.format.unwrap_or(defaults::FORMAT),
         format_given: global.format.is_some(),
         quiet: global.quiet,
@@ -223,7 +280,7 @@ mod tests {
         assert_eq!(s.dsn.expect("dsn").target, "postgres://oban@db/app");
 
         let flags = GlobalArgs {
-            database_url: Some("sqlite://flag.db".into()),
+            database_url: vec!["sqlite://flag.db".into()],
             prefix: Some("flag_schema".into()),
             ..GlobalArgs::default()
         };

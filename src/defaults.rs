@@ -69,6 +69,9 @@ pub const STATS_ESTIMATE_ABOVE: u64 = 50_000;
 pub const STATS_BUDGET: Duration = Duration::from_millis(250);
 /// Time between passes of `stats --watch`: a live view, so a few seconds.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(5);
+/// Targets worked on at once when there are several (`--parallel`).
+pub const FLEET_PARALLEL: usize = 4;
+
 /// `stats --listen` reuses a result younger than this (`--min-interval`): Prometheus scrapes
 /// every 15–60 s, so two scrapers (or a retry) within 10 s share one pass.
 pub const STATS_MIN_INTERVAL: Duration = Duration::from_secs(10);

@@ -152,6 +152,49 @@ impl Dsn {
     pub fn password(&self) -> Option<String> {
         password_of(&self.target)
     }
+
+    /// A short name for output, never holding the password or the user: `host[:port]/dbname`
+    /// for PostgreSQL (`local` when no host is named), the file name for SQLite.
+    pub fn label(&self) -> String {
+        if self.backend == Backend::Sqlite {
+            let path = self.target.split('?').next().unwrap_or(&self.target);
+            return path.rsplit('/').next().unwrap_or(path).to_string();
+        }
+        let t = &self.target;
+        let keywords = keyword_pairs(t).is_some();
+        let (url_host, url_port) = if keywords {
+            (None, None)
+        } else {
+            host_and_port(t).map_or((None, None), |(h, p)| {
+                (
+                    Some(h.to_string()).filter(|h| !h.is_empty()),
+                    p.map(String::from),
+                )
+            })
+        };
+        let host = parameter(t, "host")
+            .or(url_host)
+            .unwrap_or_else(|| "local".into());
+        let port = parameter(t, "port").or(url_port);
+        let dbname = parameter(t, "dbname").or_else(|| {
+            if keywords {
+                return None;
+            }
+            let start = t.find("://")? + 3;
+            let rest = &t[start..];
+            let path = &rest[rest.find('/')? + 1..];
+            let db = path.split(['?', '#']).next()?;
+            (!db.is_empty()).then(|| db.to_string())
+        });
+        let mut out = host;
+        if let Some(p) = port {
+            out = format!("{out}:{p}");
+        }
+        if let Some(db) = dbname {
+            out = format!("{out}/{db}");
+        }
+        out
+    }
 }
 
 impl fmt::Display for Dsn {

@@ -30,6 +30,52 @@ pub trait Report: Serialize {
     fn to_prometheus(&self) -> Option<String> {
         None
     }
+    /// The header and rows this report adds to the one table of a run over several targets
+    /// (each row then led by the target): the CSV rows unless a report has a better summary.
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        self.to_csv()
+    }
+}
+
+/// A report taken instead of written, by a run over several targets (see `fleet`): every
+/// form it could be written in, for the run to combine with the other targets'.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// The JSON object.
+    pub json: serde_json::Value,
+    /// The CSV header and rows.
+    pub csv: (Vec<String>, Vec<Vec<String>>),
+    /// The combined table's header and rows.
+    pub rows: (Vec<String>, Vec<Vec<String>>),
+    /// The Prometheus exposition, for reports that have metrics.
+    pub prometheus: Option<String>,
+}
+
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Vec<Captured>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with every report written on this thread captured instead, and returns them.
+pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<Captured>) {
+    CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    let result = f();
+    let taken = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
+    (result, taken)
+}
+
+/// Takes the report when this thread captures; says whether it did.
+fn captured<R: Report>(report: &R) -> Result<bool> {
+    if !CAPTURE.with(|c| c.borrow().is_some()) {
+        return Ok(false);
+    }
+    let taken = Captured {
+        json: serde_json::to_value(report)?,
+        csv: report.to_csv(),
+        rows: report.fleet_rows(),
+        prometheus: report.to_prometheus(),
+    };
+    CAPTURE.with(|c| c.borrow_mut().as_mut().map(|v| v.push(taken)));
+    Ok(true)
 }
 
 /// Which standard streams are terminals: asked once per process, then read from here by
@@ -149,6 +195,9 @@ pub struct Style {
 /// Writes a report in the chosen format. Quiet silences tables only: a script that asks for
 /// JSON or CSV gets it.
 pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) -> Result<()> {
+    if captured(report)? {
+        return Ok(());
+    }
     // Rendered in memory first, so that a closed pipe surfaces as a plain io::Error.
     let bytes = match style.format {
         Format::Table if style.quiet => return Ok(()),
@@ -179,6 +228,14 @@ pub fn write_report<R: Report>(out: &mut dyn Write, style: Style, report: &R) ->
     out.write_all(&bytes)?;
     out.flush()?;
     Ok(())
+}
+
+/// Escapes a Prometheus label value for the text exposition format.
+pub fn prometheus_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// Columns a table may use: the terminal's width when wider than 80, else 80.

@@ -73,6 +73,7 @@ pub fn help_defaults() -> Vec<HelpDefault> {
                 ("config", format!("./{} when present", d::CONFIG_FILE)),
                 ("prefix", d::PREFIX.to_string()),
                 ("format", choice(d::FORMAT)),
+                ("parallel", d::FLEET_PARALLEL.to_string()),
             ],
         ),
         (

@@ -61,9 +61,21 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]
+    /// Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]
     #[arg(short = 'd', long = "database-url", global = true, value_name = "DSN")]
-    pub database_url: Option<String>,
+    pub database_url: Vec<String>,
+    /// Only the [[targets]] of oban.toml with this name (repeatable)
+    #[arg(long = "target", global = true, value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Every schema holding an Oban jobs table in each PostgreSQL target
+    #[arg(long, global = true)]
+    pub all_prefixes: bool,
+    /// Targets worked on at once
+    #[arg(long, global = true, value_name = "N", value_parser = parallel, allow_hyphen_values = true)]
+    pub parallel: Option<usize>,
+    /// Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target
+    #[arg(long, global = true)]
+    pub all_targets: bool,
     /// Configuration file
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -48,6 +48,15 @@ pub fn count_or_all(text: &str) -> Result<u64, String> {
     positive_count(text).map_err(|e| format!("{e}, or all"))
 }
 
+/// `--parallel`: how many targets at once, 1 to 64.
+pub fn parallel(text: &str) -> Result<usize, String> {
+    match positive_count(text) {
+        Ok(n) if n <= 64 => Ok(n as usize),
+        _ => Err(format!("expected a whole number from 1 to 64, got {text}")),
+    }
+}
+
+/// A count of at least 1.
 pub fn positive_count(text: &str) -> Result<u64, String> {
     let n: u64 = text
         .replace('_', "")

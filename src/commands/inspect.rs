@@ -359,6 +359,24 @@ impl Report for InspectReport {
             .collect();
         (header, rows)
     }
+
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let header = output::header("id,state,queue,worker,attempt");
+        let rows = self
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.to_string(),
+                    j.state.to_string(),
+                    j.queue.clone(),
+                    output::clip_left(&j.worker, 30),
+                    format!("{}/{}", j.attempt, j.max_attempts),
+                ]
+            })
+            .collect();
+        (header, rows)
+    }
 }
 
 /// The `oban inspect` command: one query, or a refreshed list with `--watch`. Ids that do not

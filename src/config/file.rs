@@ -38,8 +38,25 @@ pub struct FileConfig {
     pub rescue_after: Option<Duration>,
     /// `[[retention]]` tables, in order.
     pub retention: Vec<Rule>,
+    /// `[[targets]]`: the databases (and schemas) a run covers, in file order.
+    pub targets: Vec<FileTarget>,
     /// Unknown keys that look like typos, each as `FILE line N: unknown key …`.
     pub warnings: Vec<String>,
+}
+
+/// One `[[targets]]` entry: a database, optionally named and with its own schema.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileTarget {
+    /// `name`: how output labels it and `--target` selects it.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `dsn` (required; checked as the top-level `dsn` is).
+    #[serde(deserialize_with = "target_dsn")]
+    pub dsn: String,
+    /// `prefix` (default: the global prefix).
+    #[serde(default)]
+    pub prefix: Option<String>,
 }
 
 impl FileConfig {
@@ -93,6 +110,7 @@ impl FileConfig {
             lifeline_interval: lifeline.interval,
             rescue_after: lifeline.rescue_after,
             retention,
+            targets: file.targets,
             warnings,
         })
     }
@@ -119,6 +137,7 @@ struct Document {
     pruner: Option<PrunerSection>,
     #[serde(deserialize_with = "lifeline")]
     lifeline: Option<LifelineSection>,
+    targets: Vec<FileTarget>,
 }
 
 /// `[pruner]`
@@ -170,8 +189,11 @@ const OBAN_PY_KEYS: [&str; 20] = [
     "shutdown_grace_period",
     "stager",
 ];
+/// Top-level keys this tool reads that oban-py does not know (and ignores).
+const TOOL_KEYS: [&str; 2] = ["retention", "targets"];
 /// What a top-level key that neither tool knows may be a misspelling of, and how to say so.
-const TOP_LEVEL_NEAR: [(&str, &str); 9] = [
+const TOP_LEVEL_NEAR: [(&str, &str); 10] = [
+    ("targets", "[[targets]]"),
     ("dsn", "dsn"),
     ("prefix", "prefix"),
     ("pruner", "[pruner]"),
@@ -227,7 +249,7 @@ fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
                     format!("unknown key [{section}] {sub_name}{hint}"),
                 ));
             }
-        } else if !OBAN_PY_KEYS.contains(&name) && name != "retention" {
+        } else if !OBAN_PY_KEYS.contains(&name) && !TOOL_KEYS.contains(&name) {
             let near = TOP_LEVEL_NEAR
                 .iter()
                 .filter(|(k, _)| is_near(name, k))
@@ -304,6 +326,12 @@ fn dsn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     if let Some(text) = &text {
         Dsn::parse(text).map_err(|e| de::Error::custom(format!("dsn: {e}")))?;
     }
+    Ok(text)
+}
+
+fn target_dsn<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = string(d, "[[targets]] dsn")?.unwrap_or_default();
+    Dsn::parse(&text).map_err(|e| de::Error::custom(format!("[[targets]] dsn: {e}")))?;
     Ok(text)
 }
 

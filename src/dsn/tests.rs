@@ -114,3 +114,28 @@ fn finds_password() {
     assert_eq!(dsn.password().as_deref(), Some("x1"));
     assert!(format!("{dsn} {dsn:?}").find("x1").is_none());
 }
+
+#[test]
+fn labels_hold_no_password_nor_user() {
+    for (dsn, label) in [
+        (
+            "postgres://root:s3cret@127.0.0.1:5432/app",
+            "127.0.0.1:5432/app",
+        ),
+        (
+            "postgresql://db.internal/app?sslmode=require",
+            "db.internal/app",
+        ),
+        ("postgres:///app", "local/app"),
+        (
+            "host=db port=6432 user=u password=s3cret dbname=jobs",
+            "db:6432/jobs",
+        ),
+        ("sqlite:///var/lib/app/jobs.db", "jobs.db"),
+        ("lite.sqlite3", "lite.sqlite3"),
+    ] {
+        let d = Dsn::parse(dsn).expect(dsn);
+        assert_eq!(d.label(), label, "{dsn}");
+        assert!(!d.label().contains("s3cret"));
+    }
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::cluster::Cluster;
 use crate::support::{insert, json_out, succeeds, JobSpec, Target};
 
-struct Served {
+pub(crate) struct Served {
     child: Child,
     base: String,
 }
@@ -31,9 +31,15 @@ fn free_port() -> u16 {
 
 /// Starts the exporter and waits until it answers.
 fn serve(dsn: &str, min_interval: &str) -> Served {
+    serve_with(&["-d", dsn], min_interval)
+}
+
+/// Starts the exporter with these global flags (`-d …`) and waits until it answers.
+pub(crate) fn serve_with(global: &[&str], min_interval: &str) -> Served {
     let port = free_port();
     let child = Command::new(assert_cmd::cargo::cargo_bin("oban"))
-        .args(["-d", dsn, "stats", "--listen", &format!("127.0.0.1:{port}")])
+        .args(global)
+        .args(["stats", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--min-interval", min_interval])
         .env_remove("OBAN_DSN")
         .stdout(Stdio::null())
@@ -59,7 +65,7 @@ fn serve(dsn: &str, min_interval: &str) -> Served {
 }
 
 /// GET a path: status and body.
-fn get(served: &Served, path: &str) -> (u16, String, String) {
+pub(crate) fn get(served: &Served, path: &str) -> (u16, String, String) {
     match ureq::get(&format!("{}{path}", served.base)).call() {
         Ok(r) => (
             r.status(),
@@ -74,7 +80,7 @@ fn get(served: &Served, path: &str) -> (u16, String, String) {
 }
 
 /// The value of the first sample of `family` whose labels contain `labels`.
-fn sample(text: &str, family: &str, labels: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, family: &str, labels: &str) -> Option<f64> {
     text.lines()
         .filter(|l| l.starts_with(&format!("{family}{{")) && l.contains(labels))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())

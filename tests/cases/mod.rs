@@ -6,6 +6,7 @@ mod doctor_partitioned;
 mod exporter;
 mod faults;
 mod find;
+mod fleet;
 mod hardening;
 mod incident;
 mod inspect;

@@ -198,6 +198,15 @@ impl Report for DoctorReport {
             .collect();
         (output::header("name,status,value,fix,detail"), rows)
     }
+
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let rows = self
+            .checks
+            .iter()
+            .map(|c| vec![c.name.clone(), c.status.name().into(), c.value.to_string()])
+            .collect();
+        (output::header("check,status,value"), rows)
+    }
 }
 
 /// Runs every check once, read-only.

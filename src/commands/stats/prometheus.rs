@@ -12,13 +12,7 @@ use crate::model::JobState;
 const STATES: [&str; 8] = JobState::NAMES;
 use crate::estimate::Figure;
 
-/// Escapes a label value for the text exposition format.
-pub fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
+pub use crate::output::prometheus_label as label;
 
 /// The per-queue figures and their families.
 const FIGURES: [(&str, &str, &str); 8] = [

@@ -54,25 +54,9 @@ impl StatsReport {
             || self.found.figures.values().any(Figure::is_estimate)
     }
 
-    fn any_unknown(&self) -> bool {
-        !self.unknown.is_empty() || !self.unknown_figures.is_empty()
-    }
-}
-
-impl Report for StatsReport {
-    fn to_table(&self) -> String {
-        let total = self.found.total.clone().unwrap_or(Figure::Exact(0.0));
-        let mut out = format!(
-            "stats: {} jobs in schema {} ({}) at {}\n",
-            count(Some(&total)),
-            self.prefix,
-            self.flavour.label(),
-            self.taken_at,
-        );
-        let mut header = vec!["queue"];
-        header.extend(SHORT);
-        header.push("total");
-        let mut t = output::table(&header);
+    /// The queue × state counts as text, a row per queue then `total`: queue, each state in
+    /// life order, the queue's total.
+    fn matrix(&self) -> Vec<Vec<String>> {
         let mut rows: Vec<(String, BTreeMap<&str, Figure>)> = self
             .counts
             .keys()
@@ -94,14 +78,41 @@ impl Report for StatsReport {
                 .filter_map(|s| Some((*s, self.found.states.get(*s)?.clone())))
                 .collect(),
         ));
-        for (queue, cells) in &rows {
-            let mut row = vec![comfy_table::Cell::new(queue)];
-            for state in STATES {
-                row.push(right(count(cells.get(state))));
-            }
-            let parts: Vec<Figure> = cells.values().cloned().collect();
-            row.push(right(count(Some(&estimate::sum(&parts)))));
-            t.add_row(row);
+        rows.into_iter()
+            .map(|(queue, cells)| {
+                let mut row = vec![queue];
+                row.extend(STATES.iter().map(|state| count(cells.get(state))));
+                let parts: Vec<Figure> = cells.values().cloned().collect();
+                row.push(count(Some(&estimate::sum(&parts))));
+                row
+            })
+            .collect()
+    }
+
+    fn any_unknown(&self) -> bool {
+        !self.unknown.is_empty() || !self.unknown_figures.is_empty()
+    }
+}
+
+impl Report for StatsReport {
+    fn to_table(&self) -> String {
+        let total = self.found.total.clone().unwrap_or(Figure::Exact(0.0));
+        let mut out = format!(
+            "stats: {} jobs in schema {} ({}) at {}\n",
+            count(Some(&total)),
+            self.prefix,
+            self.flavour.label(),
+            self.taken_at,
+        );
+        let mut header = vec!["queue"];
+        header.extend(SHORT);
+        header.push("total");
+        let mut t = output::table(&header);
+        for row in self.matrix() {
+            let mut cells = row.into_iter();
+            let mut r = vec![comfy_table::Cell::new(cells.next().unwrap_or_default())];
+            r.extend(cells.map(right));
+            t.add_row(r);
         }
         let _ = writeln!(out, "{t}");
         let rates = self
@@ -270,5 +281,12 @@ impl Report for StatsReport {
 
     fn to_prometheus(&self) -> Option<String> {
         Some(super::prometheus::render(self))
+    }
+
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut header = vec!["queue".to_string()];
+        header.extend(SHORT.map(String::from));
+        header.push("total".into());
+        (header, self.matrix())
     }
 }

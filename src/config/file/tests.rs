@@ -211,3 +211,30 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn targets_are_read_and_not_taken_for_typos() {
+    let text = "prefix = \"jobs\"\n\n[[targets]]\nname = \"billing\"\ndsn = \"postgres://app@db/billing\"\n\n[[targets]]\ndsn = \"sqlite://lite.db\"\nprefix = \"other\"\n";
+    let file = FileConfig::parse(text, "oban.toml").expect("parses");
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    assert_eq!(file.targets.len(), 2);
+    assert_eq!(file.targets[0].name.as_deref(), Some("billing"));
+    assert_eq!(file.targets[1].prefix.as_deref(), Some("other"));
+    let typo = FileConfig::parse("[[target]]\ndsn = \"x.db\"\n", "oban.toml").expect("parses");
+    assert_eq!(typo.warnings.len(), 1, "{:?}", typo.warnings);
+    assert!(
+        typo.warnings[0].contains("did you mean [[targets]]"),
+        "{:?}",
+        typo.warnings
+    );
+    for bad in [
+        "[[targets]]\nname = \"x\"\n",
+        "[[targets]]\ndsn = \"mysql://x\"\n",
+        "[[targets]]\ndsn = \"x.db\"\nhost = 1\n",
+    ] {
+        let e = FileConfig::parse(bad, "oban.toml")
+            .expect_err(bad)
+            .to_string();
+        assert!(e.contains("oban.toml line"), "{e}");
+    }
+}

@@ -217,3 +217,18 @@ impl Catalog for Pg {
         Ok(())
     }
 }
+
+/// Every schema holding an Oban jobs table (`oban_jobs`, plain or partitioned, never a leaf),
+/// by name; PostgreSQL's own schemas are left out.
+pub fn oban_schemas(conn: &mut Pg) -> Result<Vec<String>> {
+    let mut sql = PgSql::new();
+    sql.push(
+        "SELECT n.nspname::text AS value FROM pg_class c \
+           JOIN pg_namespace n ON n.oid = c.relnamespace \
+          WHERE c.relname = 'oban_jobs' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+            AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%' \
+          ORDER BY 1",
+    );
+    let rows: Vec<TextValue> = sql.query().load(conn)?;
+    Ok(rows.into_iter().map(|r| r.value).collect())
+}

@@ -3,6 +3,7 @@
 //! state and column names from the job vocabulary.
 
 mod catalog;
+pub use catalog::oban_schemas;
 pub mod cells;
 mod doctor;
 mod doctor_holders;

@@ -1,0 +1,199 @@
+//! The one output of a run over several targets, every part labelled with its target:
+//! - table: one table whose first column is `target` (a failed target's row says `error: …`,
+//!   a target with nothing to show has a row of `-`);
+//! - JSON: an array with one object per report, the command's usual object plus `"target"` and
+//!   `"exit_code"`, or `{"target", "exit_code", "error"}` for a failed target;
+//! - CSV: the command's rows led by a `target` column (failed targets only on stderr);
+//! - Prometheus: every sample gains a `target` label, each family's `# HELP`/`# TYPE` once.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::Outcome;
+use crate::output::{self, Format, Style};
+
+/// Writes the combined output of `outcomes` in the style's format.
+pub fn write(out: &mut dyn Write, style: Style, outcomes: &[Outcome]) -> Result<()> {
+    let bytes = match style.format {
+        Format::Table if style.quiet => return Ok(()),
+        Format::Table => table(outcomes).into_bytes(),
+        Format::Json => {
+            let mut buf = serde_json::to_vec_pretty(&json(outcomes))?;
+            buf.push(b'\n');
+            buf
+        }
+        Format::Csv => csv(outcomes)?,
+        Format::Prometheus => {
+            let parts: Vec<(&str, &str)> = outcomes
+                .iter()
+                .flat_map(|o| {
+                    o.reports
+                        .iter()
+                        .filter_map(|r| Some((o.target.as_str(), r.prometheus.as_deref()?)))
+                })
+                .collect();
+            merge_expositions(&parts).into_bytes()
+        }
+    };
+    out.write_all(&bytes)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The JSON array: one object per report, or per failed target.
+pub fn json(outcomes: &[Outcome]) -> serde_json::Value {
+    let mut list = Vec::new();
+    for o in outcomes {
+        let label = |mut object: serde_json::Map<String, serde_json::Value>| {
+            object.insert("target".into(), o.target.clone().into());
+            object.insert("exit_code".into(), o.code.into());
+            serde_json::Value::Object(object)
+        };
+        for r in &o.reports {
+            let object = match &r.json {
+                serde_json::Value::Object(m) => m.clone(),
+                other => [("report".to_string(), other.clone())]
+                    .into_iter()
+                    .collect(),
+            };
+            list.push(label(object));
+        }
+        if let Some(e) = &o.error {
+            list.push(label(
+                [("error".to_string(), e.clone().into())]
+                    .into_iter()
+                    .collect(),
+            ));
+        }
+    }
+    serde_json::Value::Array(list)
+}
+
+/// The header both tables and CSV share: `target`, then the first report's columns.
+fn header(outcomes: &[Outcome], pick: impl Fn(&output::Captured) -> &Vec<String>) -> Vec<String> {
+    let mut header = vec!["target".to_string()];
+    match outcomes.iter().flat_map(|o| &o.reports).next() {
+        Some(r) => header.extend(pick(r).iter().cloned()),
+        None => header.push("error".into()),
+    }
+    header
+}
+
+/// The combined table.
+fn table(outcomes: &[Outcome]) -> String {
+    let header = header(outcomes, |r| &r.rows.0);
+    let columns: Vec<&str> = header.iter().map(String::as_str).collect();
+    let width = columns.len() - 1;
+    let mut t = output::table(&columns);
+    let filler = |first: String| {
+        let mut row = vec![first];
+        row.resize(width, String::new());
+        row
+    };
+    for o in outcomes {
+        let mut rows: Vec<Vec<String>> = o.reports.iter().flat_map(|r| r.rows.1.clone()).collect();
+        if let Some(e) = &o.error {
+            rows.push(filler(format!("error: {}", output::clip(e, 200))));
+        } else if rows.is_empty() {
+            rows.push(vec!["-".to_string(); width]);
+        }
+        for row in rows {
+            let mut cells = vec![o.target.clone()];
+            cells.extend(row);
+            t.add_row(cells);
+        }
+    }
+    let text = format!("{t}\n");
+    text.lines()
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
+}
+
+/// The combined CSV.
+fn csv(outcomes: &[Outcome]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header(outcomes, |r| &r.csv.0))?;
+    for o in outcomes {
+        for r in &o.reports {
+            for row in &r.csv.1 {
+                let mut cells = vec![o.target.clone()];
+                cells.extend(row.iter().cloned());
+                w.write_record(&cells)?;
+            }
+        }
+    }
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// Several expositions as one: each sample gains `target="…"` as its first label, and each
+/// family keeps one `# HELP` and `# TYPE` with the samples of every target under it.
+pub fn merge_expositions(parts: &[(&str, &str)]) -> String {
+    let mut order: Vec<String> = Vec::new();
+    let mut families: BTreeMap<String, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for (target, text) in parts {
+        let target = crate::output::prometheus_label(target);
+        for line in text.lines() {
+            let (name, meta) = if let Some(rest) = line
+                .strip_prefix("# HELP ")
+                .or_else(|| line.strip_prefix("# TYPE "))
+            {
+                (rest.split(' ').next().unwrap_or_default().to_string(), true)
+            } else if line.is_empty() || line.starts_with('#') {
+                continue;
+            } else {
+                let end = line.find(['{', ' ']).unwrap_or(line.len());
+                (line[..end].to_string(), false)
+            };
+            let entry = families.entry(name.clone()).or_insert_with(|| {
+                order.push(name.clone());
+                (Vec::new(), Vec::new())
+            });
+            if meta {
+                if entry.0.len() < 2 && !entry.0.iter().any(|l| l == line) {
+                    entry.0.push(line.to_string());
+                }
+                continue;
+            }
+            let rest = &line[name.len()..];
+            let labelled = match rest.strip_prefix('{') {
+                Some(labels) if labels.starts_with('}') => {
+                    format!("{name}{{target=\"{target}\"{labels}")
+                }
+                Some(labels) => format!("{name}{{target=\"{target}\",{labels}"),
+                None => format!("{name}{{target=\"{target}\"}}{rest}"),
+            };
+            entry.1.push(labelled);
+        }
+    }
+    let mut out = String::new();
+    for name in order {
+        let (meta, samples) = &families[&name];
+        for line in meta.iter().chain(samples) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expositions_merge_by_family_with_a_target_label() {
+        let a = "# HELP oban_jobs Jobs.\n# TYPE oban_jobs gauge\noban_jobs{queue=\"q\",state=\"available\"} 3\n# HELP oban_threshold_breached B.\n# TYPE oban_threshold_breached gauge\noban_threshold_breached 0\n";
+        let b = "# HELP oban_jobs Jobs.\n# TYPE oban_jobs gauge\noban_jobs{queue=\"q\",state=\"available\"} 5\n";
+        let merged = merge_expositions(&[("a", a), ("b\"x", b)]);
+        assert_eq!(
+            merged,
+            "# HELP oban_jobs Jobs.\n# TYPE oban_jobs gauge\n\
+             oban_jobs{target=\"a\",queue=\"q\",state=\"available\"} 3\n\
+             oban_jobs{target=\"b\\\"x\",queue=\"q\",state=\"available\"} 5\n\
+             # HELP oban_threshold_breached B.\n# TYPE oban_threshold_breached gauge\n\
+             oban_threshold_breached{target=\"a\"} 0\n"
+        );
+    }
+}
