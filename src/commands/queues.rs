@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
-use comfy_table::Cell;
 use serde::Serialize;
 
 use crate::cli::{QueuesArgs, StatsArgs};
@@ -89,33 +88,34 @@ impl QueuesReport {
     }
 }
 
-impl Report for QueuesReport {
-    fn to_table(&self) -> String {
-        let mut table = output::table(&[
-            "queue",
-            "node",
-            "paused",
-            "limit",
-            "running",
-            "heartbeat",
-            "avail",
-            "sched",
-            "retry",
-            "exec",
-        ]);
+/// The columns of the table.
+const COLUMNS: [&str; 10] = [
+    "queue",
+    "node",
+    "paused",
+    "limit",
+    "running",
+    "heartbeat",
+    "avail",
+    "sched",
+    "retry",
+    "exec",
+];
+
+impl QueuesReport {
+    /// The table's rows: a queue with no producer once, else once per node.
+    fn rows(&self) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
         for queue in self.queue_names() {
-            let counts: Vec<Cell> = COUNTED
-                .iter()
-                .map(|s| Cell::new(self.count(&queue, s)))
-                .collect();
+            let counts: Vec<String> = COUNTED.iter().map(|s| self.count(&queue, s)).collect();
             let nodes: Vec<&QueueNode> =
                 self.producers.iter().filter(|p| p.queue == queue).collect();
             if nodes.is_empty() {
                 let none = if self.has_producers { "none" } else { "-" };
-                let mut row = vec![Cell::new(&queue), Cell::new(none)];
-                row.extend((0..4).map(|_| Cell::new("-")));
+                let mut row = vec![queue.clone(), none.to_string()];
+                row.extend((0..4).map(|_| "-".to_string()));
                 row.extend(counts.iter().cloned());
-                table.add_row(row);
+                rows.push(row);
             }
             for p in nodes {
                 let beat = format!(
@@ -124,20 +124,35 @@ impl Report for QueuesReport {
                     if p.alive { "" } else { " STALE" }
                 );
                 let mut row = vec![
-                    Cell::new(&queue),
-                    Cell::new(&p.node),
-                    Cell::new(match p.paused {
+                    queue.clone(),
+                    p.node.clone(),
+                    match p.paused {
                         Some(true) => "PAUSED",
                         Some(false) => "no",
                         None => "?",
-                    }),
-                    Cell::new(p.limit.map_or("?".into(), |l| l.to_string())),
-                    Cell::new(p.running),
-                    Cell::new(beat),
+                    }
+                    .to_string(),
+                    p.limit.map_or("?".into(), |l| l.to_string()),
+                    p.running.to_string(),
+                    beat,
                 ];
                 row.extend(counts.iter().cloned());
-                table.add_row(row);
+                rows.push(row);
             }
+        }
+        rows
+    }
+}
+
+impl Report for QueuesReport {
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        (COLUMNS.map(String::from).to_vec(), self.rows())
+    }
+
+    fn to_table(&self) -> String {
+        let mut table = output::table(&COLUMNS);
+        for row in self.rows() {
+            table.add_row(row);
         }
         let mut text = format!("{table}\n");
         if !self.has_producers {

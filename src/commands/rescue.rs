@@ -206,6 +206,20 @@ impl Report for RescueReport {
         out
     }
 
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let row = vec![
+            self.rescued.to_string(),
+            self.discarded.to_string(),
+            outcome.as_str().unwrap_or_default().to_string(),
+            self.dry_run.to_string(),
+        ];
+        (
+            output::header("rescued,discarded,outcome,dry_run"),
+            vec![row],
+        )
+    }
+
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let header =
             output::header("id,queue,worker,attempt,max_attempts,executing,node,to,dry_run");

@@ -1,6 +1,7 @@
 //! The one output of a run over several targets, every part labelled with its target:
-//! - table: one table whose first column is `target` (a failed target's row says `error: …`,
-//!   a target with nothing to show has a row of `-`);
+//! - table: one table whose first column is `target` (a failed target's row says `FAILED`,
+//!   and a line under the table the start of its error, which stderr has whole; a target with
+//!   nothing to show has a row of `-`);
 //! - JSON: an array with one object per report, the command's usual object plus `"target"` and
 //!   `"exit_code"`, or `{"target", "exit_code", "error"}` for a failed target;
 //! - CSV: the command's rows led by a `target` column (failed targets only on stderr);
@@ -87,6 +88,7 @@ fn table(outcomes: &[Outcome]) -> String {
     let columns: Vec<&str> = header.iter().map(String::as_str).collect();
     let width = columns.len() - 1;
     let mut t = output::table(&columns);
+    let mut failed = Vec::new();
     let filler = |first: String| {
         let mut row = vec![first];
         row.resize(width, String::new());
@@ -95,7 +97,10 @@ fn table(outcomes: &[Outcome]) -> String {
     for o in outcomes {
         let mut rows: Vec<Vec<String>> = o.reports.iter().flat_map(|r| r.rows.1.clone()).collect();
         if let Some(e) = &o.error {
-            rows.push(filler(format!("error: {}", output::clip(e, 200))));
+            rows.push(filler("FAILED".into()));
+            let line = e.split_whitespace().collect::<Vec<_>>().join(" ");
+            let room = usize::from(output::width()).saturating_sub(o.target.len() + 2);
+            failed.push(format!("{}: {}\n", o.target, output::clip(&line, room)));
         } else if rows.is_empty() {
             rows.push(vec!["-".to_string(); width]);
         }
@@ -105,10 +110,17 @@ fn table(outcomes: &[Outcome]) -> String {
             t.add_row(cells);
         }
     }
+    // The target column is never wrapped: the label is what a reader scans for.
+    if let Some(column) = t.column_mut(0) {
+        column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    }
     let text = format!("{t}\n");
-    text.lines()
+    let mut text: String = text
+        .lines()
         .map(|l| format!("{}\n", l.trim_end()))
-        .collect()
+        .collect();
+    text.extend(failed);
+    text
 }
 
 /// The combined CSV.

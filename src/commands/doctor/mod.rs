@@ -203,9 +203,9 @@ impl Report for DoctorReport {
         let rows = self
             .checks
             .iter()
-            .map(|c| vec![c.name.clone(), c.status.name().into(), c.value.to_string()])
+            .map(|c| vec![c.name.clone(), c.status.name().into(), c.detail.clone()])
             .collect();
-        (output::header("check,status,value"), rows)
+        (output::header("check,status,detail"), rows)
     }
 }
 

@@ -307,6 +307,21 @@ impl Report for PruneReport {
         out
     }
 
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let n = |state: &str| self.deleted.get(state).copied().unwrap_or(0).to_string();
+        let outcome = serde_json::to_value(self.outcome).unwrap_or_default();
+        let row = vec![
+            self.total.to_string(),
+            n("completed"),
+            n("cancelled"),
+            n("discarded"),
+            outcome.as_str().unwrap_or_default().to_string(),
+            self.dry_run.to_string(),
+        ];
+        let header = "deleted,completed,cancelled,discarded,outcome,dry_run";
+        (output::header(header), vec![row])
+    }
+
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let header = output::header("state,queue,jobs,dry_run");
         let rows = self
