@@ -46,7 +46,9 @@ pub use crate::output::Format;
         oban rescue --accurate\n  \
         oban doctor\n  \
         oban inspect --state discarded,retryable\n  \
-        oban retry 42 43\n\n\
+        oban retry 42 43\n  \
+        oban -d postgres://app@db1/app -d sqlite://lite.db stats   # several targets\n  \
+        oban --all-prefixes doctor               # every schema holding an Oban jobs table\n\n\
         Configuration: flags > environment (OBAN_DSN, DATABASE_URL, OBAN_PREFIX) > oban.toml > defaults."
 )]
 pub struct Cli {
@@ -64,18 +66,6 @@ pub struct GlobalArgs {
     /// Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]
     #[arg(short = 'd', long = "database-url", global = true, value_name = "DSN")]
     pub database_url: Vec<String>,
-    /// Only the [[targets]] of oban.toml with this name (repeatable)
-    #[arg(long = "target", global = true, value_name = "NAME")]
-    pub target: Vec<String>,
-    /// Every schema holding an Oban jobs table in each PostgreSQL target
-    #[arg(long, global = true)]
-    pub all_prefixes: bool,
-    /// Targets worked on at once
-    #[arg(long, global = true, value_name = "N", value_parser = parallel, allow_hyphen_values = true)]
-    pub parallel: Option<usize>,
-    /// Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target
-    #[arg(long, global = true)]
-    pub all_targets: bool,
     /// Configuration file
     #[arg(short = 'c', long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -88,6 +78,18 @@ pub struct GlobalArgs {
     /// Print nothing on success in table format (errors still go to stderr)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Only the [[targets]] of oban.toml with this name (repeatable)
+    #[arg(long = "target", global = true, help_heading = "Targets", value_name = "NAME")]
+    pub target: Vec<String>,
+    /// Every schema holding an Oban jobs table in each PostgreSQL target
+    #[arg(long, global = true, help_heading = "Targets")]
+    pub all_prefixes: bool,
+    /// Targets worked on at once
+    #[arg(long, global = true, help_heading = "Targets", value_name = "N", value_parser = parallel, allow_hyphen_values = true)]
+    pub parallel: Option<usize>,
+    /// Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target
+    #[arg(long, global = true, help_heading = "Targets")]
+    pub all_targets: bool,
 }
 
 /// The subcommands.
@@ -114,7 +116,8 @@ pub enum Command {
         oban stats\n  \
         oban stats --watch --interval 2s                 # live view on a terminal\n  \
         oban stats -o prometheus > /var/lib/node_exporter/oban.prom\n  \
-        oban stats --max-latency 5m --max-stuck 0 -q      # exit 3 when breached")]
+        oban stats --max-latency 5m --max-stuck 0 -q      # exit 3 when breached\n  \
+        oban stats --listen 0.0.0.0:9187                  # a Prometheus exporter (many targets too)")]
     Stats(StatsArgs),
     /// List jobs by filters, or show jobs by id in full (read-only)
     #[command(after_help = "Examples:\n  \
