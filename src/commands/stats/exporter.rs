@@ -51,6 +51,9 @@ struct Probe {
     errors: u64,
 }
 
+/// One of the exporter's own families: name, type, help, and its value for a target.
+type Family = (&'static str, &'static str, &'static str, fn(&Probe) -> f64);
+
 /// What one target's pass gave: its exposition, or the error.
 struct Pass {
     target: String,
@@ -206,7 +209,7 @@ impl Exporter<'_> {
     /// The exporter's own families, one series per target, labelled with the target and
     /// prefix.
     fn own(&self, age: f64) -> String {
-        let families: [(&str, &str, &str, fn(&Probe) -> f64); 4] = [
+        let families: [Family; 4] = [
             (
                 "oban_up",
                 "gauge",
