@@ -79,7 +79,12 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Only the [[targets]] of oban.toml with this name (repeatable)
-    #[arg(long = "target", global = true, help_heading = "Targets", value_name = "NAME")]
+    #[arg(
+        long = "target",
+        global = true,
+        help_heading = "Targets",
+        value_name = "NAME"
+    )]
     pub target: Vec<String>,
     /// Every schema holding an Oban jobs table in each PostgreSQL target
     #[arg(long, global = true, help_heading = "Targets")]

@@ -361,21 +361,19 @@ impl Report for InspectReport {
     }
 
     fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let short = |j: &crate::db::Job| {
+            let attempts = format!("{}/{}", j.attempt, j.max_attempts);
+            let worker = output::clip_left(&j.worker, 30);
+            vec![
+                j.id.to_string(),
+                j.state.to_string(),
+                j.queue.clone(),
+                worker,
+                attempts,
+            ]
+        };
         let header = output::header("id,state,queue,worker,attempt");
-        let rows = self
-            .jobs
-            .iter()
-            .map(|j| {
-                vec![
-                    j.id.to_string(),
-                    j.state.to_string(),
-                    j.queue.clone(),
-                    output::clip_left(&j.worker, 30),
-                    format!("{}/{}", j.attempt, j.max_attempts),
-                ]
-            })
-            .collect();
-        (header, rows)
+        (header, self.jobs.iter().map(short).collect())
     }
 }
 
