@@ -290,6 +290,47 @@ mod tests {
     }
 
     #[test]
+    fn targets_come_from_flags_else_the_file_else_the_one_dsn() {
+        let file = FileConfig::parse(
+            "[[targets]]\nname = \"a\"\ndsn = \"postgres://u:pw@db/a\"\n\
+             [[targets]]\ndsn = \"b.db\"\nprefix = \"x\"\n",
+            "oban.toml",
+        )
+        .expect("parses");
+        let env = env_of(&[("OBAN_DSN", "postgres://env@db/app")]);
+        let s = resolve_with(&GlobalArgs::default(), &env, file.clone()).expect("ok");
+        let names: Vec<&str> = s.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["a", "b.db"], "[[targets]] over OBAN_DSN");
+        assert!(s.fleet() && s.dsn.is_none());
+        assert_eq!(s.targets[1].prefix, "x");
+
+        let flags = GlobalArgs {
+            database_url: vec!["postgres://db/one".into(), "two.db".into()],
+            ..GlobalArgs::default()
+        };
+        let s = resolve_with(&flags, &env, file.clone()).expect("ok");
+        let names: Vec<&str> = s.targets.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["db/one", "two.db"], "-d flags over the file");
+
+        // One target selected, or one -d: a single-target run, as without targets.
+        let one = GlobalArgs {
+            target: vec!["a".into()],
+            ..GlobalArgs::default()
+        };
+        let s = resolve_with(&one, &env, file.clone()).expect("ok");
+        assert!(!s.fleet());
+        assert_eq!(s.dsn.expect("dsn").target, "postgres://u:pw@db/a");
+        let all = GlobalArgs {
+            all_prefixes: true,
+            ..one
+        };
+        assert!(resolve_with(&all, &env, file).expect("ok").fleet());
+        let s = resolve_with(&GlobalArgs::default(), &env, FileConfig::default()).expect("ok");
+        assert!(!s.fleet());
+        assert_eq!(s.parallel, defaults::FLEET_PARALLEL);
+    }
+
+    #[test]
     fn defaults_match_oban_py() {
         let s =
             resolve_with(&GlobalArgs::default(), &env_of(&[]), FileConfig::default()).expect("ok");

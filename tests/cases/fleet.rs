@@ -373,6 +373,12 @@ fn the_exporter_serves_every_target_with_its_label() {
         1,
         "one family"
     );
+    // --min-interval covers the whole pass: a second scrape is served from it.
+    let (_, _, again) = get(&served, "/metrics");
+    for target in ["jobs.db", "nope"] {
+        let scrapes = sample(&again, "oban_exporter_scrapes_total", target);
+        assert_eq!(scrapes, Some(1.0), "{target}: {again}");
+    }
     for (name, dsn) in [(pg_name.as_str(), f.pg.dsn()), ("jobs.db", lite.clone())] {
         let out = oban()
             .args(["-d", &dsn, "stats", "--exact", "-o", "json"])
@@ -392,5 +398,27 @@ fn the_exporter_serves_every_target_with_its_label() {
             }
         }
         assert!(compared >= 3, "{name}");
+    }
+}
+
+#[test]
+fn the_exporter_reads_every_prefix() {
+    let f = Fleet::new();
+    let served = serve_with(&["-d", &f.pg.url, "--all-prefixes"], "10s");
+    let (_, _, text) = get(&served, "/metrics");
+    let pg_name = f.pg.url.rsplit('@').next().expect("host").to_string();
+    for prefix in ["public", "tenant_b"] {
+        let target = format!("target=\"{pg_name}:{prefix}\"");
+        assert!(
+            text.contains(&format!("oban_up{{{target},prefix=\"{prefix}\"}} 1")),
+            "{text}"
+        );
+        let available: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("oban_jobs{") && l.contains(&target))
+            .filter(|l| l.contains("state=\"available\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert_eq!(available, 1.0, "{prefix}: {text}");
     }
 }
