@@ -404,7 +404,7 @@ fn the_exporter_serves_every_target_with_its_label() {
 #[test]
 fn the_exporter_reads_every_prefix() {
     let f = Fleet::new();
-    let served = serve_with(&["-d", &f.pg.url, "--all-prefixes"], "10s");
+    let served = serve_with(&["-d", &f.pg.url, "--all-prefixes"], "1s");
     let (_, _, text) = get(&served, "/metrics");
     let pg_name = f.pg.url.rsplit('@').next().expect("host").to_string();
     for prefix in ["public", "tenant_b"] {
@@ -421,4 +421,13 @@ fn the_exporter_reads_every_prefix() {
             .sum();
         assert_eq!(available, 1.0, "{prefix}: {text}");
     }
+    // A schema dropped is no longer served, neither up nor down.
+    f.pg.exec("DROP SCHEMA tenant_b CASCADE");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (_, _, later) = get(&served, "/metrics");
+    assert!(
+        later.contains(&format!("target=\"{pg_name}:public\"")),
+        "{later}"
+    );
+    assert!(!later.contains("tenant_b"), "{later}");
 }

@@ -120,6 +120,10 @@ impl Exporter<'_> {
             .is_some_and(|(_, at)| at.elapsed() < self.min_interval);
         if !fresh {
             let passes = self.pass();
+            // A target gone since the last pass (a schema dropped, with --all-prefixes) is no
+            // longer served, rather than served as it last was.
+            self.probes
+                .retain(|q| passes.iter().any(|p| p.target == q.target));
             let mut ok = Vec::new();
             for p in &passes {
                 let probe = match self.probes.iter_mut().find(|q| q.target == p.target) {
