@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_oban_global_optspecs
-    string join \n d/database-url= c/config= prefix= o/format= q/quiet h/help V/version
+    string join \n d/database-url= c/config= prefix= o/format= q/quiet target= all-prefixes parallel= all-targets h/help V/version
 end
 
 function __fish_oban_needs_command
@@ -24,14 +24,18 @@ function __fish_oban_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c oban -n "__fish_oban_needs_command" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_needs_command" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_needs_command" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_needs_command" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_needs_command" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_needs_command" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_needs_command" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_needs_command" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_needs_command" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_needs_command" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_needs_command" -s V -l version -d 'Print version'
 complete -c oban -n "__fish_oban_needs_command" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
@@ -76,17 +80,21 @@ complete -c oban -n "__fish_oban_using_subcommand prune" -l max-wal-rate -d 'Pac
 complete -c oban -n "__fish_oban_using_subcommand prune" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l interval -d 'Time between passes with --watch, at least 100ms [default: [pruner] interval, else 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand prune" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand prune" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand prune" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand prune" -l dry-run -d 'Count what would be deleted, per state and queue, and delete nothing'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l vacuum -d 'Run VACUUM (ANALYZE) on the jobs table after a pass that deleted more than --vacuum-after rows'
 complete -c oban -n "__fish_oban_using_subcommand prune" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand prune" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l rescue-after -d 'Executing jobs attempted longer ago than this are orphans [default: [lifeline] rescue_after, else 5m]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l producer-ttl -d 'With --accurate: a producer silent for this long is gone [default: 1m]' -r
@@ -99,17 +107,21 @@ complete -c oban -n "__fish_oban_using_subcommand rescue" -l batch-size -d 'Most
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l interval -d 'Time between passes with --watch, at least 100ms [default: [lifeline] interval, else 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l accurate -d 'Judge by producer heartbeats (oban_producers) instead of age: a job whose producer is gone is rescued at once, a job whose producer is alive never'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l dry-run -d 'List what would move and where, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand rescue" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand rescue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand stats" -l estimate-above -d 'Sample tables above this many rows; a figure may be estimated (within ±25% at 95%) above a tenth of it [default: 50000]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l seed -d 'Seed the samples, so that a pass on an unchanged table gives the same estimates (each pass draws a new seed without it)' -r
@@ -122,16 +134,20 @@ complete -c oban -n "__fish_oban_using_subcommand stats" -l statement-timeout -d
 complete -c oban -n "__fish_oban_using_subcommand stats" -l listen -d 'Serve /metrics (Prometheus text) and /healthz on ADDR until Ctrl-C, e.g. 127.0.0.1:9187' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l min-interval -d 'With --listen: reuse a result younger than this, so a burst of scrapers cannot load the database [default: 10s]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l interval -d 'Time between passes with --watch, at least 100ms [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand stats" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand stats" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand stats" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand stats" -l exact -d 'Count every cell exactly, however large the table'
 complete -c oban -n "__fish_oban_using_subcommand stats" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand stats" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand stats" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand stats" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand stats" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
 suspended\t'Held back until resumed'
@@ -166,18 +182,22 @@ worker\t'Worker name'
 attempt\t'Attempt number'"
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l group-by -d 'Count the matching jobs by the line of their last error that names the failure, most first (without --state: retryable and discarded jobs)' -r -f -a "error\t'The line of the last recorded error that names the failure'"
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l interval -d 'Time between passes with --watch, at least 100ms [default: 2s]' -r
-complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l desc -d 'Sort in descending order'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l wide -d 'More columns, full worker and args (wider than 80 columns)'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand inspect" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
 suspended\t'Held back until resumed'
@@ -206,18 +226,22 @@ complete -c oban -n "__fish_oban_using_subcommand retry" -l batch-size -d 'Most 
 complete -c oban -n "__fish_oban_using_subcommand retry" -l pause -d 'Sleep between batches, to spare a busy database' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand retry" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand retry" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand retry" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand retry" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand retry" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand retry" -l dry-run -d 'Show what would change, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand retry" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand retry" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand retry" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
 suspended\t'Held back until resumed'
@@ -247,18 +271,22 @@ complete -c oban -n "__fish_oban_using_subcommand cancel" -l pause -d 'Sleep bet
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l wait -d 'Wait this long for executing jobs to leave executing (PostgreSQL; oban-py stops a job only when it checks job.cancelled())' -r
-complete -c oban -n "__fish_oban_using_subcommand cancel" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -l dry-run -d 'Show what would change, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand cancel" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand cancel" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l state -d 'Only jobs in these states (repeatable or comma-separated)' -r -f -a "available\t'Ready to run'
 suspended\t'Held back until resumed'
@@ -287,54 +315,70 @@ complete -c oban -n "__fish_oban_using_subcommand delete" -l batch-size -d 'Most
 complete -c oban -n "__fish_oban_using_subcommand delete" -l pause -d 'Sleep between batches, to spare a busy database' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand delete" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand delete" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand delete" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand delete" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand delete" -l stuck -d 'Only executing jobs attempted longer ago than rescue_after (the lifeline\'s) [default: [lifeline] rescue_after, else 5m]'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l all-matching -d 'Act on every job the filters match (required when acting by filter)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l yes -d 'Do not ask for confirmation (required with filters when stdin is not a terminal)'
 complete -c oban -n "__fish_oban_using_subcommand delete" -l dry-run -d 'Show what would change, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand delete" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand delete" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand pause" -l node -d 'Only the producers on this node' -r
 complete -c oban -n "__fish_oban_using_subcommand pause" -l wait -d 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand pause" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand pause" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand pause" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand pause" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand pause" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand pause" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand pause" -l all -d 'Every queue'
 complete -c oban -n "__fish_oban_using_subcommand pause" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand pause" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand pause" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand resume" -l node -d 'Only the producers on this node' -r
 complete -c oban -n "__fish_oban_using_subcommand resume" -l wait -d 'How long to wait for each producer to record the new state (oban-py); 0s sends and does not wait [default: 5s]' -r
-complete -c oban -n "__fish_oban_using_subcommand resume" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand resume" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand resume" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand resume" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand resume" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand resume" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand resume" -l all -d 'Every queue'
 complete -c oban -n "__fish_oban_using_subcommand resume" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand resume" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand resume" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand queues" -l queue -d 'Only these queues (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand queues" -l interval -d 'Time between passes with --watch, at least 100ms [default: 2s]' -r
-complete -c oban -n "__fish_oban_using_subcommand queues" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand queues" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand queues" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand queues" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand queues" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand queues" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand queues" -l watch -d 'Run a pass every interval until Ctrl-C'
 complete -c oban -n "__fish_oban_using_subcommand queues" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand queues" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand queues" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand queues" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l from -d 'With --partitioned: move the jobs of the ordinary oban-py oban_jobs in this schema into the partitioned layout (made in --prefix) while workers run: in batches, open jobs last, then one short lock for what changed meanwhile; the old table is kept as oban_jobs_unpartitioned. Stopped at any point, the same command resumes' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l batch-size -d 'With --from: most rows copied in one transaction [default: 10000]' -r
@@ -342,41 +386,53 @@ complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-batches -d 'Wi
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l max-switch-rows -d 'With --from: most recorded changes the switch copies under its lock; with more it refuses and changes nothing [default: 20000]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l dry-run -d 'List the migrations that would run, and run none'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -l partitioned -d 'Create oban_jobs partitioned (LIST by state, final states by day, oban-py\'s columns) with leaves for today and the next two days (PostgreSQL; where there is no oban_jobs yet, or with --from)'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand migrate" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand migrate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l premake -d 'Make sure each final state partitioned by day has a leaf for every day this far ahead, today included (rounded up to whole days) [default: 3d]' -r
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand partitions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand partitions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand partitions" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand partitions" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand partitions" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand partitions" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand partitions" -l dry-run -d 'List the leaves that would be created, and create none'
 complete -c oban -n "__fish_oban_using_subcommand partitions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand partitions" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand partitions" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand partitions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand seed" -l jobs -d 'How many jobs to insert' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -l seed -d 'Random seed, for a reproducible population' -r
-complete -c oban -n "__fish_oban_using_subcommand seed" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand seed" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand seed" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand seed" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand seed" -l force -d 'Insert even when the table already has jobs'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand seed" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand seed" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand seed" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-bloat -d 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l min-bloat -d 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]' -r
@@ -386,63 +442,83 @@ complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-transaction-age
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-idle -d 'Warn about a session idle in a transaction longer than this [default: 1m]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l max-latency -d 'Warn when the oldest available job has waited longer than this [default: 5m]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1m]' -r
-complete -c oban -n "__fish_oban_using_subcommand doctor" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand doctor" -l exact -d 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
 complete -c oban -n "__fish_oban_using_subcommand doctor" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand doctor" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l index -d 'Rebuild only this index (repeatable)' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l max-bloat -d 'An index or the table is bloated when this share of it (percent) is wasted space [default: 50%]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l min-bloat -d 'Never report less wasted space than this (0, 512kB, 8MB, 1GB) [default: 8MB]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1h]' -r
-complete -c oban -n "__fish_oban_using_subcommand reindex" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l bloated-only -d 'Rebuild only the indexes doctor reports bloated'
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l exact -d 'Measure bloat with the pgstattuple extension (when installed) instead of estimating it from the statistics; SQLite: integrity_check instead of quick_check'
 complete -c oban -n "__fish_oban_using_subcommand reindex" -l dry-run -d 'List what would be dropped and rebuilt, and change nothing'
 complete -c oban -n "__fish_oban_using_subcommand reindex" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand reindex" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand reindex" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -l lock-timeout -d 'Give up on a lock after this long (PostgreSQL lock_timeout, SQLite busy timeout) [default: 5s]' -r
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -l statement-timeout -d 'Cancel any single statement running longer than this [default: 1h]' -r
-complete -c oban -n "__fish_oban_using_subcommand vacuum" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand vacuum" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand vacuum" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand demo" -l jobs -d 'How many jobs to seed' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -l keep -d 'Keep the demo database at this path instead of a temporary file' -r -F
-complete -c oban -n "__fish_oban_using_subcommand demo" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand demo" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand demo" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand demo" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand demo" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand demo" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand demo" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand demo" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand demo" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c oban -n "__fish_oban_using_subcommand completions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file [env: OBAN_DSN, DATABASE_URL]' -r
+complete -c oban -n "__fish_oban_using_subcommand completions" -s d -l database-url -d 'Database URL: postgres://…, sqlite://PATH or a .db/.sqlite file; repeat for several targets [env: OBAN_DSN, DATABASE_URL]' -r
 complete -c oban -n "__fish_oban_using_subcommand completions" -s c -l config -d 'Configuration file [default: ./oban.toml when present]' -r -F
 complete -c oban -n "__fish_oban_using_subcommand completions" -l prefix -d 'Schema holding the Oban tables (Oban\'s prefix) [env: OBAN_PREFIX] [default: public]' -r
 complete -c oban -n "__fish_oban_using_subcommand completions" -s o -l format -d 'Output format [default: table]' -r -f -a "table\t'Human-readable tables'
 json\t'One JSON document per pass'
 csv\t'A header row, then rows'
 prometheus\t'Prometheus text exposition format (stats only)'"
+complete -c oban -n "__fish_oban_using_subcommand completions" -l target -d 'Only the [[targets]] of oban.toml with this name (repeatable)' -r
+complete -c oban -n "__fish_oban_using_subcommand completions" -l parallel -d 'Targets worked on at once [default: 4]' -r
 complete -c oban -n "__fish_oban_using_subcommand completions" -s q -l quiet -d 'Print nothing on success in table format (errors still go to stderr)'
+complete -c oban -n "__fish_oban_using_subcommand completions" -l all-prefixes -d 'Every schema holding an Oban jobs table in each PostgreSQL target'
+complete -c oban -n "__fish_oban_using_subcommand completions" -l all-targets -d 'Let an action or schema change (retry, cancel, delete, pause, resume, migrate, …) run on every target'
 complete -c oban -n "__fish_oban_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "prune" -d 'Delete finished jobs (completed, cancelled, discarded) older than their cutoff'
 complete -c oban -n "__fish_oban_using_subcommand help; and not __fish_seen_subcommand_from prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help" -f -a "rescue" -d 'Move jobs orphaned in `executing` back to available (or discard them when out of attempts)'
