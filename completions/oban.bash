@@ -137,7 +137,7 @@ _oban() {
 
     case "${cmd}" in
         oban)
-            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --help --version prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help"
+            opts="-d -c -o -q -h -V --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help --version prune rescue stats inspect retry cancel delete pause resume queues migrate partitions seed doctor reindex vacuum demo completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +171,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -179,7 +187,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__cancel)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --wait --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --wait --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -289,6 +297,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -297,7 +313,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__completions)
-            opts="-d -c -o -q -h --database-url --config --prefix --format --quiet --help bash elvish fish powershell zsh"
+            opts="-d -c -o -q -h --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -331,6 +347,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -339,7 +363,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__delete)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +469,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -453,7 +485,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__demo)
-            opts="-d -c -o -q -h --jobs --keep --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --jobs --keep --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +527,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -503,7 +543,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__doctor)
-            opts="-d -c -o -q -h --max-bloat --min-bloat --exact --rescue-after --max-age --max-transaction-age --max-idle --max-latency --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-bloat --min-bloat --exact --rescue-after --max-age --max-transaction-age --max-idle --max-latency --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -567,6 +607,14 @@ _oban() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -857,7 +905,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__inspect)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --limit --sort --desc --wide --group-by --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --limit --sort --desc --wide --group-by --watch --interval --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +1007,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -967,7 +1023,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__migrate)
-            opts="-d -c -o -q -h --dry-run --partitioned --from --batch-size --max-batches --max-switch-rows --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --dry-run --partitioned --from --batch-size --max-batches --max-switch-rows --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1025,6 +1081,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1033,7 +1097,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__partitions)
-            opts="-d -c -o -q -h --premake --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --premake --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1079,6 +1143,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1087,7 +1159,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__pause)
-            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1129,6 +1201,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1137,7 +1217,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__prune)
-            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --rule --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --max-age --completed-max-age --cancelled-max-age --discarded-max-age --state --rule --queue --worker --limit --batch-size --pause --max-runtime --connections --dry-run --vacuum --vacuum-after --archive --max-replica-lag --max-slot-lag --max-wal-rate --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1255,6 +1335,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1263,7 +1351,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__queues)
-            opts="-d -c -o -q -h --queue --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --queue --watch --interval --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1305,6 +1393,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1313,7 +1409,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__reindex)
-            opts="-d -c -o -q -h --index --bloated-only --max-bloat --min-bloat --exact --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --index --bloated-only --max-bloat --min-bloat --exact --dry-run --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1367,6 +1463,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1375,7 +1479,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__rescue)
-            opts="-d -c -o -q -h --rescue-after --accurate --producer-ttl --on-exhausted --queue --worker --limit --batch-size --dry-run --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --rescue-after --accurate --producer-ttl --on-exhausted --queue --worker --limit --batch-size --dry-run --lock-timeout --statement-timeout --watch --interval --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1449,6 +1553,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1457,7 +1569,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__resume)
-            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --all --node --wait --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1499,6 +1611,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1507,7 +1627,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__retry)
-            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --state --queue --worker --tag --args --node --older-than --newer-than --by --stuck --error --meta --priority --id-range --all-matching --yes --dry-run --limit --batch-size --pause --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1613,6 +1733,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1621,7 +1749,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__seed)
-            opts="-d -c -o -q -h --jobs --seed --force --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --jobs --seed --force --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1663,6 +1791,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1671,7 +1807,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__stats)
-            opts="-d -c -o -q -h --exact --estimate-above --seed --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --listen --min-interval --watch --interval --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --exact --estimate-above --seed --budget --rescue-after --max-latency --max-stuck --max-discarded-rate --statement-timeout --listen --min-interval --watch --interval --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1749,6 +1885,14 @@ _oban() {
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1757,7 +1901,7 @@ _oban() {
             return 0
             ;;
         oban__subcmd__vacuum)
-            opts="-d -c -o -q -h --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --help"
+            opts="-d -c -o -q -h --lock-timeout --statement-timeout --database-url --config --prefix --format --quiet --target --all-prefixes --parallel --all-targets --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1797,6 +1941,14 @@ _oban() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json csv prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --parallel)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
