@@ -1,6 +1,6 @@
 //! Settings from built-in defaults < oban.toml < environment < flags, resolved in one place.
 //!
-//! The built-in defaults are in [`defaults`]; oban.toml is read by [`file`]. Resolution is pure:
+//! The built-in defaults are in [`defaults`]; oban.toml is read by [`mod@file`]. Resolution is pure:
 //! warnings about the file travel in [`Settings::warnings`] for the caller to print.
 
 pub use crate::defaults;

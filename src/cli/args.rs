@@ -31,8 +31,12 @@ pub struct PruneArgs {
     /// Only these final states (repeatable or comma-separated)
     #[arg(long, value_enum, value_delimiter = ',')]
     pub state: Vec<FinalState>,
-    /// A retention rule, e.g. 'queue=mailers,state=discarded,max_age=30d' or 'worker=app.*,keep_last=1000' (repeatable; first match wins; replaces the config file's [[retention]] rules)
-    #[arg(long, value_name = "RULE")]
+    /// Retention rules given as flags (`--rule`).
+    #[arg(
+        help = "A retention rule, e.g. 'queue=mailers,state=discarded,max_age=30d' or 'worker=app.*,keep_last=1000' (repeatable; first match wins; replaces the config file's [[retention]] rules)",
+        long,
+        value_name = "RULE"
+    )]
     pub rule: Vec<String>,
     /// Queue and worker filters.
     #[command(flatten)]
@@ -110,8 +114,12 @@ pub struct JobFilterArgs {
     /// Only jobs whose args contain this JSON object, e.g. '{"user_id": 7}'
     #[arg(long, value_name = "JSON", allow_hyphen_values = true)]
     pub args: Option<String>,
-    /// Only jobs last attempted by this node (attempted_by[1]; repeatable)
-    #[arg(long, value_name = "NODE")]
+    /// Only jobs last attempted by these nodes (`--node`).
+    #[arg(
+        help = "Only jobs last attempted by this node (attempted_by[1]; repeatable)",
+        long,
+        value_name = "NODE"
+    )]
     pub node: Vec<String>,
     /// Only jobs whose timestamp (see --by) is older than this
     #[arg(long, value_name = "DURATION", value_parser = duration, allow_hyphen_values = true)]

@@ -78,8 +78,9 @@ pub struct GlobalArgs {
     /// Print nothing on success in table format (errors still go to stderr)
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Only the [[targets]] of oban.toml with this name (repeatable)
+    /// Only the file targets of these names (`--target`).
     #[arg(
+        help = "Only the [[targets]] of oban.toml with this name (repeatable)",
         long = "target",
         global = true,
         help_heading = "Targets",

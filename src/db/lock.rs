@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 
 use super::Db;
 
-/// The lock key for a command on a prefix: FNV-1a of "oban:<command>:<prefix>".
+/// The lock key for a command on a prefix: FNV-1a of `"oban:<command>:<prefix>"`.
 pub fn key(command: &str, prefix: &str) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in format!("oban:{command}:{prefix}").bytes() {
