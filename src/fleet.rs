@@ -161,7 +161,8 @@ fn run_one(
         };
     }
     let own = settings.for_target(target);
-    let (result, reports) = capture(|| run(&own, &mut std::io::sink()));
+    let (result, reports) =
+        crate::output::for_target(&target.name, || capture(|| run(&own, &mut std::io::sink())));
     match result {
         Ok(code) => Outcome {
             target: target.name.clone(),

@@ -63,6 +63,30 @@ pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<Captured>) {
     (result, taken)
 }
 
+thread_local! {
+    static TARGET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's notices (see [`notice`]) naming target `name`.
+pub fn for_target<T>(name: &str, f: impl FnOnce() -> T) -> T {
+    TARGET.with(|t| *t.borrow_mut() = Some(name.to_string()));
+    let result = f();
+    TARGET.with(|t| *t.borrow_mut() = None);
+    result
+}
+
+/// Writes a line for the operator on stderr (`oban: command: …`); in a run over several
+/// targets it names the target it is about: `oban: target NAME: command: …`.
+pub fn notice(message: &str) {
+    match TARGET.with(|t| t.borrow().clone()) {
+        Some(name) => {
+            let rest = message.strip_prefix("oban: ").unwrap_or(message);
+            eprintln!("oban: target {name}: {rest}");
+        }
+        None => eprintln!("{message}"),
+    }
+}
+
 /// Takes the report when this thread captures; says whether it did.
 fn captured<R: Report>(report: &R) -> Result<bool> {
     if !CAPTURE.with(|c| c.borrow().is_some()) {

@@ -482,7 +482,7 @@ pub fn run(settings: &Settings, args: &StatsArgs, out: &mut dyn Write) -> Result
                 return output::write_frame(out, "stats", interval, &report);
             }
             for b in &report.breaches {
-                eprintln!("oban: stats: threshold breached: {b}");
+                output::notice(&format!("oban: stats: threshold breached: {b}"));
             }
             output::write_report(out, style, &report)
         },

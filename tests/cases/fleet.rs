@@ -431,3 +431,37 @@ fn the_exporter_reads_every_prefix() {
     );
     assert!(!later.contains("tenant_b"), "{later}");
 }
+
+#[test]
+fn a_notice_about_one_target_names_it() {
+    let f = Fleet::new();
+    // Each reachable target has orphans older than the rescue window: --max-stuck 0 breaches
+    // on each, and every breach line says which target it is about.
+    let (code, _, stderr) = f.run(&["stats", "--exact", "--max-stuck", "0", "-o", "json"]);
+    assert_eq!(
+        code, 1,
+        "the unreachable target outranks the breaches: {stderr}"
+    );
+    let breaches: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("threshold breached"))
+        .collect();
+    for (name, _, _) in EXPECTED {
+        let prefix = format!("oban: target {name}: stats: threshold breached: ");
+        assert_eq!(
+            breaches.iter().filter(|l| l.starts_with(&prefix)).count(),
+            1,
+            "{name}:\n{stderr}"
+        );
+    }
+    assert_eq!(breaches.len(), EXPECTED.len(), "{stderr}");
+    // One target alone: the line as before, with no target in it.
+    let (code, _, stderr) = f.run(&["--target", "main", "stats", "--exact", "--max-stuck", "0"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("oban: stats: threshold breached: ")),
+        "{stderr}"
+    );
+}

@@ -221,9 +221,9 @@ pub fn pass(db: &mut Db, schema: &Schema, opts: &DoctorOpts) -> Result<DoctorRep
     };
     let facts = db.read_only(|db| db.doctor_facts(schema, &probe))?;
     if facts.exact_unavailable {
-        eprintln!(
+        crate::output::notice(
             "oban: doctor: --exact: pgstattuple is not installed in this database \
-             (CREATE EXTENSION pgstattuple), so bloat is estimated"
+             (CREATE EXTENSION pgstattuple), so bloat is estimated",
         );
     }
     let checks = checks::judge(schema, &facts, opts);

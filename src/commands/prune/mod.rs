@@ -52,12 +52,12 @@ pub fn run(settings: &Settings, args: &PruneArgs, out: &mut dyn Write) -> Result
     job.maintain(out, |db, schema, first| {
         if first && !settings.quiet {
             if let Some(hint) = missing_index_hint(schema, &opts) {
-                eprintln!("{hint}");
+                crate::output::notice(&hint);
             }
         }
         // Every pass, even under --quiet (cron mails stderr): a missing leaf loses jobs.
         if let Some(warning) = hint::missing_leaves(db, schema, &opts)? {
-            eprintln!("{warning}");
+            crate::output::notice(&warning);
         }
         let bar = show_progress.then(|| progress::bar(opts.limit));
         let report = pass(db, schema, &opts, archive.as_mut(), bar.as_ref());
