@@ -1,11 +1,13 @@
 //! Prune by walking the heap: a batch takes the eligible rows of a range of heap blocks in
-//! physical order (a TID range scan, PostgreSQL 14+), locks them with SKIP LOCKED and deletes
-//! them by ctid. Each page is read once and nothing is sorted, which is what a backlog needs
+//! physical order (a TID range scan, PostgreSQL 14+) and deletes them by ctid, in one
+//! statement, falling back to locking them with SKIP LOCKED first when a row is held. Each page is read once and nothing is sorted, which is what a backlog needs
 //! (most of the heap eligible) and what a state without a timestamp index needs (Elixir's
 //! `completed_at`). [`plan`] chooses between this and the index walk once per pass.
 
 use anyhow::{Context, Result};
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Double, Text};
+use diesel::Connection;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::prune::{bind_targets, eligible_any, in_transaction, returning};
@@ -117,11 +119,87 @@ fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
         .unwrap_or(0.0))
 }
 
+/// How long the first attempt at a batch waits for a row another transaction holds before it
+/// gives way to the SKIP LOCKED form.
+const FAST_WAIT: &str = "10ms";
+
+/// The first attempt at a batch gave way: a row was held by another transaction (or the
+/// statement failed otherwise); the batch is taken again with SKIP LOCKED.
+#[derive(Debug)]
+struct GaveWay;
+
+impl std::fmt::Display for GaveWay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a row of the batch is held by another transaction")
+    }
+}
+
+impl std::error::Error for GaveWay {}
+
 /// Deletes the eligible rows of heap blocks `[from, to)`, at most `batch.size` of them, in one
-/// transaction. Rows are locked with SKIP LOCKED (never waiting on a worker or another
-/// pruner, and no deadlock: the DELETE touches only rows this transaction locked) and deleted
-/// by ctid, which a locked row cannot change.
+/// transaction. First without row locks taken ahead: final-state rows are almost never held
+/// by anyone, so one `DELETE` reads each page once and writes each row once. A row another
+/// transaction holds makes it wait at most [`FAST_WAIT`], then the batch is rolled back and
+/// taken again with SKIP LOCKED, as a held row is skipped, never waited for.
 pub fn delete_blocks(
+    conn: &mut Pg,
+    batch: &Batch,
+    range: (u64, u64),
+    sink: &mut Sink,
+) -> Result<Vec<DeletedRow>> {
+    match delete_unlocked(conn, batch, range, sink) {
+        Err(e) if e.is::<GaveWay>() => delete_skipping(conn, batch, range, sink),
+        other => other,
+    }
+}
+
+/// One `DELETE` of the range's first `batch.size` eligible rows, waiting at most [`FAST_WAIT`]
+/// for a row. The eligibility is checked again on the rows deleted, so a row changed since the
+/// statement's snapshot (a job retried under it) is left alone.
+fn delete_unlocked(
+    conn: &mut Pg,
+    batch: &Batch,
+    (from, to): (u64, u64),
+    sink: &mut Sink,
+) -> Result<Vec<DeletedRow>> {
+    let jobs = table(&batch.schema.prefix, "oban_jobs");
+    let mut sql = PgSql::new();
+    let bound = bind_targets(&mut sql, batch, "j.");
+    let inner_filters = batch.filter.sql(&mut sql, "k.");
+    let (lo, hi) = (
+        sql.bind(format!("({from},0)")),
+        sql.bind(format!("({to},0)")),
+    );
+    let size = sql.bind(batch.size);
+    sql.push(&format!(
+        "DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY( \
+           SELECT k.ctid FROM {jobs} k \
+           WHERE k.ctid >= {lo}::tid AND k.ctid < {hi}::tid AND {inner}{inner_filters} \
+           LIMIT {size})) \
+         AND {outer}{filters} {returning}",
+        inner = eligible_any(batch.targets, &bound, "k."),
+        outer = eligible_any(batch.targets, &bound, "j."),
+        filters = bound.filters,
+        returning = returning(batch.archive, "NULL::text"),
+    ));
+    let query = sql.query();
+    conn.transaction(|conn| {
+        conn.batch_execute(&format!("SET LOCAL lock_timeout = '{FAST_WAIT}'"))?;
+        // Any failure of the statement itself rolls back and lets the SKIP LOCKED form try
+        // (a real fault fails there too, and is reported); the archive's failure is its own.
+        let rows: Vec<DeletedRow> = match query.load(conn) {
+            Ok(rows) => rows,
+            Err(_) => return Err(anyhow::Error::new(GaveWay)),
+        };
+        sink(&rows)?;
+        Ok(rows)
+    })
+}
+
+/// The same batch with its rows locked first with SKIP LOCKED (never waiting on a worker or
+/// another pruner, and no deadlock: the DELETE touches only rows this transaction locked) and
+/// deleted by ctid, which a locked row cannot change.
+fn delete_skipping(
     conn: &mut Pg,
     batch: &Batch,
     (from, to): (u64, u64),
