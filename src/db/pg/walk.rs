@@ -157,8 +157,8 @@ pub fn delete_blocks(
 /// for a row. The eligibility is checked again on the rows deleted, so a row changed since the
 /// statement's snapshot (a job retried under it) is left alone: that outer check is what
 /// PostgreSQL re-evaluates on the row's newest version after waiting for its updater, while a
-/// TID scan's own `ctid = ANY (…)` is not re-checked then, so without it the retried job would
-/// go. Keep it.
+/// TID scan's own `ctid = ANY (…)` need not be (PostgreSQL 15 does not re-check it), so
+/// without it the retried job could go. Keep it.
 fn delete_unlocked(
     conn: &mut Pg,
     batch: &Batch,
