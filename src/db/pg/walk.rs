@@ -10,7 +10,7 @@ use diesel::sql_types::{Double, Text};
 use diesel::Connection;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::prune::{bind_targets, eligible_any, in_transaction, returning};
+use super::prune::{bind_targets, eligible_any, in_transaction, returning, Bound};
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, DeletedRow, Plan, Prune, Sink};
 
@@ -153,6 +153,26 @@ pub fn delete_blocks(
     }
 }
 
+/// The placeholders of a block range's batch: its first and end TIDs and its size.
+struct Range {
+    lo: String,
+    hi: String,
+    size: String,
+}
+
+/// A walk batch's statement begun: the table, its targets bound over alias `j`, the range.
+fn start(batch: &Batch, (from, to): (u64, u64)) -> (PgSql, String, Bound, Range) {
+    let jobs = table(&batch.schema.prefix, "oban_jobs");
+    let mut sql = PgSql::new();
+    let bound = bind_targets(&mut sql, batch, "j.");
+    let range = Range {
+        lo: sql.bind(format!("({from},0)")),
+        hi: sql.bind(format!("({to},0)")),
+        size: sql.bind(batch.size),
+    };
+    (sql, jobs, bound, range)
+}
+
 /// One `DELETE` of the range's first `batch.size` eligible rows, waiting at most [`FAST_WAIT`]
 /// for a row. The eligibility is checked again on the rows deleted, so a row changed since the
 /// statement's snapshot (a job retried under it) is left alone: that outer check is what
@@ -162,18 +182,11 @@ pub fn delete_blocks(
 fn delete_unlocked(
     conn: &mut Pg,
     batch: &Batch,
-    (from, to): (u64, u64),
+    blocks: (u64, u64),
     sink: &mut Sink,
 ) -> Result<Vec<DeletedRow>> {
-    let jobs = table(&batch.schema.prefix, "oban_jobs");
-    let mut sql = PgSql::new();
-    let bound = bind_targets(&mut sql, batch, "j.");
+    let (mut sql, jobs, bound, Range { lo, hi, size }) = start(batch, blocks);
     let inner_filters = batch.filter.sql(&mut sql, "k.");
-    let (lo, hi) = (
-        sql.bind(format!("({from},0)")),
-        sql.bind(format!("({to},0)")),
-    );
-    let size = sql.bind(batch.size);
     sql.push(&format!(
         "DELETE FROM {jobs} AS j WHERE j.ctid = ANY (ARRAY( \
            SELECT k.ctid FROM {jobs} k \
@@ -205,17 +218,10 @@ fn delete_unlocked(
 fn delete_skipping(
     conn: &mut Pg,
     batch: &Batch,
-    (from, to): (u64, u64),
+    blocks: (u64, u64),
     sink: &mut Sink,
 ) -> Result<Vec<DeletedRow>> {
-    let jobs = table(&batch.schema.prefix, "oban_jobs");
-    let mut sql = PgSql::new();
-    let bound = bind_targets(&mut sql, batch, "j.");
-    let (lo, hi) = (
-        sql.bind(format!("({from},0)")),
-        sql.bind(format!("({to},0)")),
-    );
-    let size = sql.bind(batch.size);
+    let (mut sql, jobs, bound, Range { lo, hi, size }) = start(batch, blocks);
     sql.push(&format!(
         "WITH locked AS MATERIALIZED ( \
            SELECT j.ctid FROM {jobs} j \
