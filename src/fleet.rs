@@ -161,8 +161,7 @@ fn run_one(
         };
     }
     let own = settings.for_target(target);
-    let (result, reports) =
-        crate::output::for_target(&target.name, || capture(|| run(&own, &mut std::io::sink())));
+    let (result, reports) = capture(&target.name, || run(&own, &mut std::io::sink()));
     match result {
         Ok(code) => Outcome {
             target: target.name.clone(),

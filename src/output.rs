@@ -55,24 +55,19 @@ thread_local! {
     static CAPTURE: std::cell::RefCell<Option<Vec<Captured>>> = const { std::cell::RefCell::new(None) };
 }
 
-/// Runs `f` with every report written on this thread captured instead, and returns them.
-pub fn capture<T>(f: impl FnOnce() -> T) -> (T, Vec<Captured>) {
+/// Runs `f` for target `target`: every report written on this thread is captured instead
+/// (and returned), and its notices (see [`notice`]) name the target.
+pub fn capture<T>(target: &str, f: impl FnOnce() -> T) -> (T, Vec<Captured>) {
     CAPTURE.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    TARGET.with(|t| *t.borrow_mut() = Some(target.to_string()));
     let result = f();
+    TARGET.with(|t| *t.borrow_mut() = None);
     let taken = CAPTURE.with(|c| c.borrow_mut().take()).unwrap_or_default();
     (result, taken)
 }
 
 thread_local! {
     static TARGET: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
-}
-
-/// Runs `f` with this thread's notices (see [`notice`]) naming target `name`.
-pub fn for_target<T>(name: &str, f: impl FnOnce() -> T) -> T {
-    TARGET.with(|t| *t.borrow_mut() = Some(name.to_string()));
-    let result = f();
-    TARGET.with(|t| *t.borrow_mut() = None);
-    result
 }
 
 /// Writes a line for the operator on stderr (`oban: command: …`); in a run over several
