@@ -131,6 +131,11 @@ impl FinalState {
         FinalState::Discarded,
     ];
 
+    /// The final state with this database name.
+    pub fn parse(name: &str) -> Option<FinalState> {
+        FinalState::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     /// The same state in the full vocabulary.
     pub fn state(self) -> JobState {
         match self {

@@ -109,12 +109,9 @@ fn text(key: &str, value: Raw) -> Result<String, String> {
 }
 
 fn final_state(name: &str) -> Result<FinalState, String> {
-    FinalState::ALL
-        .into_iter()
-        .find(|s| s.name() == name)
-        .ok_or_else(|| {
-            format!("state: expected a final state (completed, cancelled, discarded), got {name}")
-        })
+    FinalState::parse(name).ok_or_else(|| {
+        format!("state: expected a final state (completed, cancelled, discarded), got {name}")
+    })
 }
 
 /// Two rules with one name would be one line in the report; `default` names the jobs no rule

@@ -33,7 +33,7 @@ pub fn detached_mark(state: FinalState) -> String {
 pub fn marked_state(comment: &str) -> Option<FinalState> {
     let rest = comment.strip_prefix(DETACHED_MARK)?.trim();
     let name = rest.strip_prefix('(')?.strip_suffix(')')?;
-    FinalState::ALL.into_iter().find(|s| s.name() == name)
+    FinalState::parse(name)
 }
 
 /// A time range a leaf covers on one column, `[from, to)`; a missing end is MINVALUE/MAXVALUE.

@@ -148,7 +148,7 @@ impl PruneReport {
 
     pub(super) fn add(&mut self, state: &str, queue: &str, n: u64) {
         // States come back from the database; only final ones can be deleted.
-        let Some(state) = FinalState::ALL.into_iter().find(|s| s.name() == state) else {
+        let Some(state) = FinalState::parse(state) else {
             return;
         };
         *self.deleted.entry(state.name()).or_default() += n;

@@ -43,7 +43,7 @@ impl Part {
 }
 
 /// What one rule (or the default) did in a pass.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct RuleReport {
     /// The rule's name; `default` for the jobs no rule matches.
     pub name: String,
@@ -88,15 +88,7 @@ impl RuleReport {
     fn new(name: &str) -> RuleReport {
         RuleReport {
             name: name.to_string(),
-            queue: None,
-            worker: None,
-            states: Vec::new(),
-            max_age: None,
-            keep_last: None,
-            cutoff: None,
-            kept_from: None,
-            mark_seconds: None,
-            deleted: 0,
+            ..RuleReport::default()
         }
     }
 
@@ -198,11 +190,11 @@ pub fn parts(
                     .filter(|s| rule.matches.covers(*s) && schema.has_state(s.state()))
                     .collect();
                 let started = Instant::now();
-                let mark = match (all.is_empty(), states.is_empty()) {
-                    (false, false) => db
-                        .keep_mark(schema, &all, &group, n)
-                        .with_context(|| format!("finding what {} keeps", rule.name))?,
-                    _ => None,
+                let mark = if all.is_empty() || states.is_empty() {
+                    None
+                } else {
+                    db.keep_mark(schema, &all, &group, n)
+                        .with_context(|| format!("finding what {} keeps", rule.name))?
                 };
                 entry.mark_seconds = Some(started.elapsed().as_secs_f64());
                 entry.kept_from = Some(mark.as_ref().map(|m| KeptFrom {

@@ -271,9 +271,7 @@ pub fn missing_leaves(conn: &mut Pg, mv: &Move, wanted: &[Day]) -> Result<Vec<Da
     Ok(wanted
         .iter()
         .filter(|d| {
-            FinalState::ALL
-                .into_iter()
-                .find(|s| s.name() == d.state)
+            FinalState::parse(&d.state)
                 .is_some_and(|s| !layout.covers(s, &format!("{}T00:00:00.000000", d.day)))
         })
         .cloned()
