@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 
-use super::move_jobs::{distinct, logged, progress_or_fail, recopy, Move, RECORD, UNPARTITIONED};
+use super::move_jobs::{distinct, progress_or_fail, recopy, Move, RECORD, UNPARTITIONED};
 use super::{Pg, PgSql};
 use crate::db::{quote_ident, CountValue};
 
@@ -39,7 +39,10 @@ pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
         c.batch_execute(&format!("LOCK TABLE {old} IN ACCESS EXCLUSIVE MODE"))?;
         locked = Some(Instant::now());
         c.batch_execute(&format!("LOCK TABLE {new} IN ACCESS EXCLUSIVE MODE"))?;
-        let rows = logged(c, mv)?;
+        // Taken off the log in one statement under the lock; refusing rolls that back.
+        let taken = diesel::sql_query(format!("DELETE FROM {} RETURNING id AS n", mv.log()))
+            .load::<CountValue>(c)?;
+        let rows = taken.len() as u64;
         if rows > max_rows {
             bail!(
                 "the switch would copy {rows} recorded changes under its lock, more than \
@@ -47,10 +50,7 @@ pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
                  workers are quieter, or raise --max-switch-rows)"
             );
         }
-        let ids = distinct(
-            diesel::sql_query(format!("DELETE FROM {} RETURNING id AS n", mv.log()))
-                .load::<CountValue>(c)?,
-        );
+        let ids = distinct(taken);
         let copied = recopy(c, mv, &ids)?;
         // New ids continue above every id the old table's identity handed out.
         let mut sql = PgSql::new();
