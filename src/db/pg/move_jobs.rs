@@ -189,13 +189,6 @@ pub fn open_rows(conn: &mut Pg, mv: &Move) -> Result<u64> {
     Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
 }
 
-/// Ids in the log: what the switch copies again under its lock.
-pub fn logged(conn: &mut Pg, mv: &Move) -> Result<u64> {
-    let rows: Vec<CountValue> =
-        diesel::sql_query(format!("SELECT count(*) AS n FROM {}", mv.log())).load(conn)?;
-    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
-}
-
 /// A leaf the new table needs: a final state and a UTC day (`YYYY-MM-DD`) with the next one.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Day {
