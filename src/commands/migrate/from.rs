@@ -191,7 +191,7 @@ pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Resu
             .unwrap_or(defaults::MOVE_MAX_SWITCH_ROWS),
     };
     crate::watch::install_handler();
-    let mut db = super::connect_with(settings, true, &args.session)?;
+    let mut db = super::connect(settings, true, &args.session)?;
     let mut report = MoveReport {
         command: "migrate",
         dry_run: opts.dry_run,

@@ -56,22 +56,9 @@ impl Report for MigrateReport {
     }
 }
 
-/// Migrates the configured database and returns what happened.
-pub fn migrate_dsn(settings: &Settings, dry_run: bool) -> Result<MigrateReport> {
-    migrate(&mut connect(settings, dry_run)?, &settings.prefix, dry_run)
-}
-
-/// The configured database; a SQLite file may be created unless this is a dry run.
-fn connect(settings: &Settings, dry_run: bool) -> Result<Db> {
-    connect_with(settings, dry_run, &Default::default())
-}
-
-/// The configured database with the session limits of `session`.
-fn connect_with(
-    settings: &Settings,
-    dry_run: bool,
-    session: &crate::cli::SessionArgs,
-) -> Result<Db> {
+/// The configured database with the session limits of `session`; a SQLite file may be
+/// created unless this is a dry run.
+fn connect(settings: &Settings, dry_run: bool, session: &crate::cli::SessionArgs) -> Result<Db> {
     Db::connect(
         settings.require_dsn()?,
         crate::commands::session_limits(session),
@@ -82,7 +69,7 @@ fn connect_with(
 /// `migrate --partitioned`: the layout, then the leaves for the coming days.
 fn partitioned(settings: &Settings, args: &MigrateArgs) -> Result<MigrateReport> {
     let dry_run = args.dry_run;
-    let mut db = connect_with(settings, dry_run, &args.session)?;
+    let mut db = connect(settings, dry_run, &args.session)?;
     let mut report = migrate_partitioned(&mut db, &settings.prefix, dry_run)?;
     if dry_run || report.existing.is_some() {
         return Ok(report);
@@ -106,7 +93,7 @@ pub fn run(settings: &Settings, args: &MigrateArgs, out: &mut dyn Write) -> Resu
     let report = if args.partitioned {
         partitioned(settings, args)?
     } else {
-        let mut db = connect_with(settings, args.dry_run, &args.session)?;
+        let mut db = connect(settings, args.dry_run, &args.session)?;
         migrate(&mut db, &settings.prefix, args.dry_run)?
     };
     output::write_report(out, settings.style(false), &report)?;

@@ -179,16 +179,6 @@ pub fn rows_by_state(conn: &mut Pg, mv: &Move) -> Result<Vec<StateRows>> {
     .load(conn)?)
 }
 
-/// Open jobs in the old table (what the batches copy last).
-pub fn open_rows(conn: &mut Pg, mv: &Move) -> Result<u64> {
-    let rows: Vec<CountValue> = diesel::sql_query(format!(
-        "SELECT count(*) AS n FROM {} WHERE {OPEN}",
-        mv.old()
-    ))
-    .load(conn)?;
-    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
-}
-
 /// A leaf the new table needs: a final state and a UTC day (`YYYY-MM-DD`) with the next one.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Day {
