@@ -33,7 +33,7 @@ pub use self::jobs::{
 pub use self::migrations::Migrate;
 pub use self::partitions::{Layout, Leaf, Partitions};
 pub use self::prune::{
-    Batch, Cursor, DeletedRow, End, JobFilter, Mark, Plan, Prune, Sink, Target, Targets,
+    Batch, Cursor, Deleted, DeletedRow, End, JobFilter, Mark, Plan, Prune, Sink, Target, Targets,
 };
 pub use self::rescue::{Orphans, Rescue, RescueRule, RescuedJob};
 pub use self::stats::Stats;

@@ -120,6 +120,54 @@ pub struct DeletedRow {
     pub row: Option<String>,
 }
 
+/// What one batch deleted: its rows where the statement returned them one by one, else how
+/// many of each state and queue (a heap walk that does not archive).
+#[derive(Debug, Default)]
+pub struct Deleted {
+    /// Each row (archiving, the index walk whose cursor reads them, SQLite).
+    pub rows: Vec<DeletedRow>,
+    /// Rows counted by state and queue on the server, not returned one by one.
+    pub counted: Vec<PrunableCount>,
+    /// A heap walk's batch: the block of its last row, where a full batch's range goes on.
+    pub last_block: Option<u64>,
+}
+
+impl Deleted {
+    /// Every row the batch deleted.
+    pub fn len(&self) -> u64 {
+        self.rows.len() as u64
+            + self
+                .counted
+                .iter()
+                .map(|c| c.count.max(0) as u64)
+                .sum::<u64>()
+    }
+
+    /// True when the batch deleted nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Rows by state and queue.
+    pub fn cells(&self) -> impl Iterator<Item = (JobState, &str, u64)> + '_ {
+        let rows = self.rows.iter().map(|r| (r.state, r.queue.as_str(), 1));
+        let counted = self
+            .counted
+            .iter()
+            .map(|c| (c.state, c.queue.as_str(), c.count.max(0) as u64));
+        rows.chain(counted)
+    }
+}
+
+impl From<Vec<DeletedRow>> for Deleted {
+    fn from(rows: Vec<DeletedRow>) -> Self {
+        Deleted {
+            rows,
+            ..Deleted::default()
+        }
+    }
+}
+
 /// How many rows of one state and queue a pass would take.
 #[derive(Debug, Clone, PartialEq, Eq, diesel::QueryableByName)]
 pub struct PrunableCount {
@@ -268,7 +316,7 @@ pub trait Prune {
     /// Deletes one batch from the cursor's end (or its heap blocks) in its own transaction,
     /// skipping rows others hold locked; `sink` (the archive) sees the rows before commit and
     /// can veto it by failing.
-    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>>;
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Deleted>;
 
     /// The `(timestamp, id)` of the `n`-th newest job (`n` ≥ 1) in `states` that `filter`
     /// takes, by each job's own final-state timestamp, ties by id; `None` when there are fewer.

@@ -2,7 +2,7 @@
 //! a state without a timestamp index (Elixir's `completed_at`) are walked in physical order;
 //! the invariants are the same as the index walk's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -83,15 +83,30 @@ fn a_backlog_is_walked_and_exactly_the_eligible_rows_go() {
     assert_eq!(report["method"], "heap_walk", "{report}");
     assert_eq!(report["total"].as_u64(), Some(1200));
     let after = db.snapshot("public");
+    let mut gone: BTreeMap<(String, String), u64> = BTreeMap::new();
     for (id, row) in &before {
         match after.get(id) {
             Some(kept) => {
                 assert!(!eligible.contains(id), "eligible job {id} was left");
                 assert_eq!(kept, row, "job {id} changed");
             }
-            None => assert!(eligible.contains(id), "job {id} was not eligible"),
+            None => {
+                assert!(eligible.contains(id), "job {id} was not eligible");
+                let row: serde_json::Value = serde_json::from_str(row).expect("row json");
+                let key = (row["state"].to_string(), row["queue"].to_string());
+                *gone.entry(key).or_default() += 1;
+            }
         }
     }
+    // The batches count on the server what they delete: the report says what went.
+    let mut reported: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for (queue, states) in report["by_queue"].as_object().expect("by_queue") {
+        for (state, n) in states.as_object().expect("states") {
+            let key = (format!("{state:?}"), format!("{queue:?}"));
+            reported.insert(key, n.as_u64().expect("a count"));
+        }
+    }
+    assert_eq!(reported, gone, "{report}");
     // The next pass, with statistics still saying "backlog", finds nothing and says so fast.
     let report = prune(&db, &["--limit", "100000"]);
     assert_eq!(report["total"].as_u64(), Some(0));
@@ -144,6 +159,42 @@ fn a_walk_skips_rows_another_session_holds_without_waiting() {
         prune(&db, &["--limit", "100000"])["total"].as_u64(),
         Some(left.len() as u64)
     );
+}
+
+#[test]
+fn a_job_retried_under_the_walk_is_left_alone() {
+    let (db, eligible, _) = backlog_db("walk_retried");
+    // Another session retries some eligible jobs and has not committed yet: the walk must
+    // neither wait for it nor delete what the retry makes of them.
+    let retried: Vec<i64> = eligible.iter().copied().skip(5).step_by(89).collect();
+    let list = retried
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut other = db.conn();
+    other
+        .batch_execute(&format!(
+            "BEGIN; UPDATE oban_jobs SET state = 'available', completed_at = NULL, \
+               cancelled_at = NULL, discarded_at = NULL, attempt = 0 WHERE id IN ({list})"
+        ))
+        .expect("retry under the walk");
+    let report = prune(&db, &["--limit", "100000", "--lock-timeout", "30s"]);
+    assert_eq!(report["method"], "heap_walk");
+    assert_eq!(
+        report["total"].as_u64(),
+        Some((1200 - retried.len()) as u64)
+    );
+    other.batch_execute("COMMIT").expect("commit the retry");
+    let available = db.count(&format!(
+        "SELECT count(*) AS n FROM oban_jobs WHERE id IN ({list}) AND state = 'available'"
+    ));
+    assert_eq!(
+        available,
+        retried.len() as i64,
+        "every retried job is still there"
+    );
+    assert!(eligible_ids(&db).is_empty());
 }
 
 #[test]

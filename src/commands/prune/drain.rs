@@ -274,6 +274,11 @@ impl Drain<'_> {
         let mut done = Drained::default();
         let mut cursor = Cursor::new(end);
         let mut full = false;
+        // The heap walk's range in hand: where it began, the rows taken from it so far, and
+        // where a full batch's successor begins (the block of its last row).
+        let mut range_from = 0;
+        let mut range_rows = 0;
+        let mut resume: Option<u64> = None;
         loop {
             if watch::interrupted() {
                 done.outcome = Outcome::Interrupted;
@@ -303,12 +308,15 @@ impl Drain<'_> {
                 return Ok(done);
             };
             let n = left.min(opts.batch_size);
-            // Walking the heap: the same range again after a full batch (it may hold more),
+            // Walking the heap: the rest of the range after a full batch (it may hold more),
             // else the next one; the walk ends when the heap has been walked.
             if let Some(walk) = &self.walk {
                 let range = match cursor.walked() {
-                    Some(range) if full => Some(range),
-                    _ => walk.claim(n),
+                    Some((from, to)) if full => Some((resume.unwrap_or(from).max(from), to)),
+                    _ => walk.claim(n).inspect(|&(from, _)| {
+                        range_from = from;
+                        range_rows = 0;
+                    }),
                 };
                 let Some((from, to)) = range else {
                     self.budget.fetch_add(n, Ordering::SeqCst);
@@ -331,24 +339,24 @@ impl Drain<'_> {
                 archive: self.archive.is_some(),
                 cursor: cursor.clone(),
             };
-            let rows = db.delete_batch(&batch, &mut sink).with_context(|| {
+            let deleted = db.delete_batch(&batch, &mut sink).with_context(|| {
                 let deleted: u64 = done.cells.values().sum();
                 format!(
                     "deleting batch {} (after {deleted} jobs deleted and committed in this pass)",
                     done.batches + 1
                 )
             })?;
-            let got = rows.len() as u64;
+            let got = deleted.len();
             self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
             if got > 0 {
                 done.batches += 1;
             }
-            cursor.advance(&rows);
-            for row in rows {
+            cursor.advance(&deleted.rows);
+            for (state, queue, count) in deleted.cells() {
                 *done
                     .cells
-                    .entry((row.state.to_string(), row.queue))
-                    .or_default() += 1;
+                    .entry((state.to_string(), queue.to_string()))
+                    .or_default() += count;
             }
             if let Some(bar) = self.progress {
                 bar.inc(got);
@@ -356,8 +364,10 @@ impl Drain<'_> {
             // A short batch means nothing more is eligible from this end (or in this range),
             // apart from rows that other sessions hold locked; those wait for the next pass.
             full = got == n;
+            range_rows += got;
+            resume = deleted.last_block;
             match (&self.walk, cursor.walked()) {
-                (Some(walk), Some((from, to))) if !full => walk.saw(got, to - from),
+                (Some(walk), Some((_, to))) if !full => walk.saw(range_rows, to - range_from),
                 (None, _) if !full => return Ok(done),
                 _ => {}
             }

@@ -8,7 +8,7 @@ use diesel::{Connection, RunQueryDsl};
 
 use super::{moved, table, Pg, PgSql};
 use crate::db::prune::{
-    Batch, DeletedRow, End, JobFilter, Mark, Plan, PrunableCount, Prune, Sink, Targets,
+    Batch, Deleted, DeletedRow, End, JobFilter, Mark, Plan, PrunableCount, Prune, Sink, Targets,
 };
 use crate::db::sql::Query;
 use crate::db::{CountValue, Schema};
@@ -32,13 +32,13 @@ pub(super) fn bind_targets(sql: &mut PgSql, batch: &Batch, alias: &str) -> Bound
         .iter()
         .map(|t| match &batch.schema.partitions {
             Some(layout) if *filter == JobFilter::default() => {
-                layout.floor(t.state, &t.cutoff).map(|f| sql.bind(f))
+                layout.floor(t.state, &t.cutoff).map(|f| sql.stamp(f))
             }
             _ => None,
         })
         .collect();
     Bound {
-        cutoffs: targets.iter().map(|t| sql.bind(&t.cutoff)).collect(),
+        cutoffs: targets.iter().map(|t| sql.stamp(&t.cutoff)).collect(),
         ties: targets
             .iter()
             .map(|t| t.below_id.map(|id| sql.bind(id)))
@@ -48,7 +48,8 @@ pub(super) fn bind_targets(sql: &mut PgSql, batch: &Batch, alias: &str) -> Bound
     }
 }
 
-/// `(state = 'completed' AND completed_at < $1::timestamp) OR …` for every target. States are
+/// `(state = 'completed' AND completed_at < $1::timestamp) OR …` for every target (each
+/// moment bound with [`PgSql::stamp`]). States are
 /// literals so the planner can match each partial index predicate.
 pub(super) fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> String {
     let parts: Vec<String> = targets
@@ -65,16 +66,15 @@ pub(super) fn eligible_any(targets: &Targets, bound: &Bound, alias: &str) -> Str
 fn older(state: FinalState, bound: &Bound, i: usize, alias: &str) -> String {
     let col = state.column();
     let floor = match &bound.floors[i] {
-        Some(f) => format!(" AND {alias}{col} >= {f}::timestamp"),
+        Some(f) => format!(" AND {alias}{col} >= {f}"),
         None => String::new(),
     };
     let cutoff = &bound.cutoffs[i];
     let stamp = match &bound.ties[i] {
-        Some(id) => format!(
-            "{alias}{col} <= {cutoff}::timestamp \
-             AND ({alias}{col} < {cutoff}::timestamp OR {alias}id < {id})"
-        ),
-        None => format!("{alias}{col} < {cutoff}::timestamp"),
+        Some(id) => {
+            format!("{alias}{col} <= {cutoff} AND ({alias}{col} < {cutoff} OR {alias}id < {id})")
+        }
+        None => format!("{alias}{col} < {cutoff}"),
     };
     format!("{alias}state = '{}' AND {stamp}{floor}", state.name())
 }
@@ -94,8 +94,8 @@ fn candidates(
 ) -> String {
     let dir = if end == End::Newest { " DESC" } else { "" };
     let from = |col: &str| match (reached, end) {
-        (Some(at), End::Oldest) => format!(" AND {col} >= {at}::timestamp"),
-        (Some(at), End::Newest) => format!(" AND {col} <= {at}::timestamp"),
+        (Some(at), End::Oldest) => format!(" AND {col} >= {at}"),
+        (Some(at), End::Newest) => format!(" AND {col} <= {at}"),
         (None, _) => String::new(),
     };
     let jobs = table(&schema.prefix, "oban_jobs");
@@ -204,7 +204,7 @@ impl Prune for Pg {
         Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
     }
 
-    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Deleted> {
         if let Some(blocks) = batch.cursor.walked() {
             return super::walk::delete_blocks(self, batch, blocks, sink);
         }
@@ -228,7 +228,7 @@ impl Prune for Pg {
             .iter()
             .all(|t| batch.schema.indexed_final_states.contains(&t.state));
         let reached = match batch.cursor.reached() {
-            Some(at) if ordered => Some(sql.bind(at)),
+            Some(at) if ordered => Some(sql.stamp(at)),
             _ => None,
         };
         let recheck = bind_targets(&mut sql, batch, "j.");
@@ -273,8 +273,8 @@ impl Prune for Pg {
         // nothing and the drain ends, leaving the rest for the next pass.
         let run = moved::retry(self, |conn| in_transaction(conn, sql.clone().query(), sink));
         match run {
-            Err(e) if moved::moved(&e) => Ok(Vec::new()),
-            other => other,
+            Err(e) if moved::moved(&e) => Ok(Deleted::default()),
+            other => other.map(Deleted::from),
         }
     }
 

@@ -21,7 +21,7 @@ struct Rule {
 
 fn bind_rule(sql: &mut PgSql, rule: &RescueRule, filter: &JobFilter) -> Rule {
     Rule {
-        cutoff: sql.bind(&rule.cutoff),
+        cutoff: sql.stamp(&rule.cutoff),
         ttl: sql.bind(rule.producer_ttl),
         filters: filter.sql(sql, "j."),
     }
@@ -39,7 +39,7 @@ fn live_producer(schema: &Schema, r: &Rule) -> String {
 
 /// The rule deciding which executing jobs are orphans.
 fn orphan_sql(schema: &Schema, rule: &RescueRule, r: &Rule) -> String {
-    let old = format!("j.attempted_at < {}::timestamp", r.cutoff);
+    let old = format!("j.attempted_at < {}", r.cutoff);
     if !rule.accurate {
         return format!("j.state = 'executing' AND {old}");
     }
@@ -86,7 +86,7 @@ impl Rescue for Pg {
         let limit = sql.bind(limit);
         sql.push(&format!(
             "SELECT {RESCUED_COLUMNS}, 'executing' AS state FROM {} j \
-             WHERE j.state = 'executing' AND j.attempted_at < {}::timestamp \
+             WHERE j.state = 'executing' AND j.attempted_at < {} \
                AND coalesce(cardinality(j.attempted_by), 0) >= 2 AND {}{} \
              ORDER BY j.attempted_at LIMIT {limit}",
             table(&schema.prefix, "oban_jobs"),

@@ -4,7 +4,9 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql};
-use crate::db::prune::{Batch, DeletedRow, JobFilter, Mark, PrunableCount, Prune, Sink, Targets};
+use crate::db::prune::{
+    Batch, Deleted, DeletedRow, JobFilter, Mark, PrunableCount, Prune, Sink, Targets,
+};
 use crate::db::{quote_ident, CountValue, Schema};
 use crate::model::FinalState;
 
@@ -107,7 +109,7 @@ impl Prune for Lite {
 
     /// One immediate transaction, lowest ids (oldest) above the cursor first. SQLite has one
     /// writer at a time, so there is no second end to drain from.
-    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Vec<DeletedRow>> {
+    fn delete_batch(&mut self, batch: &Batch, sink: &mut Sink) -> Result<Deleted> {
         let returning = if batch.archive {
             row_json(&batch.schema.columns)
         } else {
@@ -126,7 +128,7 @@ impl Prune for Lite {
         self.immediate_transaction(|conn| {
             let rows: Vec<DeletedRow> = query.load(conn)?;
             sink(&rows)?;
-            Ok(rows)
+            Ok(Deleted::from(rows))
         })
     }
 }
