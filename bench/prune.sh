@@ -13,7 +13,7 @@
 # Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_JOBS (jobs seeded),
 # BENCH_SHAPE (the population: `seed`, oban seed's; `wide`, bench/stats-population.sql's wider
 # rows in five queues with ids in time order; `no-completed-index`, oban seed's without the
-# completed_at index, as Elixir Oban's tables are), BENCH_LIMIT (rows per pass/batch of the
+# completed_at index, as Elixir Oban's tables are, with Elixir Oban's pruner statement as (e)), BENCH_LIMIT (rows per pass/batch of the
 # oban-py statement), BENCH_A_CAP (seconds after which
 # the oban-py statement's loop stops, default 900: it slows down as it goes, so its rate over
 # the part it did is an upper bound of its rate over the whole drain), BENCH_BATCH_SIZES (oban prune
@@ -104,7 +104,7 @@ drain() {
   WAL[$label]=$(q postgres "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0'))")
   WAL_BYTES[$label]=$(q postgres "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0')")
   left=$(q "$RUN" "SELECT count(*) FROM oban_jobs WHERE $(eligible "'$cut'::timestamp")")
-  if [[ $label == "(a)"* ]]; then
+  if [[ $label == "(a)"* || $label == "(e)"* ]]; then
     LEFT[$label]=$left # the capped loop may stop early; it reports what it left
   else
     [[ $left == 0 ]] || { echo "bench: $label left $left eligible rows" >&2; exit 1; }
@@ -126,6 +126,25 @@ oban_py_loop() {
       DELETE FROM oban_jobs WHERE id IN (SELECT id FROM oban_jobs
         WHERE $(eligible "cut") ORDER BY id LIMIT $LIMIT);
       GET DIAGNOSTICS n = ROW_COUNT; COMMIT; EXIT WHEN n = 0 OR clock_timestamp() > stop;
+    END LOOP; END \$\$"
+}
+# (e) Elixir Oban's pruner statement (its Basic engine's prune_jobs), for the Elixir-shaped
+# table: completed jobs judged by scheduled_at, cancelled and discarded by their own
+# timestamps, no ORDER BY, 10,000 rows per transaction (its default limit), the deleted rows'
+# id, queue and state returned; the cutoff fixed when the loop starts, as for (a). It takes a
+# few more rows than the others (a completed job scheduled over a day ago that finished
+# within the day), so it is compared by rows per second.
+ELIXIR_LIMIT=10000
+elixir_loop() {
+  q "$RUN" "DO \$\$ DECLARE n bigint; stop timestamptz := clock_timestamp() + interval '$A_CAP seconds';
+    cut timestamp := $NOW_CUT;
+    BEGIN LOOP
+      WITH gone AS (DELETE FROM oban_jobs j USING (SELECT id, queue, state FROM oban_jobs
+          WHERE ((state = 'completed' AND scheduled_at < cut) OR (state = 'cancelled' AND cancelled_at < cut)
+              OR (state = 'discarded' AND discarded_at < cut)) AND queue IS NOT NULL
+          LIMIT $ELIXIR_LIMIT) x WHERE j.id = x.id RETURNING x.id, x.queue, x.state)
+        SELECT count(*) INTO n FROM gone;
+      COMMIT; EXIT WHEN n = 0 OR clock_timestamp() > stop;
     END LOOP; END \$\$"
 }
 # (b) the ceiling: every eligible row in one statement.
@@ -188,6 +207,9 @@ if ((ORDINARY)); then
 # --- 2. drains ------------------------------------------------------------------------
 drain "(a) oban-py statement, LIMIT $LIMIT" oban_py_loop
 drain "(b) one unbatched DELETE" unbatched
+if [[ $SHAPE == no-completed-index ]]; then
+  drain "(e) Elixir Oban's pruner statement, LIMIT $ELIXIR_LIMIT" elixir_loop
+fi
 for bs in "${BATCH_SIZES[@]}"; do
   for conns in 1 2; do
     label="(c) oban prune --batch-size $bs"
@@ -231,6 +253,7 @@ fi
 
 # --- 5. summary -------------------------------------------------------------------------
 A="(a) oban-py statement, LIMIT $LIMIT" B="(b) one unbatched DELETE"
+E="(e) Elixir Oban's pruner statement, LIMIT ${ELIXIR_LIMIT}"
 C="(c) oban prune --batch-size ${BATCH_SIZES[0]}"
 PGVER=$(q postgres "SHOW server_version")
 cat <<EOF
@@ -260,7 +283,8 @@ for c in "${LABELS[@]}"; do
   want=0.6; [[ $c == "(d)"* ]] && want=1.0
   echo "- ${c#* }: /(a) = $(div "$rate_c" "$(div "${ROWS[$A]}" "${SECS[$A]}")")×" \
        "(target ≥ 3), /(b) = $(div "$rate_c" "$(div "${ROWS[$B]}" "${SECS[$B]}")")× (target ≥ $want)," \
-       "WAL /(b) = $(div "${WAL_BYTES[$c]}" "${WAL_BYTES[$B]}")× (target ≤ 1.15)"
+       "WAL /(b) = $(div "${WAL_BYTES[$c]}" "${WAL_BYTES[$B]}")× (target ≤ 1.15)$(
+       [[ -n ${SECS[$E]:-} ]] && echo ", /(e) = $(div "$rate_c" "$(div "${ROWS[$E]}" "${SECS[$E]}")")× (target ≥ 1)")"
 done
 cat <<EOF
 

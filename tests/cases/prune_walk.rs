@@ -198,6 +198,32 @@ fn a_job_retried_under_the_walk_is_left_alone() {
 }
 
 #[test]
+fn an_archiving_walk_writes_exactly_the_rows_it_deletes() {
+    let (db, eligible, _) = backlog_db("walk_archive");
+    let before = db.snapshot("public");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("archive.jsonl");
+    let archive = path.to_str().expect("utf-8 path");
+    let report = prune(&db, &["--limit", "100000", "--archive", archive]);
+    assert_eq!(report["method"], "heap_walk", "{report}");
+    assert_eq!(report["total"].as_u64(), Some(1200));
+    let text = std::fs::read_to_string(&path).expect("archive");
+    let archived: BTreeSet<i64> = text
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let id = row["id"].as_i64().expect("an id");
+            let was: serde_json::Value = serde_json::from_str(&before[&id]).expect("row json");
+            assert_eq!(row, was, "the archived row is the row as it was");
+            id
+        })
+        .collect();
+    assert_eq!(text.lines().count(), 1200, "each row once");
+    assert_eq!(archived, eligible);
+    assert!(eligible_ids(&db).is_empty());
+}
+
+#[test]
 fn a_walk_honours_queue_filters() {
     let (db, eligible, _) = backlog_db("walk_queue");
     let report = prune(
