@@ -30,6 +30,9 @@ pub struct Pruner {
     pub limit: u64,
     /// Time between passes.
     pub interval: Duration,
+    /// Throttles from the file (`[pruner] max_replica_lag`, …); flags and the environment
+    /// come first.
+    pub throttle: crate::cli::ThrottleArgs,
 }
 
 /// `[lifeline]` settings.
@@ -230,6 +233,11 @@ pub fn resolve_with(
             max_age: file.prune_max_age.unwrap_or(defaults::PRUNE_MAX_AGE),
             limit: file.prune_limit.unwrap_or(defaults::PRUNE_LIMIT),
             interval: file.prune_interval.unwrap_or(defaults::PRUNE_INTERVAL),
+            throttle: crate::cli::ThrottleArgs {
+                max_replica_lag: file.prune_max_replica_lag,
+                max_slot_lag: file.prune_max_slot_lag,
+                max_wal_rate: file.prune_max_wal_rate,
+            },
         },
         lifeline: Lifeline {
             interval: file

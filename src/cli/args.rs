@@ -76,10 +76,10 @@ pub struct PruneArgs {
     pub watch: WatchArgs,
 }
 
-/// `prune`'s throttles (PostgreSQL). Each may also come from the environment, so that cron
-/// entries stay short; oban.toml cannot hold them, because oban-py refuses unknown `[pruner]`
-/// keys.
-#[derive(Debug, Clone, Default, Args)]
+/// `prune`'s throttles (PostgreSQL). Each may also come from the environment or from
+/// `[pruner]` in a config file of oban's own, so that cron entries stay short (not in the
+/// oban.toml an application reads: oban-py refuses `[pruner]` keys it does not know).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct ThrottleArgs {
     /// Before each batch, wait while any standby is further behind than this: WAL not yet replayed (16MB) or a time (30s)
     #[arg(long, value_name = "SIZE|TIME", value_parser = replica_lag, env = "OBAN_PRUNE_MAX_REPLICA_LAG")]
@@ -93,6 +93,15 @@ pub struct ThrottleArgs {
 }
 
 impl ThrottleArgs {
+    /// Each throttle from `self`, else from `fallback` (flags and environment over the file).
+    pub fn or(&self, fallback: &ThrottleArgs) -> ThrottleArgs {
+        ThrottleArgs {
+            max_replica_lag: self.max_replica_lag.or(fallback.max_replica_lag),
+            max_slot_lag: self.max_slot_lag.or(fallback.max_slot_lag),
+            max_wal_rate: self.max_wal_rate.or(fallback.max_wal_rate),
+        }
+    }
+
     /// Whether any throttle is set.
     pub fn any(&self) -> bool {
         self.max_replica_lag.is_some() || self.max_slot_lag.is_some() || self.max_wal_rate.is_some()

@@ -1,10 +1,11 @@
 //! oban.toml, read through serde.
 //!
-//! The file is the one oban-py reads, so every key oban-py accepts (`queues`, `node`, `metrics`,
-//! `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]`, `[lifeline]` and the
-//! `[[retention]]` tables (`config::rules`) are read. A bad value is a usage error naming the
-//! line, the key and the allowed form. Keys that neither tool reads but that look like a
-//! misspelling of one are reported as warnings.
+//! The file may be the one oban-py reads, so every key oban-py accepts (`queues`, `node`,
+//! `metrics`, `pool_*`, …) is accepted and ignored; only `dsn`, `prefix`, `[pruner]`,
+//! `[lifeline]`, `[[targets]]` and the `[[retention]]` tables (`config::rules`) are read. A bad
+//! value is a usage error naming the line, the key and the allowed form. Keys that neither tool
+//! reads but that look like a misspelling of one are reported as warnings, and so are keys only
+//! this tool reads (oban-py refuses them) in a file that also configures an application.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
+use crate::cli::ReplicaLag;
 use crate::dsn::Dsn;
 use crate::duration;
 use crate::error::usage;
@@ -32,6 +34,12 @@ pub struct FileConfig {
     pub prune_limit: Option<u64>,
     /// `[pruner] interval`
     pub prune_interval: Option<Duration>,
+    /// `[pruner] max_replica_lag` (this tool only)
+    pub prune_max_replica_lag: Option<ReplicaLag>,
+    /// `[pruner] max_slot_lag` (this tool only), bytes
+    pub prune_max_slot_lag: Option<u64>,
+    /// `[pruner] max_wal_rate` (this tool only), bytes per second
+    pub prune_max_wal_rate: Option<u64>,
     /// `[lifeline] interval`
     pub lifeline_interval: Option<Duration>,
     /// `[lifeline] rescue_after`
@@ -82,7 +90,10 @@ impl FileConfig {
             };
             usage(format!("{origin}{at}: not valid TOML: {}", e.message()))
         })?;
-        let warnings = unknown_keys(document.get_ref())
+        let mut found = unknown_keys(document.get_ref());
+        found.extend(tool_only_keys(document.get_ref()));
+        found.sort();
+        let warnings = found
             .into_iter()
             .map(|(offset, what)| {
                 let (line, _) = line_column(text, offset);
@@ -107,6 +118,9 @@ impl FileConfig {
             prune_max_age: pruner.max_age,
             prune_limit: pruner.limit,
             prune_interval: pruner.interval,
+            prune_max_replica_lag: pruner.max_replica_lag,
+            prune_max_slot_lag: pruner.max_slot_lag,
+            prune_max_wal_rate: pruner.max_wal_rate,
             lifeline_interval: lifeline.interval,
             rescue_after: lifeline.rescue_after,
             retention,
@@ -150,6 +164,12 @@ struct PrunerSection {
     limit: Option<u64>,
     #[serde(deserialize_with = "pruner_interval")]
     interval: Option<Duration>,
+    #[serde(deserialize_with = "pruner_max_replica_lag")]
+    max_replica_lag: Option<ReplicaLag>,
+    #[serde(deserialize_with = "pruner_max_slot_lag")]
+    max_slot_lag: Option<u64>,
+    #[serde(deserialize_with = "pruner_max_wal_rate")]
+    max_wal_rate: Option<u64>,
 }
 
 /// `[lifeline]`
@@ -162,8 +182,18 @@ struct LifelineSection {
     rescue_after: Option<Duration>,
 }
 
-/// The keys this tool reads in `[pruner]`; they are also all oban-py accepts there.
-const PRUNER_KEYS: [&str; 3] = ["max_age", "limit", "interval"];
+/// The keys this tool reads in `[pruner]`: the three oban-py accepts there, then the
+/// throttles, which only this tool knows (oban-py's pruner refuses them).
+const PRUNER_KEYS: [&str; 6] = [
+    "max_age",
+    "limit",
+    "interval",
+    "max_replica_lag",
+    "max_slot_lag",
+    "max_wal_rate",
+];
+/// The `[pruner]` keys oban-py does not accept.
+const TOOL_PRUNER_KEYS: [&str; 3] = ["max_replica_lag", "max_slot_lag", "max_wal_rate"];
 /// The keys this tool reads in `[lifeline]`; they are also all oban-py accepts there.
 const LIFELINE_KEYS: [&str; 2] = ["interval", "rescue_after"];
 /// Every top-level key oban-py's `Config` accepts (oban-py 0.7, `oban/_config.py`).
@@ -274,6 +304,54 @@ fn unknown_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
     found
 }
 
+/// Keys only this tool reads, in a file that also sets something only an application reads
+/// (`queues`, `node`, …): oban-py refuses such a file, so the application would not start.
+fn tool_only_keys(document: &DeTable<'_>) -> Vec<(usize, String)> {
+    let read_here = ["dsn", "prefix", "pruner", "lifeline"];
+    let app_keys: Vec<&str> = document
+        .iter()
+        .map(|(k, _)| k.get_ref().as_ref())
+        .filter(|k| OBAN_PY_KEYS.contains(k) && !read_here.contains(k))
+        .collect();
+    // `queues` is the one every application file has; name it when it is there.
+    let Some(app) = app_keys
+        .iter()
+        .find(|k| **k == "queues")
+        .or(app_keys.first())
+    else {
+        return Vec::new();
+    };
+    let app = app.to_string();
+    let mut found = vec![];
+    let mut flag = |offset: usize, what: String| {
+        found.push((
+            offset,
+            format!(
+                "{what} is read by oban only: oban-py refuses it, so the application that reads \
+                 this file (it sets {app}) would not start; keep it in a file of oban's own \
+                 (oban -c oban-ops.toml)"
+            ),
+        ))
+    };
+    for (key, value) in document {
+        let name = key.get_ref().as_ref();
+        if TOOL_KEYS.contains(&name) {
+            flag(key.span().start, format!("[[{name}]]"));
+        } else if name == "pruner" {
+            let DeValue::Table(table) = value.get_ref() else {
+                continue;
+            };
+            for (sub, _) in table {
+                let sub_name = sub.get_ref().as_ref();
+                if TOOL_PRUNER_KEYS.contains(&sub_name) {
+                    flag(sub.span().start, format!("[pruner] {sub_name}"));
+                }
+            }
+        }
+    }
+    found
+}
+
 /// Whether `typed` is close enough to `known` to be a misspelling of it: at most one edit for
 /// short names (`dsn`), two for longer ones, ignoring case.
 fn is_near(typed: &str, known: &str) -> bool {
@@ -377,6 +455,30 @@ fn pruner_limit<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error
 
 fn pruner_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     interval_value(d, "[pruner] interval").map(Some)
+}
+
+/// A string read by one of the flags' parsers, so that the file takes what the flag takes.
+fn parsed<'de, D: Deserializer<'de>, T>(
+    d: D,
+    key: &str,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, D::Error> {
+    let text = string(d, key)?.unwrap_or_default();
+    parse(&text)
+        .map(Some)
+        .map_err(|e| de::Error::custom(format!("{key}: {e}")))
+}
+
+fn pruner_max_replica_lag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ReplicaLag>, D::Error> {
+    parsed(d, "[pruner] max_replica_lag", crate::cli::replica_lag)
+}
+
+fn pruner_max_slot_lag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    parsed(d, "[pruner] max_slot_lag", crate::cli::size)
+}
+
+fn pruner_max_wal_rate<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    parsed(d, "[pruner] max_wal_rate", crate::cli::wal_rate)
 }
 
 fn lifeline_interval<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {

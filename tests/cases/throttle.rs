@@ -242,6 +242,46 @@ fn prune_waits_while_a_slot_keeps_too_much_wal() {
 }
 
 #[test]
+fn a_slot_limit_from_a_config_file_holds_the_pass_and_a_flag_overrides_it() {
+    let cluster = Cluster::primary();
+    let dsn = seeded(&cluster, 2000);
+    let mut primary = cluster.conn();
+    let eligible = count(&mut primary, ELIGIBLE);
+    primary
+        .batch_execute("SELECT pg_create_physical_replication_slot('oban_file_slot', true)")
+        .expect("slot");
+    write_wal(&mut primary);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("oban-ops.toml");
+    std::fs::write(&file, "[pruner]\nmax_slot_lag = \"1MB\"\n").expect("config file");
+    let file = file.to_str().expect("utf-8 path");
+
+    // The file's limit holds the pass: nothing is deleted while the slot keeps the WAL.
+    let mut child = spawn_prune(&dsn, &["-c", file]);
+    std::thread::sleep(Duration::from_secs(2));
+    still_running(&mut child);
+    assert_eq!(
+        count(&mut primary, ELIGIBLE),
+        eligible,
+        "waited, deleted nothing"
+    );
+    child.kill().expect("stop the waiting pass");
+    child.wait().expect("reap");
+    assert_eq!(count(&mut primary, ELIGIBLE), eligible);
+
+    // A flag that allows more wins over the file: the pass does not wait.
+    let report = finish(
+        spawn_prune(&dsn, &["-c", file, "--max-slot-lag", "1GB"]),
+        Duration::from_secs(60),
+    );
+    assert_eq!(report["total"].as_i64(), Some(eligible));
+    assert_eq!(report["throttle"]["waits"].as_u64(), Some(0), "{report}");
+    primary
+        .batch_execute("SELECT pg_drop_replication_slot('oban_file_slot')")
+        .expect("drop slot");
+}
+
+#[test]
 fn the_wal_rate_cap_holds_the_measured_rate_near_the_limit() {
     let cluster = Cluster::primary();
     let dsn = seeded(&cluster, 12000);
@@ -302,4 +342,20 @@ fn throttles_are_refused_on_sqlite_and_bad_values_say_why() {
         Some(2),
         "read from OBAN_PRUNE_MAX_SLOT_LAG"
     );
+
+    // And a config file of oban's own.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("oban-ops.toml");
+    std::fs::write(&file, "[pruner]\nmax_wal_rate = \"1MB/s\"\n").expect("config file");
+    let out = oban()
+        .args(["-d", &dsn, "-c", file.to_str().expect("utf-8"), "prune"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "read from [pruner] max_wal_rate"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("max_wal_rate"), "{err}");
 }

@@ -75,10 +75,12 @@ impl PruneOpts {
             .dsn
             .as_ref()
             .is_some_and(|d| d.backend == crate::dsn::Backend::Sqlite);
-        if sqlite && args.throttle.any() {
+        let throttle = args.throttle.or(&settings.pruner.throttle);
+        if sqlite && throttle.any() {
             return Err(crate::error::usage(
-                "--max-replica-lag, --max-slot-lag and --max-wal-rate: SQLite has no standbys, \
-                 slots or WAL to throttle on (PostgreSQL only)",
+                "--max-replica-lag, --max-slot-lag and --max-wal-rate ([pruner] max_replica_lag, \
+                 max_slot_lag, max_wal_rate): SQLite has no standbys, slots or WAL to throttle on \
+                 (PostgreSQL only)",
             ));
         }
         if sqlite && args.connections.is_some_and(|n| n > 1) {
@@ -102,7 +104,7 @@ impl PruneOpts {
             dry_run: args.dry_run,
             archive: args.archive.clone(),
             limits: crate::commands::session_limits(&args.session),
-            throttle: args.throttle.clone(),
+            throttle,
             vacuum_after: args
                 .vacuum
                 .then(|| args.vacuum_after.unwrap_or(defaults::PRUNE_VACUUM_AFTER)),

@@ -238,3 +238,54 @@ fn targets_are_read_and_not_taken_for_typos() {
         assert!(e.contains("oban.toml line"), "{e}");
     }
 }
+
+#[test]
+fn throttles_are_read_from_a_file_of_its_own() {
+    let text = "dsn = \"postgres://ops@db/app\"\n\n[pruner]\nmax_age = \"7d\"\n\
+                max_replica_lag = \"64MB\"\nmax_slot_lag = \"2GB\"\nmax_wal_rate = \"16MB/s\"\n";
+    let file = FileConfig::parse(text, "oban-ops.toml").expect("parses");
+    assert_eq!(
+        file.prune_max_replica_lag,
+        Some(ReplicaLag::Bytes(64 << 20))
+    );
+    assert_eq!(file.prune_max_slot_lag, Some(2 << 30));
+    assert_eq!(file.prune_max_wal_rate, Some(16 << 20));
+    assert!(file.warnings.is_empty(), "{:?}", file.warnings);
+    let time = FileConfig::parse("[pruner]\nmax_replica_lag = \"30s\"\n", "f").expect("parses");
+    assert_eq!(
+        time.prune_max_replica_lag,
+        Some(ReplicaLag::Time(Duration::from_secs(30)))
+    );
+    for (text, key) in [
+        (
+            "[pruner]\nmax_replica_lag = \"30\"",
+            "[pruner] max_replica_lag",
+        ),
+        ("[pruner]\nmax_slot_lag = \"lots\"", "[pruner] max_slot_lag"),
+        ("[pruner]\nmax_wal_rate = 8", "[pruner] max_wal_rate"),
+    ] {
+        let err = FileConfig::parse(text, "oban.toml").expect_err(text);
+        let msg = format!("{err:#}");
+        assert!(msg.contains(key) && msg.contains("line 2"), "{msg}");
+        assert_eq!(crate::error::exit_code(&err), 2);
+    }
+}
+
+#[test]
+fn keys_oban_py_refuses_are_flagged_in_an_application_file() {
+    let text = OBAN_PY_FILE.replace(
+        "interval = \"30s\"\n",
+        "interval = \"30s\"\nmax_wal_rate = \"8MB/s\"\n",
+    ) + "\n[[retention]]\nqueue = \"mailers\"\nmax_age = \"1h\"\n";
+    let file = FileConfig::parse(&text, "oban.toml").expect("parses");
+    assert_eq!(file.prune_max_wal_rate, Some(8 << 20), "still read");
+    assert_eq!(file.warnings.len(), 2, "{:?}", file.warnings);
+    assert!(
+        file.warnings[0]
+            .starts_with("oban.toml line 14: [pruner] max_wal_rate is read by oban only")
+            && file.warnings[0].contains("it sets queues"),
+        "{:?}",
+        file.warnings
+    );
+    assert!(file.warnings[1].contains("[[retention]] is read by oban only"));
+}

@@ -124,14 +124,14 @@ fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
 /// gives way to the SKIP LOCKED form.
 const FAST_WAIT: &str = "10ms";
 
-/// The first attempt at a batch gave way: a row was held by another transaction (or the
-/// statement failed otherwise); the batch is taken again with SKIP LOCKED.
+/// The first attempt at a batch gave way: a row was held or changed by another transaction
+/// (or the statement failed otherwise); the batch is taken again with SKIP LOCKED.
 #[derive(Debug)]
 struct GaveWay;
 
 impl std::fmt::Display for GaveWay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a row of the batch is held by another transaction")
+        f.write_str("a row of the batch is held or changed by another transaction")
     }
 }
 
@@ -215,8 +215,10 @@ fn delete_returning(
         // Any failure of the statement itself rolls back and lets the SKIP LOCKED form try
         // (a real fault fails there too, and is reported); the archive's failure is its own.
         let rows: Vec<DeletedRow> = match query.load(conn) {
-            Ok(rows) => rows,
-            Err(_) => return Err(anyhow::Error::new(GaveWay)),
+            Ok(rows) if rows.len() as u64 <= batch.size => rows,
+            // More rows than the bound counted cannot be (one snapshot, rows in physical
+            // order); were it so, the batch would not be committed.
+            _ => return Err(anyhow::Error::new(GaveWay)),
         };
         sink(&rows)?;
         Ok(Deleted::from(rows))
@@ -265,7 +267,7 @@ fn delete_counted(conn: &mut Pg, batch: &Batch, blocks: (u64, u64)) -> Result<De
             return Ok(Deleted::default());
         };
         let (mut sql, jobs, bound, Range { lo, .. }) = start(batch, blocks);
-        let last_text = last.clone();
+        let last_block = block_of(&last);
         let last = sql.bind(last);
         sql.push(&format!(
             "DELETE FROM {jobs} AS j \
@@ -280,7 +282,7 @@ fn delete_counted(conn: &mut Pg, batch: &Batch, blocks: (u64, u64)) -> Result<De
         }
         Ok(Deleted {
             rows: Vec::new(),
-            last_block: block_of(&last_text),
+            last_block,
             counted: cells
                 .into_iter()
                 .map(|c| PrunableCount {
@@ -291,15 +293,9 @@ fn delete_counted(conn: &mut Pg, batch: &Batch, blocks: (u64, u64)) -> Result<De
                 .collect(),
         })
     });
-    outcome.map_err(|e: anyhow::Error| {
-        if e.is::<GaveWay>() {
-            e
-        } else {
-            // A lock not granted in time, a row changed since the snapshot: the SKIP LOCKED
-            // form takes the batch (and reports a real fault itself).
-            anyhow::Error::new(GaveWay)
-        }
-    })
+    // A lock not granted in time, a row changed since the snapshot, a count that differs:
+    // the SKIP LOCKED form takes the batch (and reports a real fault itself).
+    outcome.map_err(|_: anyhow::Error| anyhow::Error::new(GaveWay))
 }
 
 /// The block of a ctid's text form, `(block,offset)`.
