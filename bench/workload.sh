@@ -8,8 +8,8 @@
 #   bench/workload.sh > /tmp/workload.md
 #
 # Knobs: BENCH_DSN_BASE, BENCH_JOBS (default 2000000), BENCH_SECONDS (baseline duration,
-# default 10), BENCH_GENTLE (flags of the third prune run, default
-# "--batch-size 1000 --pause 10ms"). Needs psql and pgbench. Creates and drops oban_load_* databases.
+# default 10), BENCH_GENTLE (flags of the paced prune runs after the two unpaced ones,
+# several separated by ';', default "--batch-size 1000 --pause 10ms"). Needs psql and pgbench. Creates and drops oban_load_* databases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -80,7 +80,8 @@ ROWS+=("| workload alone | $p50 | $p99 | $n | — |")
 # Each prune run: its flags beyond --limit. The last (BENCH_GENTLE) is the gentler setting an
 # operator can choose when the database has no idle core: smaller batches and a pause.
 GENTLE=${BENCH_GENTLE:---batch-size 1000 --pause 10ms}
-RUNS=("--connections 1" "--connections 2" "$GENTLE")
+IFS=';' read -ra PACED <<<"$GENTLE"
+RUNS=("--connections 1" "--connections 2" "${PACED[@]}")
 for flags in "${RUNS[@]}"; do
   log "workload while oban prune $flags drains the table"
   fresh_copy

@@ -9,7 +9,7 @@ use diesel::connection::SimpleConnection;
 use serde_json::{json, Value};
 
 use crate::cases::inspect::{insert_raw, job, population, with, HOSTILE};
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{json_out, oban, LiteDb, PgDb, Target};
 
 const HOUR: f64 = 3600.0;

@@ -426,7 +426,7 @@ fn sqlite_gets_its_index_integrity_and_freelist_checks() {
 #[test]
 fn elixir_tables_lack_the_completed_at_index_and_queue_table_autovacuum() {
     let _slots = read();
-    let db = crate::cases::prune::elixir_db("doctor_elixir", "public");
+    let db = crate::support::elixir_db("doctor_elixir", "public");
     db.exec(&healthy_sql(20));
     db.exec("VACUUM ANALYZE oban_jobs");
     let found = finds(&db, &[], &["autovacuum_settings", "completed_at_index"]);

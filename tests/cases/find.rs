@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{json_out, oban, succeeds, JobSpec, LiteDb, PgDb, Target};
 
 /// The error text of a failure, as the flavour's workers write it.

@@ -177,7 +177,7 @@ fn toml_string(text: &str) -> String {
 /// label (v14 adds it), v12 lacks the `(state, cancelled_at)` / `(state, discarded_at)`
 /// indexes, and a table first installed before Oban 2.18.1 keeps `tags varchar(255)[]`.
 fn older_elixir_db(label: &str, version: u32) -> PgDb {
-    let mut ddl = crate::cases::prune::ELIXIR_DDL
+    let mut ddl = crate::support::ELIXIR_DDL
         .replace("{p}", "public")
         .replace(
             "tags text[] DEFAULT ARRAY[]::text[]",

@@ -143,7 +143,7 @@ fn a_producer_that_does_not_answer_fails_the_run() {
 
 #[test]
 fn pause_without_producers_says_it_cannot_confirm() {
-    let db = crate::cases::prune::elixir_db("inc_elixir", "public");
+    let db = crate::support::elixir_db("inc_elixir", "public");
     let out = succeeds(&["-d", &db.url, "pause", "alpha"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("cannot be confirmed"), "{text}");
@@ -248,7 +248,7 @@ fn cancel_of_a_job_that_never_checks_reports_it_still_running() {
 #[test]
 fn cancel_on_elixir_marks_the_row_and_sends_pkill() {
     use diesel::connection::SimpleConnection;
-    let db = crate::cases::prune::elixir_db("inc_cancel_ex", "public");
+    let db = crate::support::elixir_db("inc_cancel_ex", "public");
     let id = db.count(
         "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
          VALUES ('executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1']) \
@@ -320,7 +320,7 @@ fn pause_without_waiting_and_queues_as_csv() {
 #[test]
 fn cancel_limit_all_also_signals_the_running_matches() {
     use diesel::connection::SimpleConnection;
-    let db = crate::cases::prune::elixir_db("inc_cancel_all", "public");
+    let db = crate::support::elixir_db("inc_cancel_all", "public");
     db.exec(
         "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
          SELECT 'executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1'] \
@@ -360,7 +360,7 @@ fn cancel_limit_all_also_signals_the_running_matches() {
 #[test]
 fn cancel_leaves_running_jobs_it_was_not_asked_for() {
     use diesel::connection::SimpleConnection;
-    let db = crate::cases::prune::elixir_db("inc_cancel_only", "public");
+    let db = crate::support::elixir_db("inc_cancel_only", "public");
     let running = db.count(
         "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, attempted_by) \
          VALUES ('executing', 'alpha', 'W', 1, timezone('UTC', now()), ARRAY['n1', 'p1']) \

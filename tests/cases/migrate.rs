@@ -1,6 +1,6 @@
 //! `oban migrate`: creates the schema under any prefix, is idempotent, leaves others' schemas alone.
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{json_out, oban, LiteDb, PgDb};
 
 #[test]

@@ -2,8 +2,8 @@
 //! partitioned layout. Every job ends up once, whole, in the leaf of its state and day (checked
 //! against the rows read by SQL before the move); a run stopped anywhere (`--max-batches`, a
 //! killed process, a lock not granted) is finished by the next; writers during the copy (a test
-//! thread, and a real oban-py worker) lose nothing; other shapes are refused; a dry run writes
-//! nothing.
+//! thread, and a real oban-py worker) lose nothing. Refusals and the dry run are in
+//! `partitioned_from_refusals`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,7 +21,7 @@ use crate::support::{insert, oban, JobSpec, PgDb};
 use oban::db::pg::move_jobs::{self as mv, Move};
 
 /// A migrated oban-py table holding `jobs` seeded jobs (every state, seven days).
-fn seeded(label: &str, jobs: u64) -> PgDb {
+pub fn seeded(label: &str, jobs: u64) -> PgDb {
     let db = PgDb::migrated(label, "public");
     oban()
         .args(["-d", &db.url, "seed", "-q", "--seed", "7", "--jobs"])
@@ -31,7 +31,7 @@ fn seeded(label: &str, jobs: u64) -> PgDb {
     db
 }
 
-fn relkind(db: &PgDb, name: &str) -> Option<String> {
+pub fn relkind(db: &PgDb, name: &str) -> Option<String> {
     relkind_in(&mut db.conn(), &format!("public.{name}"))
 }
 
@@ -79,7 +79,7 @@ fn move_public(db: &PgDb, extra: &[&str]) -> Value {
 }
 
 /// `migrate --partitioned --from public` run to fail: its output, after checking it exits 1.
-fn move_fails(db: &PgDb) -> std::process::Output {
+pub fn move_fails(db: &PgDb) -> std::process::Output {
     let out = oban()
         .args([
             "-d",
@@ -96,7 +96,7 @@ fn move_fails(db: &PgDb) -> std::process::Output {
 }
 
 /// Every relation of the database, with its kind: what a dry run must leave as it is.
-fn relations(db: &PgDb) -> BTreeSet<String> {
+pub fn relations(db: &PgDb) -> BTreeSet<String> {
     #[derive(QueryableByName)]
     struct Rel {
         #[diesel(sql_type = Text)]
@@ -406,81 +406,6 @@ fn from_steps_through_the_library_with_changes_between_them() {
     assert!(done.copied > 0 && done.lock_ms > 0.0);
     let truth = unpartitioned_snapshot(&db);
     assert_moved(&db, &truth);
-}
-
-#[test]
-fn from_refuses_other_shapes_and_a_dry_run_writes_nothing() {
-    let db = seeded("from_refuse", 500);
-    let rels = relations(&db);
-    let before = db.snapshot("public");
-    let dry = run_json(
-        &db,
-        "public",
-        &["migrate", "--partitioned", "--from", "public", "--dry-run"],
-    );
-    assert_eq!(dry["dry_run"], true);
-    let counted: i64 = dry["rows"]
-        .as_object()
-        .expect("rows")
-        .values()
-        .map(|v| v.as_i64().expect("n"))
-        .sum();
-    assert_eq!(counted, before.len() as i64);
-    assert!(
-        dry["leaves"].as_array().is_some_and(|l| l.len() >= 9),
-        "{dry}"
-    );
-    assert_eq!(relations(&db), rels, "a dry run creates nothing");
-    assert_eq!(db.snapshot("public"), before);
-
-    let elixir = super::prune::elixir_db("from_elixir", "public");
-    let out = move_fails(&elixir);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("Elixir Oban") && stderr.contains("oban-py"),
-        "{stderr}"
-    );
-    assert_eq!(relkind(&elixir, "oban_jobs_partitioning"), None);
-
-    let parted = PgDb::new("from_parted");
-    run_json(&parted, "public", &["migrate", "--partitioned"]);
-    let out = move_fails(&parted);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already partitioned"));
-
-    for (args, why) in [
-        (vec!["migrate", "--from", "public"], "without --partitioned"),
-        (
-            vec!["migrate", "--partitioned", "--from", "pg_catalog"],
-            "a system schema",
-        ),
-        (
-            vec!["migrate", "--partitioned", "--from", "bad-name"],
-            "not an identifier",
-        ),
-    ] {
-        let out = oban()
-            .args(["-d", &db.url])
-            .args(&args)
-            .output()
-            .expect("run");
-        assert_eq!(out.status.code(), Some(2), "{why}");
-    }
-    let lite = crate::support::LiteDb::migrated();
-    let out = oban()
-        .args([
-            "-d",
-            &lite.dsn_str(),
-            "migrate",
-            "--partitioned",
-            "--from",
-            "main",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(relations(&db), rels);
 }
 
 fn insert_sleepers(db: &PgDb, n: usize) {

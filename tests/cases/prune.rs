@@ -1,12 +1,11 @@
-//! `oban prune` through the binary: ages, filters, limits, locks, archive, flavours, prefixes.
-
-use std::collections::BTreeSet;
+//! `oban prune` through the binary: ages, filters, limits, locks, flavours, prefixes (the
+//! archive is in `prune_archive`).
 
 use diesel::connection::SimpleConnection;
 use oban::model::JobState;
 use serde_json::Value;
 
-use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target, JOB_COLUMNS};
+use crate::support::{elixir_db, insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
 
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
@@ -138,7 +137,8 @@ fn per_state_ages_and_state_filter() {
     }
 }
 
-fn targets(label: &str) -> Vec<Box<dyn Target>> {
+/// A migrated PostgreSQL database and a migrated SQLite file.
+pub fn targets(label: &str) -> Vec<Box<dyn Target>> {
     let pg = PgDb::migrated(label, "public");
     let lite = LiteDb::migrated();
     vec![Box::new(pg), Box::new(lite)]
@@ -254,138 +254,6 @@ fn overlapping_runs_do_not_both_prune() {
     // A different prefix is a different lock.
     drop(other);
     assert_eq!(prune_json(&db, &[])["total"], 1);
-}
-
-#[test]
-fn archive_holds_exactly_the_deleted_rows() {
-    for target in targets("prune_archive") {
-        let t = target.as_ref();
-        let mut jobs: Vec<JobSpec> = (0..7)
-            .map(|_| JobSpec::new("discarded", 2.0 * DAY))
-            .collect();
-        jobs.push(JobSpec::new("completed", 60.0));
-        insert(t, "public", &jobs);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("archive.jsonl");
-        std::fs::write(&path, "{\"earlier\": true}\n").expect("seed archive");
-        let r = prune_json(
-            t,
-            &[
-                "--batch-size",
-                "3",
-                "--archive",
-                &path.display().to_string(),
-            ],
-        );
-        assert_eq!(r["total"], 7);
-        let text = std::fs::read_to_string(&path).expect("archive");
-        let lines: Vec<Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("json line"))
-            .collect();
-        assert_eq!(lines.len(), 8, "appends, never truncates");
-        let ids: BTreeSet<i64> = lines[1..]
-            .iter()
-            .map(|v| v["id"].as_i64().expect("id"))
-            .collect();
-        assert_eq!(ids.len(), 7);
-        for line in &lines[1..] {
-            assert_eq!(line["state"], "discarded");
-            assert_eq!(line["args"]["note"], "it's \"quoted\"", "args kept as JSON");
-            for column in JOB_COLUMNS {
-                assert!(
-                    line.get(column).is_some(),
-                    "archive line lacks {column}: {line}"
-                );
-            }
-        }
-        // Dry run writes nothing.
-        let dry = prune_json(
-            t,
-            &[
-                "--dry-run",
-                "--max-age",
-                "0",
-                "--archive",
-                &path.display().to_string(),
-            ],
-        );
-        assert_eq!(dry["total"], 1);
-        assert_eq!(
-            std::fs::read_to_string(&path)
-                .expect("archive")
-                .lines()
-                .count(),
-            8
-        );
-    }
-}
-
-#[test]
-fn unwritable_archive_is_a_usage_error_before_any_delete() {
-    let db = PgDb::migrated("prune_bad_archive", "public");
-    insert(&db, "public", &[JobSpec::new("completed", 2.0 * DAY)]);
-    let out = oban()
-        .args([
-            "-d",
-            &db.url,
-            "prune",
-            "--archive",
-            "/nonexistent-dir/x.jsonl",
-        ])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--archive"));
-    assert_eq!(db.count("SELECT count(*) AS n FROM oban_jobs"), 1);
-}
-
-/// Elixir Oban's table shape (migrations v12-v14), as its migrations leave it.
-pub const ELIXIR_DDL: &str = "
-CREATE SCHEMA IF NOT EXISTS {p};
-CREATE TYPE {p}.oban_job_state AS ENUM ('available', 'suspended', 'scheduled', 'executing',
-  'retryable', 'completed', 'discarded', 'cancelled');
-CREATE TABLE {p}.oban_jobs (
-  id bigserial PRIMARY KEY,
-  state {p}.oban_job_state NOT NULL DEFAULT 'available',
-  queue text NOT NULL DEFAULT 'default',
-  worker text NOT NULL,
-  args jsonb NOT NULL DEFAULT '{}',
-  errors jsonb[] NOT NULL DEFAULT ARRAY[]::jsonb[],
-  attempt integer NOT NULL DEFAULT 0,
-  max_attempts integer NOT NULL DEFAULT 20,
-  inserted_at timestamp NOT NULL DEFAULT timezone('UTC', now()),
-  scheduled_at timestamp NOT NULL DEFAULT timezone('UTC', now()),
-  attempted_at timestamp,
-  completed_at timestamp,
-  attempted_by text[],
-  discarded_at timestamp,
-  priority integer NOT NULL DEFAULT 0,
-  tags text[] DEFAULT ARRAY[]::text[],
-  meta jsonb DEFAULT '{}',
-  cancelled_at timestamp,
-  CONSTRAINT attempt_range CHECK (attempt >= 0 AND attempt <= max_attempts),
-  CONSTRAINT positive_max_attempts CHECK (max_attempts > 0),
-  CONSTRAINT queue_length CHECK (char_length(queue) > 0 AND char_length(queue) < 128),
-  CONSTRAINT worker_length CHECK (char_length(worker) > 0 AND char_length(worker) < 128),
-  CONSTRAINT non_negative_priority CHECK (priority >= 0)
-);
-COMMENT ON TABLE {p}.oban_jobs IS '12';
-CREATE INDEX oban_jobs_state_queue_priority_scheduled_at_id_index
-  ON {p}.oban_jobs (state, queue, priority, scheduled_at, id);
-CREATE INDEX oban_jobs_args_index ON {p}.oban_jobs USING gin (args);
-CREATE INDEX oban_jobs_meta_index ON {p}.oban_jobs USING gin (meta);
-CREATE INDEX oban_jobs_state_cancelled_at_index ON {p}.oban_jobs (state, cancelled_at);
-CREATE INDEX oban_jobs_state_discarded_at_index ON {p}.oban_jobs (state, discarded_at);
-CREATE UNLOGGED TABLE {p}.oban_peers (name text PRIMARY KEY, node text NOT NULL,
-  started_at timestamp NOT NULL, expires_at timestamp NOT NULL);
-";
-
-/// A database holding the Elixir shape under `prefix`.
-pub fn elixir_db(label: &str, prefix: &str) -> PgDb {
-    let db = PgDb::new(label);
-    db.exec(&ELIXIR_DDL.replace("{p}", prefix));
-    db
 }
 
 #[test]
@@ -552,31 +420,6 @@ fn table_and_csv_output() {
         .expect("run");
     assert!(out.status.success());
     assert!(out.stdout.is_empty() && out.stderr.is_empty());
-}
-
-#[test]
-fn a_failed_archive_write_rolls_the_batch_back() {
-    let db = PgDb::migrated("prune_archive_full", "public");
-    insert(
-        &db,
-        "public",
-        &[
-            JobSpec::new("completed", 2.0 * DAY),
-            JobSpec::new("completed", 2.0 * DAY),
-        ],
-    );
-    let out = oban()
-        .args(["-d", &db.url, "prune", "--archive", "/dev/full"])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("writing archive /dev/full"), "{stderr}");
-    assert_eq!(
-        db.count("SELECT count(*) AS n FROM oban_jobs"),
-        2,
-        "nothing deleted that the archive lacks"
-    );
 }
 
 #[test]

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 
-use crate::cases::prune::{elixir_db, prune_json};
+use crate::cases::prune::prune_json;
+use crate::support::elixir_db;
 use crate::support::{insert, JobSpec, PgDb};
 
 const DAY: f64 = 86_400.0;

@@ -12,7 +12,7 @@ use oban::model::JobState;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
 
 const MIN: f64 = 60.0;

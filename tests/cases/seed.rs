@@ -1,6 +1,6 @@
 //! `oban seed`: a realistic, reproducible population; refuses to pile onto real data.
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{json_out, oban, LiteDb, PgDb, Target};
 
 fn seed(target: &dyn Target, extra: &[&str]) -> std::process::Output {

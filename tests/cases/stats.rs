@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{insert, json_out, oban, JobSpec, LiteDb, PgDb, Target};
 
 fn stats(target: &dyn Target, prefix: &str, extra: &[&str]) -> std::process::Output {

@@ -13,7 +13,7 @@ use oban::commands::stats::{pass, StatsOpts};
 use oban::estimate::Figure;
 use serde_json::Value;
 
-use crate::cases::prune::elixir_db;
+use crate::support::elixir_db;
 use crate::support::{json_out, oban, succeeds, PgDb, Target};
 
 /// The generator of `bench/stats.sh`: the table, `rows` jobs in five equal queues.

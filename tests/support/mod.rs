@@ -16,7 +16,10 @@ use oban::dsn::Dsn;
 use serde_json::{json, Value};
 
 pub mod cluster;
+pub mod elixir;
 pub mod obanpy;
+
+pub use elixir::{elixir_db, ELIXIR_DDL};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 

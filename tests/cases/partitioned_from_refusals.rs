@@ -1,0 +1,82 @@
+//! `oban migrate --partitioned --from` refuses what it cannot move (an Elixir-shaped or an
+//! already partitioned table, a system schema, a bad name, SQLite, no `--partitioned`), and a
+//! dry run counts the jobs and the leaves it would make and writes nothing.
+
+use super::partitioned::run_json;
+use super::partitioned_from::{move_fails, relations, relkind, seeded};
+use crate::support::{oban, PgDb};
+
+#[test]
+fn from_refuses_other_shapes_and_a_dry_run_writes_nothing() {
+    let db = seeded("from_refuse", 500);
+    let rels = relations(&db);
+    let before = db.snapshot("public");
+    let dry = run_json(
+        &db,
+        "public",
+        &["migrate", "--partitioned", "--from", "public", "--dry-run"],
+    );
+    assert_eq!(dry["dry_run"], true);
+    let counted: i64 = dry["rows"]
+        .as_object()
+        .expect("rows")
+        .values()
+        .map(|v| v.as_i64().expect("n"))
+        .sum();
+    assert_eq!(counted, before.len() as i64);
+    assert!(
+        dry["leaves"].as_array().is_some_and(|l| l.len() >= 9),
+        "{dry}"
+    );
+    assert_eq!(relations(&db), rels, "a dry run creates nothing");
+    assert_eq!(db.snapshot("public"), before);
+
+    let elixir = crate::support::elixir_db("from_elixir", "public");
+    let out = move_fails(&elixir);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Elixir Oban") && stderr.contains("oban-py"),
+        "{stderr}"
+    );
+    assert_eq!(relkind(&elixir, "oban_jobs_partitioning"), None);
+
+    let parted = PgDb::new("from_parted");
+    run_json(&parted, "public", &["migrate", "--partitioned"]);
+    let out = move_fails(&parted);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already partitioned"));
+
+    for (args, why) in [
+        (vec!["migrate", "--from", "public"], "without --partitioned"),
+        (
+            vec!["migrate", "--partitioned", "--from", "pg_catalog"],
+            "a system schema",
+        ),
+        (
+            vec!["migrate", "--partitioned", "--from", "bad-name"],
+            "not an identifier",
+        ),
+    ] {
+        let out = oban()
+            .args(["-d", &db.url])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{why}");
+    }
+    let lite = crate::support::LiteDb::migrated();
+    let out = oban()
+        .args([
+            "-d",
+            &lite.dsn_str(),
+            "migrate",
+            "--partitioned",
+            "--from",
+            "main",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(relations(&db), rels);
+}
