@@ -247,6 +247,26 @@ fn a_walk_honours_queue_filters() {
 }
 
 #[test]
+fn a_narrow_filter_over_a_backlog_walks_the_heap() {
+    // 400 of the 1,500 rows (27%) are eligible jobs of queue default, under the 30% that makes
+    // a backlog; but 80% of the table is eligible, and the index walk would fetch every one of
+    // those to find default's, so the pass walks the heap.
+    let (db, eligible, _) = backlog_db("walk_narrow");
+    let report = prune(&db, &["--limit", "100000", "--queue", "default"]);
+    assert_eq!(report["method"], "heap_walk", "{report}");
+    assert_eq!(report["total"].as_u64(), Some(400));
+    let left = eligible_ids(&db);
+    assert_eq!(left.len(), 800);
+    assert!(left.is_subset(&eligible));
+    let rows = db.snapshot("public");
+    assert!(
+        left.iter()
+            .all(|id| !rows[id].contains("\"queue\":\"default\"")),
+        "every eligible job of queue default went, and only those"
+    );
+}
+
+#[test]
 fn elixir_completed_jobs_without_an_index_are_walked() {
     let db = elixir_db("walk_elixir", "public");
     insert(&db, "public", &backlog());

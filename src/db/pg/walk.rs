@@ -12,7 +12,7 @@ use diesel::{QueryableByName, RunQueryDsl};
 
 use super::prune::{bind_targets, eligible_any, in_transaction, returning, Bound};
 use super::{table, Pg, PgSql};
-use crate::db::prune::{Batch, Deleted, DeletedRow, Plan, PrunableCount, Prune, Sink};
+use crate::db::prune::{Batch, Deleted, DeletedRow, JobFilter, Plan, PrunableCount, Prune, Sink};
 use crate::model::JobState;
 
 /// A pass walks the heap when at least this share of the table is eligible (the planner's
@@ -64,14 +64,22 @@ pub fn plan(conn: &mut Pg, whole: &Batch) -> Result<Plan> {
     let Some(size) = table_size(conn, whole)? else {
         return Ok(Plan::Index);
     };
-    let estimate = estimate(conn, whole)?;
-    let backlog = size.tuples > 0.0 && estimate >= WALK_SHARE * size.tuples;
+    // The index walk reads, in age order, the eligible rows of every queue and worker and
+    // drops those a filter leaves (a heap fetch each), so its cost follows the eligible rows
+    // before filters; the walk's ranges are sized from those after them.
+    let eligible = estimate(conn, whole, true)?;
+    let unfiltered = if *whole.filter == JobFilter::default() {
+        eligible
+    } else {
+        estimate(conn, whole, false)?
+    };
+    let backlog = size.tuples > 0.0 && unfiltered >= WALK_SHARE * size.tuples;
     // Without an index the index walk reads the table for its rows anyway: walking it once is
     // no dearer.
     Ok(if size.blocks >= 1.0 && (backlog || unindexed) {
         Plan::Walk {
             blocks: size.blocks as u64,
-            density: (estimate / size.blocks).max(0.0),
+            density: (eligible / size.blocks).max(0.0),
         }
     } else {
         Plan::Index
@@ -93,10 +101,11 @@ fn table_size(conn: &mut Pg, whole: &Batch) -> Result<Option<Size>> {
     Ok(sizes.into_iter().next())
 }
 
-/// The planner's estimate of the eligible rows. Each state's timestamp alone: the planner would
-/// multiply the state's share into `state = 'completed' AND completed_at < …` as if the two
-/// were independent, when a timestamp is only set on jobs in its state (or that were).
-fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
+/// The planner's estimate of the eligible rows, with the pass's filters or without them. Each
+/// state's timestamp alone: the planner would multiply the state's share into
+/// `state = 'completed' AND completed_at < …` as if the two were independent, when a timestamp
+/// is only set on jobs in its state (or that were).
+fn estimate(conn: &mut Pg, whole: &Batch, filtered: bool) -> Result<f64> {
     let jobs = table(&whole.schema.prefix, "oban_jobs");
     let mut sql = PgSql::new();
     let stamps: Vec<String> = whole
@@ -104,7 +113,11 @@ fn estimate(conn: &mut Pg, whole: &Batch) -> Result<f64> {
         .iter()
         .map(|t| format!("{} < {}", t.state.column(), sql.stamp(&t.cutoff)))
         .collect();
-    let filters = whole.filter.sql(&mut sql, "");
+    let filters = if filtered {
+        whole.filter.sql(&mut sql, "")
+    } else {
+        String::new()
+    };
     sql.push(&format!(
         "EXPLAIN (FORMAT JSON) SELECT 1 FROM {jobs} WHERE ({}){filters}",
         stamps.join(" OR ")
