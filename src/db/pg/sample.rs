@@ -127,7 +127,7 @@ pub fn statement_timeout_ms(conn: &mut PgConnection) -> Result<u64> {
 }
 
 /// The values every figure statement may use: `$1` rescue_after in seconds, `$2` the previous
-/// watch tick (database clock text), `$3` the sampling seed, `$4` queues, `$5` per-queue
+/// watch tick (a timestamp, or `-infinity` as text), `$3` the sampling seed, `$4` queues, `$5` per-queue
 /// hash thresholds.
 #[derive(Debug, Clone)]
 pub struct Args {
@@ -145,7 +145,7 @@ impl Args {
         let mut q = PgSql::new();
         // Bound in this order, the values are `$1` to `$5` whatever the text says.
         q.bind(self.rescue_after);
-        q.bind(&self.since);
+        q.stamp(&self.since);
         q.bind(self.seed);
         q.bind(queues);
         q.bind(thresholds);
