@@ -133,19 +133,9 @@ pub struct Deleted {
 }
 
 impl Deleted {
-    /// Every row the batch deleted.
-    pub fn len(&self) -> u64 {
-        self.rows.len() as u64
-            + self
-                .counted
-                .iter()
-                .map(|c| c.count.max(0) as u64)
-                .sum::<u64>()
-    }
-
-    /// True when the batch deleted nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// How many rows the batch deleted.
+    pub fn total(&self) -> u64 {
+        self.cells().map(|(_, _, n)| n).sum()
     }
 
     /// Rows by state and queue.

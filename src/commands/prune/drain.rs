@@ -346,7 +346,7 @@ impl Drain<'_> {
                     done.batches + 1
                 )
             })?;
-            let got = deleted.len();
+            let got = deleted.total();
             self.budget.fetch_add(n - got.min(n), Ordering::SeqCst);
             if got > 0 {
                 done.batches += 1;

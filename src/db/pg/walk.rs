@@ -6,14 +6,13 @@
 
 use anyhow::{Context, Result};
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::{Double, Text};
 use diesel::Connection;
 use diesel::{QueryableByName, RunQueryDsl};
 
 use super::prune::{bind_targets, eligible_any, in_transaction, returning, Bound};
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, Deleted, DeletedRow, JobFilter, Plan, PrunableCount, Prune, Sink};
-use crate::model::JobState;
 
 /// A pass walks the heap when at least this share of the table is eligible (the planner's
 /// estimate), or when a pruned state has no timestamp index.
@@ -241,12 +240,8 @@ fn delete_returning(
 /// Rows of one state and queue in a walk batch, and the ctid of the batch's last row.
 #[derive(QueryableByName)]
 struct Counted {
-    #[diesel(sql_type = Text)]
-    state: JobState,
-    #[diesel(sql_type = Text)]
-    queue: String,
-    #[diesel(sql_type = BigInt)]
-    count: i64,
+    #[diesel(embed)]
+    cell: PrunableCount,
     #[diesel(sql_type = Text)]
     last: String,
 }
@@ -289,21 +284,14 @@ fn delete_counted(conn: &mut Pg, batch: &Batch, blocks: (u64, u64)) -> Result<De
             filters = bound.filters,
         ));
         let deleted = sql.query().execute(conn)? as i64;
-        let counted: i64 = cells.iter().map(|c| c.count).sum();
+        let counted: i64 = cells.iter().map(|c| c.cell.count).sum();
         if deleted != counted {
             return Err(anyhow::Error::new(GaveWay));
         }
         Ok(Deleted {
             rows: Vec::new(),
             last_block,
-            counted: cells
-                .into_iter()
-                .map(|c| PrunableCount {
-                    state: c.state,
-                    queue: c.queue,
-                    count: c.count,
-                })
-                .collect(),
+            counted: cells.into_iter().map(|c| c.cell).collect(),
         })
     });
     // A lock not granted in time, a row changed since the snapshot, a count that differs:
