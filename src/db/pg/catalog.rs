@@ -156,7 +156,8 @@ impl Catalog for Pg {
 
     fn counts(&mut self, schema: &Schema) -> Result<Vec<QueueStateCount>> {
         Ok(sql_query(format!(
-            "SELECT queue, state::text AS state, count(*) AS count FROM {} GROUP BY 1, 2 ORDER BY 1, 2",
+            "SELECT queue, state::text AS state, count(*) AS count FROM {} \
+             GROUP BY queue, oban_jobs.state ORDER BY 1, 2",
             table(&schema.prefix, "oban_jobs")
         ))
         .load(self)?)

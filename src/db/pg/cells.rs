@@ -176,7 +176,7 @@ pub fn cells(conn: &mut PgConnection, schema: &Schema, opts: &CellOpts) -> Resul
             "SELECT ((ctid::text::point)[0])::int8 AS page, state::text AS state, queue, \
                     count(*)::float8 AS y \
              FROM {jobs} TABLESAMPLE SYSTEM ({percent}::float4) REPEATABLE ({seed}) \
-             GROUP BY 1, 2, 3"
+             GROUP BY 1, oban_jobs.state, queue"
         ));
         q.query().load(conn)
     };

@@ -57,14 +57,21 @@ pub fn figures(
                 "SELECT queue, state::text AS state, count(*) AS n, \
                    count(*) FILTER (WHERE completed_at > {minute}) AS completed_last_minute, \
                    count(*) FILTER (WHERE completed_at > {hour}) AS completed_last_hour, \
-                   count(*) FILTER (WHERE completed_at > {since}) AS completed_since, \
+                   {since} AS completed_since, \
                    count(*) FILTER (WHERE discarded_at > {hour}) AS discarded_last_hour, \
                    count(*) FILTER (WHERE attempted_at > {hour}) AS attempted_last_hour, \
                    count(*) FILTER (WHERE attempted_at < {stuck}) AS stuck, \
                    extract(epoch FROM {NOW} - min(attempted_at))::float8 AS longest \
-                 FROM {jobs} GROUP BY 1, 2",
+                 FROM {jobs} GROUP BY queue, {jobs}.state",
                 minute = at(&format!("{NOW} - interval '60 seconds'")),
-                since = at("$2::timestamp"),
+                since = if with_since {
+                    format!(
+                        "count(*) FILTER (WHERE completed_at > {})",
+                        at("$2::timestamp")
+                    )
+                } else {
+                    "0::int8".to_string()
+                },
                 stuck = at(&format!("{NOW} - make_interval(secs => $1)")),
             ),
             &[],
