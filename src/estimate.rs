@@ -222,7 +222,7 @@ impl Tally {
 
 /// The Horvitz–Thompson estimate of a total from units sampled with probability `pi`, and its
 /// interval (limits at [`LIMITS_AT`]). `unit` is the largest value one unsampled unit could
-/// plausibly hold, used for the upper limit when nothing was seen.
+/// plausibly hold (a full page, the largest tie seen), added once to the upper limit.
 /// `pi >= 1` means every unit was read: the figure is exact.
 pub fn horvitz_thompson(t: &Tally, pi: f64, unit: f64) -> Interval {
     if pi >= 1.0 {
@@ -230,10 +230,11 @@ pub fn horvitz_thompson(t: &Tally, pi: f64, unit: f64) -> Interval {
     }
     let value = t.sum / pi;
     let variance = (1.0 - pi) / (pi * pi) * t.sum_sq;
-    // Fay and Feuer add one more event of the largest weight to the upper limit: one job,
-    // weighing 1 / pi. With nothing seen, one more unit of the largest size instead, so that
-    // clustered jobs (a page, a statement's timestamp) cannot hide below the limit.
-    let weight = if t.sum > 0.0 { 1.0 } else { unit.max(1.0) } / pi;
+    // Fay and Feuer add one more event of the largest weight to the upper limit. Here that
+    // is one more unit of the largest size (a full page, a statement's timestamp), seen or
+    // not: the units a sample missed may be the crowded ones, and a sample that saw only
+    // sparse units has a small spread that would otherwise hide them.
+    let weight = unit.max(1.0) / pi;
     let (low, high) = gamma_interval(value, variance, weight, LIMITS_AT);
     let (rule_low, rule_high) = gamma_interval(value, variance, weight, CONFIDENCE);
     Interval {
