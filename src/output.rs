@@ -290,6 +290,15 @@ pub fn header(columns: &str) -> Vec<String> {
     columns.split(',').map(String::from).collect()
 }
 
+/// A CSV table: the header from its comma-separated column names, one row per item.
+pub fn csv<T>(
+    columns: &str,
+    items: impl IntoIterator<Item = T>,
+    row: impl FnMut(T) -> Vec<String>,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    (header(columns), items.into_iter().map(row).collect())
+}
+
 /// `1 job`, `2 jobs`: a count with its noun in the right number.
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {

@@ -59,15 +59,12 @@ impl Report for CountsReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
+        let cells = self
             .counts
             .iter()
-            .flat_map(|(queue, states)| {
-                states
-                    .iter()
-                    .map(move |(state, n)| vec![queue.clone(), state.clone(), n.to_string()])
-            })
-            .collect();
-        (vec!["queue".into(), "state".into(), "jobs".into()], rows)
+            .flat_map(|(queue, states)| states.iter().map(move |s| (queue, s)));
+        output::csv("queue,state,jobs", cells, |(queue, (state, n))| {
+            vec![queue.clone(), state.clone(), n.to_string()]
+        })
     }
 }

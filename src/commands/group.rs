@@ -64,19 +64,10 @@ impl Report for GroupReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .groups
-            .iter()
-            .map(|g| {
-                vec![
-                    g.jobs.to_string(),
-                    g.workers.to_string(),
-                    g.example.to_string(),
-                    g.error.clone(),
-                ]
-            })
-            .collect();
-        (output::header("jobs,workers,example,error"), rows)
+        output::csv("jobs,workers,example,error", &self.groups, |g| {
+            let (jobs, workers) = (g.jobs.to_string(), g.workers.to_string());
+            vec![jobs, workers, g.example.to_string(), g.error.clone()]
+        })
     }
 }
 

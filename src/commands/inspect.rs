@@ -329,35 +329,32 @@ impl Report for InspectReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header = output::header("id,state,queue,worker,attempt,max_attempts,priority,args,meta,tags,errors,attempted_by,inserted_at,scheduled_at,attempted_at,cancelled_at,completed_at,discarded_at");
+        const COLUMNS: &str = "id,state,queue,worker,attempt,max_attempts,priority,args,meta,\
+            tags,errors,attempted_by,inserted_at,scheduled_at,attempted_at,cancelled_at,\
+            completed_at,discarded_at";
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
-        let rows = self
-            .jobs
-            .iter()
-            .map(|j| {
-                vec![
-                    j.id.to_string(),
-                    j.state.to_string(),
-                    j.queue.clone(),
-                    j.worker.clone(),
-                    j.attempt.to_string(),
-                    j.max_attempts.to_string(),
-                    j.priority.to_string(),
-                    j.args.to_string(),
-                    j.meta.to_string(),
-                    j.tags.to_string(),
-                    j.errors.to_string(),
-                    j.attempted_by.to_string(),
-                    opt(&j.inserted_at),
-                    opt(&j.scheduled_at),
-                    opt(&j.attempted_at),
-                    opt(&j.cancelled_at),
-                    opt(&j.completed_at),
-                    opt(&j.discarded_at),
-                ]
-            })
-            .collect();
-        (header, rows)
+        output::csv(COLUMNS, &self.jobs, |j| {
+            vec![
+                j.id.to_string(),
+                j.state.to_string(),
+                j.queue.clone(),
+                j.worker.clone(),
+                j.attempt.to_string(),
+                j.max_attempts.to_string(),
+                j.priority.to_string(),
+                j.args.to_string(),
+                j.meta.to_string(),
+                j.tags.to_string(),
+                j.errors.to_string(),
+                j.attempted_by.to_string(),
+                opt(&j.inserted_at),
+                opt(&j.scheduled_at),
+                opt(&j.attempted_at),
+                opt(&j.cancelled_at),
+                opt(&j.completed_at),
+                opt(&j.discarded_at),
+            ]
+        })
     }
 
     fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {

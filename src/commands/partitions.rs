@@ -66,19 +66,10 @@ impl Report for PartitionsReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .created
-            .iter()
-            .map(|l| {
-                vec![
-                    l.name.clone(),
-                    l.state.to_string(),
-                    l.day.clone(),
-                    self.dry_run.to_string(),
-                ]
-            })
-            .collect();
-        (output::header("partition,state,day,dry_run"), rows)
+        output::csv("partition,state,day,dry_run", &self.created, |l| {
+            let dry_run = self.dry_run.to_string();
+            vec![l.name.clone(), l.state.to_string(), l.day.clone(), dry_run]
+        })
     }
 }
 

@@ -184,20 +184,10 @@ impl Report for PauseReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .producers
-            .iter()
-            .map(|p| {
-                vec![
-                    p.queue.clone(),
-                    p.node.clone(),
-                    p.name.clone(),
-                    p.producer.clone(),
-                    p.answer.to_string(),
-                ]
-            })
-            .collect();
-        (output::header("queue,node,name,producer,answer"), rows)
+        output::csv("queue,node,name,producer,answer", &self.producers, |p| {
+            let (queue, node, name) = (p.queue.clone(), p.node.clone(), p.name.clone());
+            vec![queue, node, name, p.producer.clone(), p.answer.to_string()]
+        })
     }
 }
 

@@ -221,24 +221,18 @@ impl Report for RescueReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let header =
-            output::header("id,queue,worker,attempt,max_attempts,executing,node,to,dry_run");
-        let rows = self
-            .jobs
-            .iter()
-            .map(|j| {
-                let mut row = vec![j.id.to_string()];
-                row.extend(j.cells());
-                row.extend([
-                    j.executing.map(|s| format!("{s:.3}")).unwrap_or_default(),
-                    j.node.clone().unwrap_or_default(),
-                    j.state.to_string(),
-                    self.dry_run.to_string(),
-                ]);
-                row
-            })
-            .collect();
-        (header, rows)
+        let columns = "id,queue,worker,attempt,max_attempts,executing,node,to,dry_run";
+        output::csv(columns, &self.jobs, |j| {
+            let mut row = vec![j.id.to_string()];
+            row.extend(j.cells());
+            row.extend([
+                j.executing.map(|s| format!("{s:.3}")).unwrap_or_default(),
+                j.node.clone().unwrap_or_default(),
+                j.state.to_string(),
+                self.dry_run.to_string(),
+            ]);
+            row
+        })
     }
 }
 

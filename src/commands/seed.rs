@@ -67,12 +67,9 @@ impl Report for SeedReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .states
-            .iter()
-            .map(|(s, n)| vec![s.to_string(), n.to_string()])
-            .collect();
-        (vec!["state".into(), "jobs".into()], rows)
+        output::csv("state,jobs", &self.states, |(s, n)| {
+            vec![s.to_string(), n.to_string()]
+        })
     }
 }
 

@@ -183,20 +183,11 @@ impl Report for DoctorReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .checks
-            .iter()
-            .map(|c| {
-                vec![
-                    c.name.clone(),
-                    c.status.name().into(),
-                    c.value.to_string(),
-                    c.fix.clone().unwrap_or_default(),
-                    c.detail.clone(),
-                ]
-            })
-            .collect();
-        (output::header("name,status,value,fix,detail"), rows)
+        output::csv("name,status,value,fix,detail", &self.checks, |c| {
+            let fix = c.fix.clone().unwrap_or_default();
+            let (status, value) = (c.status.name().into(), c.value.to_string());
+            vec![c.name.clone(), status, value, fix, c.detail.clone()]
+        })
     }
 
     fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {

@@ -144,12 +144,9 @@ impl Report for MoveReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .rows
-            .iter()
-            .map(|(s, n)| vec![s.clone(), n.to_string(), self.dry_run.to_string()])
-            .collect();
-        (output::header("state,rows,dry_run"), rows)
+        output::csv("state,rows,dry_run", &self.rows, |(s, n)| {
+            vec![s.clone(), n.to_string(), self.dry_run.to_string()]
+        })
     }
 }
 

@@ -47,12 +47,9 @@ impl Report for MigrateReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .migrations
-            .iter()
-            .map(|m| vec![m.clone(), self.dry_run.to_string()])
-            .collect();
-        (vec!["migration".into(), "dry_run".into()], rows)
+        output::csv("migration,dry_run", &self.migrations, |m| {
+            vec![m.clone(), self.dry_run.to_string()]
+        })
     }
 }
 

@@ -249,11 +249,10 @@ impl Report for StatsReport {
     }
 
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
-        let rows = self
-            .found
-            .cells
-            .iter()
-            .map(|((queue, state), f)| {
+        output::csv(
+            "queue,state,count,estimated,low,high",
+            &self.found.cells,
+            |((queue, state), f)| {
                 let (low, high) = f
                     .interval()
                     .filter(|_| f.is_estimate())
@@ -269,13 +268,7 @@ impl Report for StatsReport {
                     low,
                     high,
                 ]
-            })
-            .collect();
-        (
-            ["queue", "state", "count", "estimated", "low", "high"]
-                .map(String::from)
-                .to_vec(),
-            rows,
+            },
         )
     }
 
