@@ -270,7 +270,7 @@ pub fn table_bloat(table: &TableFact, t: &Target, opts: &DoctorOpts) -> Check {
             ),
             Some((bloated, share, wasted)) => Check::new(
                 "table_bloat",
-                if bloated { Status::Warn } else { Status::Ok },
+                Status::warn_if(bloated),
                 json!({"bytes": table.bytes, "expected_bytes": table.expected_bytes,
                        "bloat": round(share), "measured": table.measured}),
                 format!(
@@ -326,7 +326,7 @@ fn bloat_checks(
             ),
             Some((bloated, share, wasted)) => Check::new(
                 &name,
-                if bloated { Status::Warn } else { Status::Ok },
+                Status::warn_if(bloated),
                 json!({"bytes": i.bytes, "expected_bytes": i.expected_bytes,
                        "bloat": round(share), "measured": i.measured}),
                 format!(

@@ -19,11 +19,7 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     };
     out.push(Check::new(
         "orphans",
-        if j.orphans > 0 {
-            Status::Warn
-        } else {
-            Status::Ok
-        },
+        Status::warn_if(j.orphans > 0),
         json!({"count": j.orphans, "oldest": j.oldest_orphan}),
         match j.oldest_orphan {
             Some(age) if j.orphans > 0 => format!(
@@ -38,11 +34,7 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     if let Some(stale) = &j.stale_producers {
         out.push(Check::new(
             "stale_producers",
-            if stale.is_empty() {
-                Status::Ok
-            } else {
-                Status::Warn
-            },
+            Status::warn_if(!stale.is_empty()),
             json!(stale),
             if stale.is_empty() {
                 "every producer heartbeats".into()
@@ -68,11 +60,7 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     if let Some(stale) = &j.stale_leaders {
         out.push(Check::new(
             "stale_leaders",
-            if stale.is_empty() {
-                Status::Ok
-            } else {
-                Status::Warn
-            },
+            Status::warn_if(!stale.is_empty()),
             json!(stale
                 .iter()
                 .map(|(n, s)| json!({"node": n, "expired": s}))
@@ -97,11 +85,7 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     let slow = j.oldest_available.filter(|l| *l > limit);
     out.push(Check::new(
         "latency",
-        if slow.is_some() {
-            Status::Warn
-        } else {
-            Status::Ok
-        },
+        Status::warn_if(slow.is_some()),
         json!(j.oldest_available),
         match j.oldest_available {
             Some(l) => format!("the oldest available job has waited {}", ago(l)),
@@ -122,7 +106,7 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
     let max_age = ago(opts.max_age.as_secs_f64());
     out.push(Check::new(
         "unpruned",
-        if total > 0 { Status::Warn } else { Status::Ok },
+        Status::warn_if(total > 0),
         {
             // Counts stop at the cap: the JSON says so, as the detail does ("at least").
             let mut counts = json!(j

@@ -36,6 +36,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Warn when `cond` holds, else ok.
+    pub fn warn_if(cond: bool) -> Status {
+        if cond {
+            Status::Warn
+        } else {
+            Status::Ok
+        }
+    }
+
     /// The word shown.
     pub fn name(self) -> &'static str {
         match self {

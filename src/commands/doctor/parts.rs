@@ -386,11 +386,7 @@ pub fn partition_checks(
     };
     out.push(Check::new(
         "default_partition",
-        if full.is_empty() {
-            Status::Ok
-        } else {
-            Status::Warn
-        },
+        Status::warn_if(!full.is_empty()),
         json!({
             "partitions": parts.defaults,
             // Rows are counted up to this many per partition.

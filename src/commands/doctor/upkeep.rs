@@ -18,7 +18,7 @@ pub fn vacuum_checks(table: &TableFact, t: &Target, queue: bool, out: &mut Vec<C
     let piled = table.dead >= d::DOCTOR_DEAD_MIN && share >= d::DOCTOR_DEAD_SHARE;
     out.push(Check::new(
         "dead_tuples",
-        if piled { Status::Warn } else { Status::Ok },
+        Status::warn_if(piled),
         json!({"dead": table.dead, "live": table.live, "share": round(share)}),
         format!("{} dead of {} rows ({:.0}%)", table.dead, table.live + table.dead, share * 100.0),
         piled.then(|| {
@@ -35,7 +35,7 @@ pub fn vacuum_checks(table: &TableFact, t: &Target, queue: bool, out: &mut Vec<C
     let behind = table.dead as f64 > table.vacuum_trigger && stale(table.vacuumed_ago);
     out.push(Check::new(
         "last_vacuum",
-        if behind { Status::Warn } else { Status::Ok },
+        Status::warn_if(behind),
         json!({"seconds_ago": table.vacuumed_ago, "dead": table.dead,
                "trigger": table.vacuum_trigger.round()}),
         format!(
@@ -49,7 +49,7 @@ pub fn vacuum_checks(table: &TableFact, t: &Target, queue: bool, out: &mut Vec<C
     let unanalyzed = table.modified as f64 > table.analyze_trigger && stale(table.analyzed_ago);
     out.push(Check::new(
         "last_analyze",
-        if unanalyzed { Status::Warn } else { Status::Ok },
+        Status::warn_if(unanalyzed),
         json!({"seconds_ago": table.analyzed_ago, "modified": table.modified,
                "trigger": table.analyze_trigger.round()}),
         format!(
@@ -137,11 +137,7 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
     let old = oldest.filter(|s| s.xact_age > limit);
     out.push(Check::new(
         "oldest_transaction",
-        if old.is_some() {
-            Status::Warn
-        } else {
-            Status::Ok
-        },
+        Status::warn_if(old.is_some()),
         oldest.map_or(Value::Null, |s| json!(s)),
         match oldest {
             None => "no open transaction".into(),
@@ -167,11 +163,7 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
         .collect();
     out.push(Check::new(
         "idle_in_transaction",
-        if idle.is_empty() {
-            Status::Ok
-        } else {
-            Status::Warn
-        },
+        Status::warn_if(!idle.is_empty()),
         json!(idle),
         if idle.is_empty() {
             "none".into()
@@ -192,7 +184,7 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
     let unused: Vec<_> = h.slots.iter().filter(|s| !s.active).collect();
     out.push(Check::new(
         "replication_slots",
-        if unused.is_empty() { Status::Ok } else { Status::Warn },
+        Status::warn_if(!unused.is_empty()),
         json!(h.slots),
         if h.slots.is_empty() {
             "none".into()
@@ -231,11 +223,7 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
     ));
     out.push(Check::new(
         "prepared_transactions",
-        if h.prepared.is_empty() {
-            Status::Ok
-        } else {
-            Status::Warn
-        },
+        Status::warn_if(!h.prepared.is_empty()),
         json!(h.prepared),
         if h.prepared.is_empty() {
             "none".into()
@@ -276,7 +264,7 @@ pub fn lite_checks(lite: &LiteFacts, opts: &DoctorOpts, out: &mut Vec<Check>) {
     let sparse = judged.is_some_and(|(b, ..)| b);
     out.push(Check::new(
         "freelist",
-        if sparse { Status::Warn } else { Status::Ok },
+        Status::warn_if(sparse),
         json!({"free_pages": lite.freelist_pages, "pages": lite.page_count, "page_size": lite.page_size}),
         format!("{} of {} free", bytes(free), bytes(file)),
         sparse.then(|| "oban vacuum".into()),
