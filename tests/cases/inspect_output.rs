@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::cases::inspect::{errors, insert_raw, population};
 use crate::support::elixir_db;
-use crate::support::{json_out, oban, LiteDb, PgDb, Target, JOB_COLUMNS};
+use crate::support::{json_out, oban, succeeds, LiteDb, PgDb, Target, JOB_COLUMNS};
 
 /// The first id whose `args.n` is `n`.
 fn id_of(target: &dyn Target, prefix: &str, n: i64) -> i64 {
@@ -31,15 +31,7 @@ fn id_of(target: &dyn Target, prefix: &str, n: i64) -> i64 {
 fn check_detail(target: &dyn Target, prefix: &str) {
     insert_raw(target, prefix, &population());
     let id = id_of(target, prefix, 3).to_string();
-    let out = oban()
-        .args(["-d", &target.dsn(), "--prefix", prefix, "inspect", &id])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(&["-d", &target.dsn(), "--prefix", prefix, "inspect", &id]);
     let text = String::from_utf8_lossy(&out.stdout);
     for needle in [
         format!("job {id}  retryable  queue mailers  worker app.C"),
@@ -188,13 +180,9 @@ fn json_round_trips_every_column_elixir() {
     // Elixir allows NULL tags, meta and attempted_by: they come back as null.
     check_round_trip(&db, "ex", &|| pg_rows(&db, "ex"));
     db.exec("UPDATE ex.oban_jobs SET tags = NULL, meta = NULL, attempted_by = NULL");
-    let out = oban()
-        .args([
-            "-d", &db.url, "--prefix", "ex", "-o", "json", "inspect", "--node", "node-a",
-        ])
-        .output()
-        .expect("run");
-    assert!(out.status.success());
+    let out = succeeds(&[
+        "-d", &db.url, "--prefix", "ex", "-o", "json", "inspect", "--node", "node-a",
+    ]);
     assert_eq!(json_out(&out)["jobs"], json!([]));
     let out = oban()
         .args([
@@ -207,15 +195,8 @@ fn json_round_trips_every_column_elixir() {
         (&job["tags"], &job["meta"], &job["attempted_by"]),
         (&Value::Null, &Value::Null, &Value::Null)
     );
-    let out = oban()
-        .args(["-d", &db.url, "--prefix", "ex", "inspect"])
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "table renders NULL columns: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The table renders NULL columns.
+    succeeds(&["-d", &db.url, "--prefix", "ex", "inspect"]);
 }
 
 #[test]

@@ -9,38 +9,15 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::{sql_query, QueryableByName, RunQueryDsl};
 use serde_json::Value;
 
-use crate::support::{insert, json_out, succeeds, JobSpec, PgDb};
+use crate::support::{elixir_table_head, insert, json_out, succeeds, JobSpec, PgDb};
 
 pub const HOUR: f64 = 3600.0;
 pub const DAY: f64 = 86_400.0;
 
 /// The layout, with leaves for the five days before today up to two days ahead.
-pub const PARTITIONED_DDL: &str = "
-CREATE SCHEMA IF NOT EXISTS {p};
-CREATE TYPE {p}.oban_job_state AS ENUM ('available', 'suspended', 'scheduled', 'executing',
-  'retryable', 'completed', 'discarded', 'cancelled');
-CREATE TABLE {p}.oban_jobs (
-  id bigserial NOT NULL,
-  state {p}.oban_job_state NOT NULL DEFAULT 'available',
-  queue text NOT NULL DEFAULT 'default',
-  worker text NOT NULL,
-  args jsonb NOT NULL DEFAULT '{}',
-  errors jsonb[] NOT NULL DEFAULT ARRAY[]::jsonb[],
-  attempt integer NOT NULL DEFAULT 0,
-  max_attempts integer NOT NULL DEFAULT 20,
-  inserted_at timestamp NOT NULL DEFAULT timezone('UTC', now()),
-  scheduled_at timestamp NOT NULL DEFAULT timezone('UTC', now()),
-  attempted_at timestamp,
-  completed_at timestamp,
-  attempted_by text[],
-  discarded_at timestamp,
-  priority integer NOT NULL DEFAULT 0,
-  tags text[] DEFAULT ARRAY[]::text[],
-  meta jsonb DEFAULT '{}',
-  cancelled_at timestamp,
-  CONSTRAINT attempt_range CHECK (attempt >= 0 AND attempt <= max_attempts),
-  CONSTRAINT positive_max_attempts CHECK (max_attempts > 0),
-  CONSTRAINT non_negative_priority CHECK (priority >= 0)
+pub const PARTITIONED_DDL: &str = concat!(
+    elixir_table_head!("id bigserial NOT NULL"),
+    "  CONSTRAINT non_negative_priority CHECK (priority >= 0)
 ) PARTITION BY LIST (state);
 COMMENT ON TABLE {p}.oban_jobs IS '∞';
 CREATE INDEX oban_jobs_id_index ON {p}.oban_jobs (id);
@@ -70,7 +47,8 @@ BEGIN
 END $$;
 CREATE UNLOGGED TABLE {p}.oban_peers (name text PRIMARY KEY, node text NOT NULL,
   started_at timestamp NOT NULL, expires_at timestamp NOT NULL);
-";
+"
+);
 
 /// A database holding the partitioned layout under `prefix`.
 pub fn partitioned_db(label: &str, prefix: &str) -> PgDb {

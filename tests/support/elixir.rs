@@ -2,13 +2,20 @@
 
 use super::PgDb;
 
-/// Elixir Oban's table shape (migrations v12-v14), as its migrations leave it.
-pub const ELIXIR_DDL: &str = "
+/// The schema, the state enum and `oban_jobs` up to its common constraints, as Elixir Oban's
+/// migrations write them, with `$id` as the first column: the plain table and the partitioned
+/// layout differ only in the key and in what follows.
+macro_rules! elixir_table_head {
+    ($id:literal) => {
+        concat!(
+            "
 CREATE SCHEMA IF NOT EXISTS {p};
 CREATE TYPE {p}.oban_job_state AS ENUM ('available', 'suspended', 'scheduled', 'executing',
   'retryable', 'completed', 'discarded', 'cancelled');
 CREATE TABLE {p}.oban_jobs (
-  id bigserial PRIMARY KEY,
+  ",
+            $id,
+            ",
   state {p}.oban_job_state NOT NULL DEFAULT 'available',
   queue text NOT NULL DEFAULT 'default',
   worker text NOT NULL,
@@ -28,7 +35,16 @@ CREATE TABLE {p}.oban_jobs (
   cancelled_at timestamp,
   CONSTRAINT attempt_range CHECK (attempt >= 0 AND attempt <= max_attempts),
   CONSTRAINT positive_max_attempts CHECK (max_attempts > 0),
-  CONSTRAINT queue_length CHECK (char_length(queue) > 0 AND char_length(queue) < 128),
+"
+        )
+    };
+}
+pub(crate) use elixir_table_head;
+
+/// Elixir Oban's table shape (migrations v12-v14), as its migrations leave it.
+pub const ELIXIR_DDL: &str = concat!(
+    elixir_table_head!("id bigserial PRIMARY KEY"),
+    "  CONSTRAINT queue_length CHECK (char_length(queue) > 0 AND char_length(queue) < 128),
   CONSTRAINT worker_length CHECK (char_length(worker) > 0 AND char_length(worker) < 128),
   CONSTRAINT non_negative_priority CHECK (priority >= 0)
 );
@@ -41,7 +57,8 @@ CREATE INDEX oban_jobs_state_cancelled_at_index ON {p}.oban_jobs (state, cancell
 CREATE INDEX oban_jobs_state_discarded_at_index ON {p}.oban_jobs (state, discarded_at);
 CREATE UNLOGGED TABLE {p}.oban_peers (name text PRIMARY KEY, node text NOT NULL,
   started_at timestamp NOT NULL, expires_at timestamp NOT NULL);
-";
+"
+);
 
 /// A database holding the Elixir shape under `prefix`.
 pub fn elixir_db(label: &str, prefix: &str) -> PgDb {

@@ -19,7 +19,7 @@ pub mod cluster;
 pub mod elixir;
 pub mod obanpy;
 
-pub use elixir::{elixir_db, ELIXIR_DDL};
+pub(crate) use elixir::{elixir_db, elixir_table_head, ELIXIR_DDL};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
