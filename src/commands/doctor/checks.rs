@@ -95,43 +95,35 @@ fn needed_indexes(schema: &Schema, facts: &Facts, t: &Target, out: &mut Vec<Chec
     }
     let ix = &facts.indexes;
     let fetch = has_index(ix, &[&["state", "queue", "priority", "scheduled_at", "id"]]);
-    out.push(Check::new(
+    out.push(index_check(
+        t,
         "fetch_index",
-        if fetch { Status::Ok } else { Status::Fail },
-        json!(fetch),
-        if fetch {
-            "(state, queue, priority, scheduled_at, id): present".into()
-        } else {
-            "no valid (state, queue, priority, scheduled_at, id) index: every fetch scans the table"
-                .into()
-        },
-        (!fetch).then(|| {
-            t.create_index(
-                "oban_jobs_state_queue_priority_scheduled_at_id_index",
-                "(state, queue, priority, scheduled_at, id)",
-            )
-        }),
+        fetch,
+        Status::Fail,
+        "(state, queue, priority, scheduled_at, id): present".into(),
+        "no valid (state, queue, priority, scheduled_at, id) index: every fetch scans the table"
+            .into(),
+        (
+            "oban_jobs_state_queue_priority_scheduled_at_id_index",
+            "(state, queue, priority, scheduled_at, id)",
+        ),
     ));
     if t.lite {
         return;
     }
     if schema.flavour == Flavour::ObanPy {
         let staged = has_index(ix, &[&["scheduled_at"], &["state", "scheduled_at"]]);
-        out.push(Check::new(
+        out.push(index_check(
+            t,
             "staged_index",
-            if staged { Status::Ok } else { Status::Warn },
-            json!(staged),
-            if staged {
-                "(scheduled_at, id) for staging: present".into()
-            } else {
-                "no index serves staging scheduled and retryable jobs by scheduled_at".into()
-            },
-            (!staged).then(|| {
-                t.create_index(
-                    "oban_jobs_staged_scheduled_at_id_index",
-                    "(scheduled_at, id) INCLUDE (queue) WHERE state IN ('scheduled', 'retryable')",
-                )
-            }),
+            staged,
+            Status::Warn,
+            "(scheduled_at, id) for staging: present".into(),
+            "no index serves staging scheduled and retryable jobs by scheduled_at".into(),
+            (
+                "oban_jobs_staged_scheduled_at_id_index",
+                "(scheduled_at, id) INCLUDE (queue) WHERE state IN ('scheduled', 'retryable')",
+            ),
         ));
     }
     for state in FinalState::ALL {
@@ -140,26 +132,46 @@ fn needed_indexes(schema: &Schema, facts: &Facts, t: &Target, out: &mut Vec<Chec
         }
         let col = state.column();
         let served = has_index(ix, &[&[col], &["state", col]]);
-        out.push(Check::new(
+        out.push(index_check(
+            t,
             &format!("{col}_index"),
-            if served { Status::Ok } else { Status::Warn },
-            json!(served),
-            if served {
-                format!("{col} of {} jobs: indexed", state.name())
-            } else {
-                format!(
-                    "no index serves {col}: prune and stats read every {} job to find old ones",
-                    state.name()
-                )
-            },
-            (!served).then(|| {
-                t.create_index(
-                    &format!("oban_jobs_{col}_index"),
-                    &format!("({col}) WHERE state = '{}'", state.name()),
-                )
-            }),
+            served,
+            Status::Warn,
+            format!("{col} of {} jobs: indexed", state.name()),
+            format!(
+                "no index serves {col}: prune and stats read every {} job to find old ones",
+                state.name()
+            ),
+            (
+                &format!("oban_jobs_{col}_index"),
+                &format!("({col}) WHERE state = '{}'", state.name()),
+            ),
         ));
     }
+}
+
+/// One needed index: present, or `missing` (fail or warn) with the statement that creates it,
+/// given as the index's name and what follows `ON table`.
+fn index_check(
+    t: &Target,
+    name: &str,
+    present: bool,
+    missing: Status,
+    present_detail: String,
+    missing_detail: String,
+    (index, definition): (&str, &str),
+) -> Check {
+    Check::new(
+        name,
+        if present { Status::Ok } else { missing },
+        json!(present),
+        if present {
+            present_detail
+        } else {
+            missing_detail
+        },
+        (!present).then(|| t.create_index(index, definition)),
+    )
 }
 
 /// Invalid indexes: failed concurrent builds (`*_ccnew`, `*_ccold`) and their kind.
@@ -254,39 +266,55 @@ pub fn bloat(bytes: i64, expected: Option<i64>, opts: &DoctorOpts) -> Option<(bo
 
 /// The heap's bloat.
 pub fn table_bloat(table: &TableFact, t: &Target, opts: &DoctorOpts) -> Check {
-    let how = if table.measured {
-        "measured"
-    } else {
-        "estimated"
-    };
-    let judged = bloat(table.bytes, table.expected_bytes, opts);
-    match judged {
-            None => Check::new(
-                "table_bloat",
-                Status::Ok,
-                json!({"bytes": table.bytes, "expected_bytes": null, "bloat": null}),
-                format!("{}; bloat not known until the table is analyzed", bytes(table.bytes)),
-                None,
+    bloat_check(
+        "table_bloat",
+        (table.bytes, table.expected_bytes, table.measured),
+        opts,
+        "bloat not known until the table is analyzed",
+        "free or dead space",
+        || {
+            format!(
+                "pg_repack --table {} (online), or VACUUM FULL {} (blocks every worker while it runs)",
+                t.jobs.replace('"', ""),
+                t.jobs
+            )
+        },
+    )
+}
+
+/// A relation's bloat as a check, from its `(bytes, expected bytes, measured)`: ok without a
+/// figure when it cannot be judged (`unknown` says why), a warning with `fix` when it is over
+/// the thresholds. `waste` names what the excess is.
+fn bloat_check(
+    name: &str,
+    (size, expected, measured): (i64, Option<i64>, bool),
+    opts: &DoctorOpts,
+    unknown: &str,
+    waste: &str,
+    fix: impl FnOnce() -> String,
+) -> Check {
+    match bloat(size, expected, opts) {
+        None => Check::new(
+            name,
+            Status::Ok,
+            json!({"bytes": size, "expected_bytes": null, "bloat": null}),
+            format!("{}; {unknown}", bytes(size)),
+            None,
+        ),
+        Some((bloated, share, wasted)) => Check::new(
+            name,
+            Status::warn_if(bloated),
+            json!({"bytes": size, "expected_bytes": expected,
+                   "bloat": round(share), "measured": measured}),
+            format!(
+                "{} of which {:.0}% ({}) is {waste} ({})",
+                bytes(size),
+                share * 100.0,
+                bytes(wasted),
+                if measured { "measured" } else { "estimated" }
             ),
-            Some((bloated, share, wasted)) => Check::new(
-                "table_bloat",
-                Status::warn_if(bloated),
-                json!({"bytes": table.bytes, "expected_bytes": table.expected_bytes,
-                       "bloat": round(share), "measured": table.measured}),
-                format!(
-                    "{} of which {:.0}% ({}) is free or dead space ({how})",
-                    bytes(table.bytes),
-                    share * 100.0,
-                    bytes(wasted)
-                ),
-                bloated.then(|| {
-                    format!(
-                        "pg_repack --table {} (online), or VACUUM FULL {} (blocks every worker while it runs)",
-                        t.jobs.replace('"', ""),
-                        t.jobs
-                    )
-                }),
-            ),
+            bloated.then(fix),
+        ),
     }
 }
 
@@ -305,40 +333,23 @@ fn bloat_checks(
         return super::parts::index_bloat(facts, t, opts, out);
     }
     for i in facts.indexes.iter().filter(|i| i.valid && !t.lite) {
-        let name = format!("index_bloat:{}", i.name);
-        let judged = bloat(i.bytes, i.expected_bytes, opts);
-        out.push(match judged {
-            None => Check::new(
-                &name,
-                Status::Ok,
-                json!({"bytes": i.bytes, "expected_bytes": null, "bloat": null}),
-                format!(
-                    "{}; bloat not estimated for a {} index{}",
-                    bytes(i.bytes),
-                    i.method,
-                    if i.method == "btree" {
-                        " without statistics"
-                    } else {
-                        ""
-                    }
-                ),
-                None,
-            ),
-            Some((bloated, share, wasted)) => Check::new(
-                &name,
-                Status::warn_if(bloated),
-                json!({"bytes": i.bytes, "expected_bytes": i.expected_bytes,
-                       "bloat": round(share), "measured": i.measured}),
-                format!(
-                    "{} of which {:.0}% ({}) is wasted ({})",
-                    bytes(i.bytes),
-                    share * 100.0,
-                    bytes(wasted),
-                    if i.measured { "measured" } else { "estimated" }
-                ),
-                bloated.then(|| format!("oban reindex{} --index {}", t.flag, i.name)),
-            ),
-        });
+        let unknown = format!(
+            "bloat not estimated for a {} index{}",
+            i.method,
+            if i.method == "btree" {
+                " without statistics"
+            } else {
+                ""
+            }
+        );
+        out.push(bloat_check(
+            &format!("index_bloat:{}", i.name),
+            (i.bytes, i.expected_bytes, i.measured),
+            opts,
+            &unknown,
+            "wasted",
+            || format!("oban reindex{} --index {}", t.flag, i.name),
+        ));
     }
 }
 

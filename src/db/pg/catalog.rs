@@ -186,20 +186,16 @@ impl Catalog for Pg {
                 tags, errors, attempted_by, inserted_at, scheduled_at, attempted_at, completed_at, \
                 cancelled_at, discarded_at) \
              SELECT x.state::{enum_type}, x.queue, x.worker, x.attempt, x.max_attempts, x.priority, \
-                x.args, x.meta, x.tags, x.errors, x.attempted_by, {ins}, {sch}, {att}, \
-                {com}, {can}, {dis} \
+                x.args, x.meta, x.tags, x.errors, x.attempted_by, {times} \
              FROM jsonb_to_recordset({json}::jsonb) AS x(state text, queue text, worker text, \
                 attempt int, max_attempts int, priority int, args jsonb, meta jsonb, tags text[], \
                 errors {errors_type}, attempted_by text[], inserted float8, scheduled float8, \
                 attempted float8, completed float8, cancelled float8, discarded float8)",
             jobs = table(&schema.prefix, "oban_jobs"),
             enum_type = table(&schema.prefix, "oban_job_state"),
-            ins = ts("inserted"),
-            sch = ts("scheduled"),
-            att = ts("attempted"),
-            com = ts("completed"),
-            can = ts("cancelled"),
-            dis = ts("discarded"),
+            times = ["inserted", "scheduled", "attempted", "completed", "cancelled", "discarded"]
+                .map(ts)
+                .join(", "),
         ));
         Ok(sql.query().execute(self)?)
     }
