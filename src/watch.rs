@@ -11,12 +11,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use crate::cli::Format;
+use crate::cli::{Format, SessionArgs};
 use crate::config::Settings;
 use crate::db::errors::Timeout;
 use crate::db::{Db, Schema, SessionLimits};
+use crate::defaults;
 use crate::error::exit;
 use crate::output::{self, plural, Report};
+
+/// The session limits the flags ask for, built-in defaults filling the rest.
+pub fn session_limits(args: &SessionArgs) -> SessionLimits {
+    SessionLimits {
+        lock_timeout: args.lock_timeout.unwrap_or(defaults::LOCK_TIMEOUT),
+        statement_timeout: args
+            .statement_timeout
+            .unwrap_or(defaults::STATEMENT_TIMEOUT),
+    }
+}
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -123,7 +134,7 @@ impl<'a> Runner<'a> {
         Runner {
             command,
             settings,
-            limits: crate::commands::session_limits(&Default::default()),
+            limits: session_limits(&Default::default()),
             watching,
             interval,
             advice: "",

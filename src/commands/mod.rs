@@ -18,11 +18,11 @@ pub mod seed;
 pub mod stats;
 pub mod vacuum;
 
-use crate::cli::{JobFilterArgs, QueueWorkerArgs, SessionArgs};
+use crate::cli::{JobFilterArgs, QueueWorkerArgs};
 use crate::config::Settings;
-use crate::db::{JobFilter, JobQuery, SessionLimits};
-use crate::defaults;
+use crate::db::{JobFilter, JobQuery};
 use crate::error::usage;
+pub use crate::watch::session_limits;
 
 /// Whether any filter flag was given (ids aside).
 pub fn has_filters(f: &JobFilterArgs) -> bool {
@@ -112,16 +112,6 @@ fn json_object(flag: &str, column: &str, text: Option<&str>) -> anyhow::Result<O
         Err(e) => Err(usage(format!(
             "{flag}: not valid JSON ({e}); expected an object such as '{{\"user_id\": 7}}'"
         ))),
-    }
-}
-
-/// The session limits the flags ask for, built-in defaults filling the rest.
-pub fn session_limits(args: &SessionArgs) -> SessionLimits {
-    SessionLimits {
-        lock_timeout: args.lock_timeout.unwrap_or(defaults::LOCK_TIMEOUT),
-        statement_timeout: args
-            .statement_timeout
-            .unwrap_or(defaults::STATEMENT_TIMEOUT),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cells;
 mod doctor;
 mod doctor_holders;
 mod doctor_parts;
+mod eligible;
 pub mod exact;
 pub mod figures;
 pub mod find;

@@ -10,7 +10,7 @@ use diesel::sql_types::{Double, Text};
 use diesel::Connection;
 use diesel::{QueryableByName, RunQueryDsl};
 
-use super::prune::{bind_targets, eligible_any, in_transaction, returning, Bound};
+use super::eligible::{bind_targets, eligible_any, in_transaction, returning, Bound};
 use super::{table, Pg, PgSql};
 use crate::db::prune::{Batch, Deleted, DeletedRow, JobFilter, Plan, PrunableCount, Prune, Sink};
 
