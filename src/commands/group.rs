@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use comfy_table::Cell;
 use serde::Serialize;
 
@@ -93,13 +93,15 @@ pub fn resolve(args: &InspectArgs, settings: &Settings) -> Result<JobQuery> {
 
 /// One grouping pass.
 pub fn pass(db: &mut Db, schema: &Schema, query: &JobQuery) -> Result<GroupReport> {
-    let groups = db.error_groups(schema, query)?;
+    let groups = db
+        .error_groups(schema, query)
+        .context("grouping jobs by error")?;
     // Every matching row is read to be grouped: the plan that matters has no LIMIT.
     let every = JobQuery {
         limit: u64::MAX,
         ..query.clone()
     };
-    let scanned = db.scans(schema, &every)?;
+    let scanned = db.scans(schema, &every).context("reading the query plan")?;
     Ok(GroupReport {
         command: "inspect",
         group_by: "error",

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
 use comfy_table::{Cell, ContentArrangement};
 use serde::Serialize;
 use serde_json::Value;
@@ -87,7 +87,10 @@ pub struct InspectReport {
 pub fn pass(db: &mut Db, schema: &Schema, opts: &InspectOpts) -> Result<InspectReport> {
     let jobs = db.find_jobs(schema, &opts.query)?;
     let scanned = if opts.query.find.any() {
-        Some(db.scans(schema, &opts.query)?)
+        Some(
+            db.scans(schema, &opts.query)
+                .context("reading the query plan")?,
+        )
     } else {
         None
     };

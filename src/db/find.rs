@@ -3,9 +3,9 @@
 //! job filters), the distinct last-error lines with their counts (`inspect --group-by error`),
 //! and whether a query has to scan the table because no index serves it.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::{Db, JobQuery, Schema};
+use super::{JobQuery, Schema};
 
 /// The find-by filters; each is optional and they combine with AND.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,38 +50,19 @@ pub struct ErrorGroup {
     pub example: i64,
 }
 
-impl Db {
+/// The find-by statements, for one engine. Each reads in a read-only transaction (PostgreSQL)
+/// and never writes.
+pub trait Search {
     /// The distinct last-error lines among the jobs `query` matches, most jobs first, at most
-    /// `query.limit` of them. Read-only.
-    pub fn error_groups(&mut self, schema: &Schema, query: &JobQuery) -> Result<Vec<ErrorGroup>> {
-        match self {
-            Db::Pg(c) => super::pg::find::error_groups(c, schema, query),
-            Db::Sqlite(c) => super::sqlite::find::error_groups(c, query),
-        }
-        .context("grouping jobs by error")
-    }
+    /// `query.limit` of them.
+    fn error_groups(&mut self, schema: &Schema, query: &JobQuery) -> Result<Vec<ErrorGroup>>;
 
     /// Whether the engine's plan for `query` reads the whole jobs table (no index serves its
     /// filters). Planning only: nothing is executed.
-    pub fn scans(&mut self, schema: &Schema, query: &JobQuery) -> Result<bool> {
-        match self {
-            Db::Pg(c) => super::pg::find::scans(c, schema, query),
-            Db::Sqlite(c) => super::sqlite::find::scans(c, query),
-        }
-        .context("reading the query plan")
-    }
-}
+    fn scans(&mut self, schema: &Schema, query: &JobQuery) -> Result<bool>;
 
-impl Db {
-    /// How many jobs `query` matches (its limit ignored). Read-only; bounded by the statement
-    /// timeout.
-    pub fn count_jobs(&mut self, schema: &Schema, query: &JobQuery) -> Result<u64> {
-        match self {
-            Db::Pg(c) => super::pg::find::count_jobs(c, schema, query),
-            Db::Sqlite(c) => super::sqlite::find::count_jobs(c, query),
-        }
-        .context("counting the matching jobs")
-    }
+    /// How many jobs `query` matches (its limit ignored); bounded by the statement timeout.
+    fn count_jobs(&mut self, schema: &Schema, query: &JobQuery) -> Result<u64>;
 }
 
 /// One count.

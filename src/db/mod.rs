@@ -1,5 +1,5 @@
 //! The database layer: one seam per engine. Each engine (`pg`, `sqlite`) implements the
-//! feature traits ([`Catalog`], [`Prune`], [`Rescue`], [`Jobs`]) in its own folder, one file a
+//! feature traits ([`Catalog`], [`Prune`], [`Rescue`], [`Jobs`], [`Search`], …) in its own folder, one file a
 //! feature, so the compiler checks that both engines answer every question; [`Db`] holds a
 //! connection to either and hands it out as one [`Engine`]. Every SQL statement lives under
 //! `db/`, builds its values through [`sql::Sql`] and returns plain structs; nothing here imports
@@ -27,6 +27,7 @@ use anyhow::{anyhow, Context, Result};
 
 pub use self::catalog::{BoolValue, Catalog, CountValue, QueueStateCount, Schema, TextValue};
 pub use self::doctor::Doctor;
+pub use self::find::Search;
 pub use self::jobs::{
     ActedJob, Change, Job, JobAction, JobJson, JobQuery, JobRef, JobStateRow, Jobs,
 };
@@ -41,9 +42,15 @@ use crate::dsn::{Backend, Dsn};
 pub use crate::model::Flavour;
 
 /// Everything an engine answers: the feature traits together.
-pub trait Engine: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor + Partitions {}
+pub trait Engine:
+    Catalog + Prune + Rescue + Jobs + Search + Migrate + Stats + Doctor + Partitions
+{
+}
 
-impl<T: Catalog + Prune + Rescue + Jobs + Migrate + Stats + Doctor + Partitions> Engine for T {}
+impl<T: Catalog + Prune + Rescue + Jobs + Search + Migrate + Stats + Doctor + Partitions> Engine
+    for T
+{
+}
 
 /// A live connection to one of the supported engines.
 pub enum Db {

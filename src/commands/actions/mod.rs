@@ -227,7 +227,10 @@ pub fn plan(db: &mut Db, schema: &Schema, opts: &ActionOpts) -> Result<ActionRep
     let limited = opts.by_filter && changing.len() as u64 >= opts.limit;
     // Past --limit, say how many match in all (eligible or not).
     let matched = match limited {
-        true => Some(db.count_jobs(schema, &query)?),
+        true => Some(
+            db.count_jobs(schema, &query)
+                .context("counting the matching jobs")?,
+        ),
         false => None,
     };
     let mut report = ActionReport {

@@ -48,7 +48,8 @@ pub fn walk(
     let matching = if query.states.is_empty() {
         0
     } else {
-        db.count_jobs(schema, &query)?
+        db.count_jobs(schema, &query)
+            .context("counting the matching jobs")?
     };
     let first = if matching == 0 {
         vec![]

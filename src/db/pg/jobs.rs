@@ -4,6 +4,7 @@ use anyhow::Result;
 use diesel::{Connection, RunQueryDsl};
 
 use super::{moved, table, Pg, PgSql, NOW};
+use crate::db::find::Find;
 use crate::db::jobs::{
     age_conditions, age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
@@ -48,7 +49,7 @@ pub(super) fn job_where(sql: &mut PgSql, schema: &Schema, q: &JobQuery) -> Strin
     if let Some(args) = &q.args {
         w.push(format!("j.args @> {}::jsonb", sql.bind(args)));
     }
-    w.extend(super::find::conditions(sql, &q.find));
+    w.extend(find_conditions(sql, &q.find));
     w.extend(age_conditions(
         sql,
         q,
@@ -150,4 +151,36 @@ impl Jobs for Pg {
         ));
         Ok(sql.query().load(self)?)
     }
+}
+
+/// The last recorded error's text: `to_jsonb` reads oban-py's `errors jsonb` and Elixir's
+/// `jsonb[]` alike as one JSON array.
+pub(super) const LAST_ERROR: &str = "(to_jsonb(j.errors)->-1->>'error')";
+
+/// The conditions of the find-by filters (alias `j`), values bound into `sql`.
+fn find_conditions(sql: &mut PgSql, find: &Find) -> Vec<String> {
+    let mut w = vec![];
+    if let Some(text) = &find.error {
+        // strpos, not LIKE: the operator's text is matched literally, `%` and `_` included.
+        w.push(format!(
+            "strpos(lower({LAST_ERROR}), lower({})) > 0",
+            sql.bind(text)
+        ));
+    }
+    if let Some(meta) = &find.meta {
+        w.push(format!("j.meta @> {}::jsonb", sql.bind(meta)));
+    }
+    if !find.priorities.is_empty() {
+        w.push(format!(
+            "j.priority = ANY({}::bigint[])",
+            sql.bind(&find.priorities[..])
+        ));
+    }
+    if let Some(min) = find.id_min {
+        w.push(format!("j.id >= {}", sql.bind(min)));
+    }
+    if let Some(max) = find.id_max {
+        w.push(format!("j.id <= {}", sql.bind(max)));
+    }
+    w
 }

@@ -4,6 +4,7 @@ use anyhow::Result;
 use diesel::RunQueryDsl;
 
 use super::{Lite, LiteSql, NOW};
+use crate::db::find::Find;
 use crate::db::jobs::{
     age_conditions, age_expr, ActedJob, Change, JobAction, JobJson, JobQuery, JobStateRow, Jobs,
 };
@@ -55,7 +56,7 @@ pub(super) fn job_where(sql: &mut LiteSql, q: &JobQuery) -> String {
             json_or("args", "{}")
         ));
     }
-    w.extend(super::find::conditions(sql, &q.find));
+    w.extend(find_conditions(sql, &q.find));
     w.extend(age_conditions(
         sql,
         q,
@@ -162,4 +163,42 @@ impl Jobs for Lite {
         ));
         Ok(sql.query().load(self)?)
     }
+}
+
+/// The last recorded error's text (errors are JSON text; invalid JSON counts as none).
+pub(super) const LAST_ERROR: &str =
+    "json_extract(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#-1].error')";
+
+/// The conditions of the find-by filters, values bound into `sql`.
+fn find_conditions(sql: &mut LiteSql, find: &Find) -> Vec<String> {
+    let mut w = vec![];
+    if let Some(text) = &find.error {
+        // instr, not LIKE: the text is matched literally. SQLite's lower() folds ASCII only.
+        w.push(format!(
+            "instr(lower({LAST_ERROR}), lower({})) > 0",
+            sql.bind(text)
+        ));
+    }
+    if let Some(meta) = &find.meta {
+        // Containment on top-level keys, as `--args` has it on SQLite.
+        let p = sql.bind(meta);
+        w.push(format!(
+            "NOT EXISTS (SELECT 1 FROM json_each({p}) f WHERE NOT EXISTS (\
+               SELECT 1 FROM json_each(CASE WHEN json_valid(meta) THEN meta ELSE '{{}}' END) a \
+                 WHERE a.key = f.key AND a.value IS f.value \
+                 AND (a.type = f.type OR (a.type IN ('integer', 'real') \
+                                          AND f.type IN ('integer', 'real')))))"
+        ));
+    }
+    if !find.priorities.is_empty() {
+        let p = sql.bind(&find.priorities[..]);
+        w.push(format!("priority IN (SELECT value FROM json_each({p}))"));
+    }
+    if let Some(min) = find.id_min {
+        w.push(format!("id >= {}", sql.bind(min)));
+    }
+    if let Some(max) = find.id_max {
+        w.push(format!("id <= {}", sql.bind(max)));
+    }
+    w
 }
