@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
 
-use super::doctor::checks::{bloat, bytes};
+use super::doctor::common::bloat;
 use super::doctor::{bloat_limits, DoctorOpts};
 use crate::cli::ReindexArgs;
 use crate::config::Settings;
@@ -19,6 +19,7 @@ use crate::db::doctor::IndexFact;
 use crate::db::{lock, Db, Schema};
 use crate::dsn::Backend;
 use crate::error::usage;
+use crate::output::bytes;
 use crate::output::{self, Report};
 use crate::watch;
 

@@ -11,11 +11,11 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::doctor::checks::bytes;
 use crate::cli::VacuumArgs;
 use crate::config::Settings;
 use crate::db::{lock, Db, Schema, SessionLimits};
 use crate::defaults;
+use crate::output::bytes;
 use crate::output::{self, Report};
 use crate::watch;
 

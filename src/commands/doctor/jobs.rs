@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::checks::{ago, literal, Target};
+use super::common::{ago, literal, Target};
 use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::Facts;
 use crate::db::quote_ident;

@@ -4,6 +4,7 @@
 //! (`db::doctor`), the judgments from `checks`.
 
 pub mod checks;
+pub mod common;
 mod jobs;
 mod parts;
 mod upkeep;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::checks::{bloat, bytes, leads_with, literal, round, table_bloat, Target};
+use super::common::{bloat, bytes, leads_with, literal, round, table_bloat, Target};
 use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::{DefaultFact, Facts, PartitionFacts};
 use crate::db::{quote_ident, Layout, Leaf, Schema};

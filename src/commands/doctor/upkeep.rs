@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::checks::{ago, bloat, bytes, literal, round, Target};
+use super::common::{ago, bloat, bytes, literal, round, Target};
 use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::{Facts, LiteFacts, TableFact};
 use crate::defaults as d;
