@@ -31,6 +31,7 @@ mod shared_file;
 mod snapshots;
 mod stats;
 mod stats_sampling;
+mod structure;
 mod throttle;
 mod walk;
 mod watch;
