@@ -194,6 +194,13 @@ fn find_lite() {
     check_find(&LiteDb::migrated(), "public", false);
 }
 
+/// `oban seed` and `oban demo` write Python tracebacks into a Lite file too: a group is named
+/// by the traceback's last line there as well, not by its "Traceback (most recent …" opening.
+#[test]
+fn find_lite_with_python_tracebacks() {
+    check_find(&LiteDb::migrated(), "public", true);
+}
+
 #[test]
 fn find_flags_are_checked_before_any_sql() {
     for args in [

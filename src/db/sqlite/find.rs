@@ -10,17 +10,24 @@ use crate::db::find::{Count, ErrorGroup, Search};
 use crate::db::{JobQuery, Schema};
 
 impl Search for Lite {
-    /// Distinct last-error lines (the first line of each: Lite's errors are Elixir's) with counts.
+    /// Distinct last-error lines with counts: the line that names the failure, the last of a
+    /// Python traceback (what `oban seed` writes), else the first (an Elixir error).
     fn error_groups(&mut self, _schema: &Schema, q: &JobQuery) -> Result<Vec<ErrorGroup>> {
         let conn = self;
         let mut sql = LiteSql::new();
         let cond = job_where(&mut sql, q);
         let limit = sql.bind(q.limit);
+        // SQLite has no search from the end: rtrim by every character of `t` but the newline
+        // leaves `t` up to its last newline, and what follows is the last line.
         sql.push(&format!(
             "SELECT error, count(*) AS jobs, count(DISTINCT worker) AS workers, max(id) AS example \
-             FROM (SELECT id, worker, trim(CASE WHEN instr(e, char(10)) > 0 \
-                     THEN substr(e, 1, instr(e, char(10)) - 1) ELSE e END) AS error \
-                   FROM (SELECT id, worker, {LAST_ERROR} AS e FROM oban_jobs WHERE {cond}) \
+             FROM (SELECT id, worker, trim(CASE \
+                     WHEN e LIKE 'Traceback%' \
+                       THEN substr(t, length(rtrim(t, replace(t, char(10), ''))) + 1) \
+                     WHEN instr(e, char(10)) > 0 THEN substr(e, 1, instr(e, char(10)) - 1) \
+                     ELSE e END) AS error \
+                   FROM (SELECT id, worker, e, rtrim(e, ' ' || char(9) || char(10) || char(13)) AS t \
+                         FROM (SELECT id, worker, {LAST_ERROR} AS e FROM oban_jobs WHERE {cond})) \
                    WHERE e IS NOT NULL) \
              GROUP BY error ORDER BY jobs DESC, error LIMIT {limit}"
         ));
