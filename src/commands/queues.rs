@@ -119,8 +119,8 @@ impl QueuesReport {
             }
             for p in nodes {
                 let beat = format!(
-                    "{}s ago{}",
-                    p.silent_for.max(0.0).round(),
+                    "{} ago{}",
+                    crate::output::duration_secs(p.silent_for),
                     if p.alive { "" } else { " STALE" }
                 );
                 let mut row = vec![

@@ -14,7 +14,7 @@ const HOUR: f64 = 3600.0;
 const DAY: f64 = 86_400.0;
 
 /// Every subcommand, for the help snapshots.
-const COMMANDS: [&str; 17] = [
+const COMMANDS: [&str; 18] = [
     "prune",
     "rescue",
     "stats",
@@ -30,6 +30,7 @@ const COMMANDS: [&str; 17] = [
     "delete",
     "migrate",
     "seed",
+    "partitions",
     "demo",
     "completions",
 ];
@@ -301,9 +302,9 @@ fn stats_table_and_json() {
     snap("stats_json", &["-d", &dsn, "-o", "json", "stats"]);
 }
 
-#[test]
-fn stats_on_postgres() {
-    let db = PgDb::migrated("snap_stats", "public");
+/// A PostgreSQL database holding `population()`, two producers (one alive) and a leader.
+fn populated_postgres(label: &str) -> PgDb {
+    let db = PgDb::migrated(label, "public");
     insert_raw(&db, "public", &population());
     db.exec(
         "INSERT INTO oban_producers (uuid, node, queue, started_at, updated_at) VALUES \
@@ -314,7 +315,49 @@ fn stats_on_postgres() {
          INSERT INTO oban_leaders (node, elected_at, expires_at) VALUES \
          ('node-a', timezone('UTC', now()) - interval '1 hour', timezone('UTC', now()) + interval '1 hour')",
     );
+    db
+}
+
+#[test]
+fn stats_on_postgres() {
+    let db = populated_postgres("snap_stats");
     snap("stats_postgres", &["-d", &db.url, "stats"]);
+}
+
+#[test]
+fn incident_tables_on_postgres() {
+    let db = populated_postgres("snap_incident");
+    snap("queues_postgres", &["-d", &db.url, "queues"]);
+    // Nobody answers here: the table says so, and the exit code is 1.
+    check(
+        "pause",
+        &["-d", &db.url, "pause", "media", "--wait", "0s"],
+        0,
+        true,
+    );
+    check(
+        "resume",
+        &["-d", &db.url, "resume", "media", "--wait", "0s"],
+        0,
+        true,
+    );
+}
+
+#[test]
+fn group_doctor_queues_and_vacuum_on_sqlite() {
+    let (_db, dsn) = populated();
+    snap(
+        "inspect_group_by_error",
+        &["-d", &dsn, "inspect", "--group-by", "error"],
+    );
+    snap(
+        "inspect_group_by_error_csv",
+        &["-d", &dsn, "-o", "csv", "inspect", "--group-by", "error"],
+    );
+    // Orphans and unpruned jobs warn: exit 3.
+    check("doctor", &["-d", &dsn, "doctor"], 3, true);
+    snap("queues", &["-d", &dsn, "queues"]);
+    snap("vacuum", &["-d", &dsn, "vacuum"]);
 }
 
 #[test]
