@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 /// Every module of `src/`: its path (`db::pg::find`) and its text, test modules left out.
 fn modules() -> BTreeMap<String, String> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
+        for entry in std::fs::read_dir(dir).expect("read src") {
+            let path = entry.expect("entry").path();
             if path.is_dir() {
                 walk(&path, out);
             } else if path.extension().is_some_and(|e| e == "rs") {
@@ -23,7 +23,10 @@ fn modules() -> BTreeMap<String, String> {
     walk(&src, &mut files);
     let mut out = BTreeMap::new();
     for file in files {
-        let rel = file.strip_prefix(&src).unwrap().with_extension("");
+        let rel = file
+            .strip_prefix(&src)
+            .expect("under src")
+            .with_extension("");
         let mut parts: Vec<String> = rel
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -34,7 +37,10 @@ fn modules() -> BTreeMap<String, String> {
         if parts.last().is_some_and(|p| p == "tests") {
             continue;
         }
-        out.insert(parts.join("::"), std::fs::read_to_string(&file).unwrap());
+        out.insert(
+            parts.join("::"),
+            std::fs::read_to_string(&file).expect("read"),
+        );
     }
     out
 }
