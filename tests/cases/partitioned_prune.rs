@@ -305,7 +305,8 @@ fn partitioned_prune_drops_leaves_while_workers_fetch_ack_and_retry() {
             &["prune", "--archive", &path, "--batch-size", "3"],
         );
         // Actions that move rows between leaves while workers move them too: a row moved
-        // under a statement is run again or skipped, never an error.
+        // under a statement is run again or skipped, never an error, in batches of a plan
+        // (cancel) and in a walk of every match (retry --limit all) alike.
         for _ in 0..5 {
             let r = run_json(
                 &db,
@@ -332,6 +333,8 @@ fn partitioned_prune_drops_leaves_while_workers_fetch_ack_and_retry() {
                     "cancelled",
                     "--queue",
                     "work",
+                    "--limit",
+                    "all",
                     "--all-matching",
                     "--yes",
                 ],

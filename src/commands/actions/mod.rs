@@ -295,6 +295,40 @@ fn act(
     Ok((done, moved))
 }
 
+/// Adds one batch's outcome to the report: the jobs changed, and every other id of the batch
+/// as skipped, with the reason its state now gives (or that it kept moving between partitions).
+fn record(
+    db: &mut Db,
+    schema: &Schema,
+    action: JobAction,
+    report: &mut ActionReport,
+    ids: &[i64],
+    (changed, moved): (Vec<ActedJob>, Vec<i64>),
+) -> Result<()> {
+    let left: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !changed.iter().any(|c| c.id == *id))
+        .collect();
+    report
+        .jobs
+        .extend(changed.into_iter().map(|j| ChangedJob::acted(j, action)));
+    if left.is_empty() {
+        return Ok(());
+    }
+    let states = db.job_states(schema, &left).context("reading job states")?;
+    let signals = db.postgres().is_some();
+    for id in left {
+        let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
+        let mut skip = skipped(action, id, state, true, signals);
+        if moved.contains(&id) {
+            skip.reason = MOVED.to_string();
+        }
+        report.skipped.push(skip);
+    }
+    Ok(())
+}
+
 /// Plans, asks `confirm` (given the plan) when more than one job would change, then changes
 /// the planned jobs in transactions of at most `batch_size`. A job that changed state since
 /// the plan, or that another session holds locked, is skipped with the reason.
@@ -325,37 +359,15 @@ pub fn pass(
             report.interrupted = true;
             break;
         }
-        let (changed, moved) =
-            act(db, schema, opts.action, chunk, &eligible).with_context(|| {
-                format!(
-                    "{} batch {} (after {} changed)",
-                    opts.action.name(),
-                    n + 1,
-                    output::plural(report.jobs.len() as u64, "job", "jobs")
-                )
-            })?;
-        let left: Vec<i64> = chunk
-            .iter()
-            .copied()
-            .filter(|id| !changed.iter().any(|c| c.id == *id))
-            .collect();
-        report.jobs.extend(
-            changed
-                .into_iter()
-                .map(|j| ChangedJob::acted(j, opts.action)),
-        );
-        if !left.is_empty() {
-            let states = db.job_states(schema, &left).context("reading job states")?;
-            let signals = db.postgres().is_some();
-            for id in left {
-                let state = states.iter().find(|s| s.id == id).map(|s| s.state.name());
-                let mut skip = skipped(opts.action, id, state, true, signals);
-                if moved.contains(&id) {
-                    skip.reason = MOVED.to_string();
-                }
-                report.skipped.push(skip);
-            }
-        }
+        let outcome = act(db, schema, opts.action, chunk, &eligible).with_context(|| {
+            format!(
+                "{} batch {} (after {} changed)",
+                opts.action.name(),
+                n + 1,
+                output::plural(report.jobs.len() as u64, "job", "jobs")
+            )
+        })?;
+        record(db, schema, opts.action, &mut report, chunk, outcome)?;
     }
     report.jobs.sort_by_key(|j| j.id);
     report.skipped.sort_by_key(|s| s.id);

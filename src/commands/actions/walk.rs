@@ -7,8 +7,8 @@
 use anyhow::{anyhow, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{skipped, split_states, ActionOpts, ActionReport, ChangedJob};
-use crate::db::{Change, Db, JobQuery, Schema};
+use super::{split_states, ActionOpts, ActionReport, ChangedJob};
+use crate::db::{Db, JobQuery, Schema};
 use crate::model::SortKey;
 use crate::output;
 use crate::watch;
@@ -97,40 +97,14 @@ pub fn walk(
         };
         after = Some(last.id);
         let ids: Vec<i64> = batch.iter().map(|j| j.id).collect();
-        let changed = db
-            .act_batch(
-                schema,
-                &Change {
-                    action,
-                    ids: &ids,
-                    eligible: &states,
-                },
+        let outcome = super::act(db, schema, action, &ids, &states).with_context(|| {
+            format!(
+                "{} batch {n} (after {} changed; run again to continue)",
+                action.name(),
+                output::plural(report.jobs.len() as u64, "job", "jobs")
             )
-            .with_context(|| {
-                format!(
-                    "{} batch {n} (after {} changed; run again to continue)",
-                    action.name(),
-                    output::plural(report.jobs.len() as u64, "job", "jobs")
-                )
-            })?;
-        let left: Vec<i64> = ids
-            .iter()
-            .copied()
-            .filter(|id| !changed.iter().any(|c| c.id == *id))
-            .collect();
-        report
-            .jobs
-            .extend(changed.into_iter().map(|j| ChangedJob::acted(j, action)));
-        if !left.is_empty() {
-            let now = db.job_states(schema, &left).context("reading job states")?;
-            let signals = db.postgres().is_some();
-            for id in left {
-                let state = now.iter().find(|s| s.id == id).map(|s| s.state.name());
-                report
-                    .skipped
-                    .push(skipped(action, id, state, true, signals));
-            }
-        }
+        })?;
+        super::record(db, schema, action, &mut report, &ids, outcome)?;
         progress.inc(ids.len() as u64);
         if !opts.pause.is_zero() {
             watch::sleep(opts.pause);
