@@ -152,3 +152,11 @@ pub fn bloat_check(
 pub fn round(share: f64) -> f64 {
     (share * 1000.0).round() / 1000.0
 }
+
+/// `none` when there is nothing to list, else each item described, joined with `; `.
+pub fn listed<T>(items: &[T], none: &str, describe: impl Fn(&T) -> String) -> String {
+    if items.is_empty() {
+        return none.to_string();
+    }
+    items.iter().map(describe).collect::<Vec<_>>().join("; ")
+}

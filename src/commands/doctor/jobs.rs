@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::common::{ago, literal, Target};
+use super::common::{ago, listed, literal, Target};
 use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::Facts;
 use crate::db::quote_ident;
@@ -36,15 +36,9 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
             "stale_producers",
             Status::warn_if(!stale.is_empty()),
             json!(stale),
-            if stale.is_empty() {
-                "every producer heartbeats".into()
-            } else {
-                stale
-                    .iter()
-                    .map(|p| format!("{}/{} silent for {}", p.node, p.queue, ago(p.silent)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
+            listed(stale, "every producer heartbeats", |p| {
+                format!("{}/{} silent for {}", p.node, p.queue, ago(p.silent))
+            }),
             (!stale.is_empty()).then(|| {
                 let uuids: Vec<String> = stale.iter().map(|p| literal(&p.uuid)).collect();
                 format!(
@@ -65,15 +59,9 @@ pub fn job_checks(facts: &Facts, t: &Target, opts: &DoctorOpts, out: &mut Vec<Ch
                 .iter()
                 .map(|(n, s)| json!({"node": n, "expired": s}))
                 .collect::<Vec<_>>()),
-            if stale.is_empty() {
-                "no expired lease".into()
-            } else {
-                stale
-                    .iter()
-                    .map(|(n, s)| format!("{n}'s lease ran out {} ago", ago(*s)))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            },
+            listed(stale, "no expired lease", |(n, s)| {
+                format!("{n}'s lease ran out {} ago", ago(*s))
+            }),
             (!stale.is_empty()).then(|| {
                 "no node renews leadership, so nothing stages, prunes or rescues: start a node \
                  with leadership on (oban rescue and oban prune from cron stand in meanwhile)"

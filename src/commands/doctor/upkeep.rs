@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::common::{ago, bloat, bytes, literal, round, Target};
+use super::common::{ago, bloat, bytes, listed, literal, round, Target};
 use super::{Check, DoctorOpts, Status};
 use crate::db::doctor::{Facts, LiteFacts, TableFact};
 use crate::defaults as d;
@@ -165,14 +165,9 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
         "idle_in_transaction",
         Status::warn_if(!idle.is_empty()),
         json!(idle),
-        if idle.is_empty() {
-            "none".into()
-        } else {
-            idle.iter()
-                .map(|s| format!("{} idle for {}", who(s), ago(s.state_age)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        listed(&idle, "none", |s| {
+            format!("{} idle for {}", who(s), ago(s.state_age))
+        }),
         (!idle.is_empty()).then(|| {
             let mut fix: Vec<String> = idle.iter().map(|s| terminate(s.pid)).collect();
             fix.push(
@@ -186,28 +181,20 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
         "replication_slots",
         Status::warn_if(!unused.is_empty()),
         json!(h.slots),
-        if h.slots.is_empty() {
-            "none".into()
-        } else {
-            h.slots
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{} ({}, {}{}{})",
-                        s.name,
-                        s.kind,
-                        if s.active { "active" } else { "inactive" },
-                        s.retained_wal
-                            .map(|b| format!(", holds {} of WAL", bytes(b)))
-                            .unwrap_or_default(),
-                        s.xmin_age
-                            .map(|a| format!(", holds the horizon {a} transactions back"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        listed(&h.slots, "none", |s| {
+            format!(
+                "{} ({}, {}{}{})",
+                s.name,
+                s.kind,
+                if s.active { "active" } else { "inactive" },
+                s.retained_wal
+                    .map(|b| format!(", holds {} of WAL", bytes(b)))
+                    .unwrap_or_default(),
+                s.xmin_age
+                    .map(|a| format!(", holds the horizon {a} transactions back"))
+                    .unwrap_or_default()
+            )
+        }),
         (!unused.is_empty()).then(|| {
             unused
                 .iter()
@@ -225,15 +212,9 @@ pub fn holder_checks(facts: &Facts, opts: &DoctorOpts, out: &mut Vec<Check>) {
         "prepared_transactions",
         Status::warn_if(!h.prepared.is_empty()),
         json!(h.prepared),
-        if h.prepared.is_empty() {
-            "none".into()
-        } else {
-            h.prepared
-                .iter()
-                .map(|p| format!("{} (by {}, {} ago)", p.gid, p.owner, ago(p.age)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        listed(&h.prepared, "none", |p| {
+            format!("{} (by {}, {} ago)", p.gid, p.owner, ago(p.age))
+        }),
         (!h.prepared.is_empty()).then(|| {
             h.prepared
                 .iter()
