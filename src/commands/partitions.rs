@@ -3,6 +3,7 @@
 //! operator can schedule it from cron beside `oban prune`. Idempotent; `--dry-run` lists only.
 
 use std::io::Write;
+use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
@@ -13,6 +14,7 @@ use crate::db::{Db, Leaf, Schema};
 use crate::defaults;
 use crate::model::FinalState;
 use crate::output::{self, Report};
+use crate::watch;
 
 /// A leaf made (or, in a dry run, that would be).
 #[derive(Debug, Clone, Serialize)]
@@ -155,16 +157,27 @@ fn create(db: &mut Db, model: &Leaf, name: &str, day: &str, next: &str) -> Resul
 
 /// The `oban partitions` command.
 pub fn run(settings: &Settings, args: &PartitionsArgs, out: &mut dyn Write) -> Result<i32> {
-    let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(dsn, crate::commands::session_limits(&args.session), false)?;
-    let schema = db.schema(&settings.prefix)?;
     let days = args
         .premake
         .unwrap_or(defaults::PARTITIONS_PREMAKE)
         .as_secs()
         .div_ceil(86_400)
         .max(1);
-    let report = premake(&mut db, &schema, days, args.dry_run)?;
-    output::write_report(out, settings.style(false), &report)?;
-    Ok(0)
+    let runner = watch::Runner {
+        command: "partitions",
+        settings,
+        limits: crate::commands::session_limits(&args.session),
+        watching: false,
+        interval: Duration::from_secs(1),
+        advice: "",
+    };
+    runner.maintain(out, |db, schema, _| {
+        let report = premake(db, schema, days, args.dry_run)?;
+        let tally = watch::Tally {
+            changed: report.created.len() as u64,
+            interrupted: false,
+            dry_run: args.dry_run,
+        };
+        Ok((report, tally))
+    })
 }

@@ -1,6 +1,8 @@
 //! Making a partitioned layout: `oban partitions --premake` (the coming days' leaves) and
 //! `oban migrate --partitioned` (the layout in oban-py's shape).
 
+use diesel::connection::SimpleConnection;
+
 use super::partitioned::{leaves, partitioned_db, run_json, since_midnight, HOUR};
 use crate::support::{insert, JobSpec, PgDb};
 
@@ -46,6 +48,38 @@ fn partitioned_premake_creates_the_coming_days_once() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not partitioned"));
+}
+
+/// Making a leaf locks the parent: a session holding the table makes `partitions` give up
+/// at its lock timeout, say which flag waits longer, and create nothing.
+#[test]
+fn partitioned_premake_gives_up_at_its_lock_timeout() {
+    let db = partitioned_db("part_premake_lock", "public");
+    let before = leaves(&db, "public");
+    let mut holder = db.conn();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE oban_jobs IN ACCESS EXCLUSIVE MODE")
+        .expect("lock");
+    let out = crate::support::oban()
+        .args([
+            "-d",
+            &db.url,
+            "partitions",
+            "--premake",
+            "5d",
+            "--lock-timeout",
+            "1s",
+        ])
+        .output()
+        .expect("run");
+    holder.batch_execute("ROLLBACK").expect("release");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lock_timeout (1s) ran out; raise --lock-timeout"),
+        "{stderr}"
+    );
+    assert_eq!(leaves(&db, "public"), before, "nothing created");
 }
 
 #[test]
