@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::db::{Db, Schema};
 use crate::defaults;
 use crate::output::{self, Report};
+use crate::watch;
 
 /// Jobs per insert statement.
 const BATCH: u64 = 10_000;
@@ -416,26 +417,33 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
 
 /// The `oban seed` command.
 pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<i32> {
-    let dsn = settings.require_dsn()?;
-    let mut db = Db::connect(
-        dsn,
-        crate::commands::session_limits(&Default::default()),
-        false,
-    )?;
-    let schema = db.schema(&settings.prefix)?;
-    if !args.force
-        && db
-            .has_jobs(&schema)
-            .context("checking whether the jobs table is empty")?
-    {
-        bail!(
-            "oban_jobs in schema {} already has jobs; pass --force to add {} more",
-            schema.prefix,
-            args.jobs
-        );
-    }
-    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
-    let report = self::seed(&mut db, &schema, args.jobs, seed)?;
-    output::write_report(out, settings.style(false), &report)?;
-    Ok(0)
+    let runner = watch::Runner {
+        command: "seed",
+        settings,
+        limits: crate::commands::session_limits(&Default::default()),
+        watching: false,
+        interval: std::time::Duration::from_secs(1),
+        advice: "",
+    };
+    runner.maintain(out, |db, schema, _| {
+        if !args.force
+            && db
+                .has_jobs(schema)
+                .context("checking whether the jobs table is empty")?
+        {
+            bail!(
+                "oban_jobs in schema {} already has jobs; pass --force to add {} more",
+                schema.prefix,
+                args.jobs
+            );
+        }
+        let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
+        let report = self::seed(db, schema, args.jobs, seed)?;
+        let tally = watch::Tally {
+            changed: report.inserted,
+            interrupted: false,
+            dry_run: false,
+        };
+        Ok((report, tally))
+    })
 }
