@@ -140,6 +140,22 @@ impl<'a> Runner<'a> {
             advice: "",
         }
     }
+    /// A runner for one pass of a command that takes its own session limits (no `--watch`).
+    pub fn once(
+        command: &'static str,
+        settings: &'a Settings,
+        limits: SessionLimits,
+    ) -> Runner<'a> {
+        Runner {
+            command,
+            settings,
+            limits,
+            watching: false,
+            interval: Duration::ZERO,
+            advice: "",
+        }
+    }
+
     /// Runs `tick` (given the connection, the schema, and whether it is the first pass) once
     /// or every interval. A failure caused by a session limit names the limit and its flag;
     /// `explain` may add more.

@@ -3,7 +3,6 @@
 //! operator can schedule it from cron beside `oban prune`. Idempotent; `--dry-run` lists only.
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
@@ -163,14 +162,11 @@ pub fn run(settings: &Settings, args: &PartitionsArgs, out: &mut dyn Write) -> R
         .as_secs()
         .div_ceil(86_400)
         .max(1);
-    let runner = watch::Runner {
-        command: "partitions",
+    let runner = watch::Runner::once(
+        "partitions",
         settings,
-        limits: crate::commands::session_limits(&args.session),
-        watching: false,
-        interval: Duration::from_secs(1),
-        advice: "",
-    };
+        crate::commands::session_limits(&args.session),
+    );
     runner.maintain(out, |db, schema, _| {
         let report = premake(db, schema, days, args.dry_run)?;
         let tally = watch::Tally {

@@ -6,7 +6,7 @@
 //! reindex refuses SQLite as a usage error.
 
 use std::io::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, Context, Result};
 use serde::Serialize;
@@ -346,14 +346,7 @@ pub fn pass(
 /// The `oban reindex` command.
 pub fn run(settings: &Settings, args: &ReindexArgs, out: &mut dyn Write) -> Result<i32> {
     let opts = ReindexOpts::resolve(args, settings)?;
-    let runner = watch::Runner {
-        command: "reindex",
-        settings,
-        limits: super::vacuum::limits(&args.session),
-        watching: false,
-        interval: Duration::from_secs(1),
-        advice: "",
-    };
+    let runner = watch::Runner::once("reindex", settings, super::vacuum::limits(&args.session));
     runner.maintain(out, |db, schema, _| {
         let report = pass(db, schema, &opts, settings)?;
         let tally = watch::Tally {

@@ -417,14 +417,11 @@ pub fn seed(db: &mut Db, schema: &Schema, jobs: u64, seed: u64) -> Result<SeedRe
 
 /// The `oban seed` command.
 pub fn run(settings: &Settings, args: &SeedArgs, out: &mut dyn Write) -> Result<i32> {
-    let runner = watch::Runner {
-        command: "seed",
+    let runner = watch::Runner::once(
+        "seed",
         settings,
-        limits: crate::commands::session_limits(&Default::default()),
-        watching: false,
-        interval: std::time::Duration::from_secs(1),
-        advice: "",
-    };
+        crate::commands::session_limits(&Default::default()),
+    );
     runner.maintain(out, |db, schema, _| {
         if !args.force
             && db

@@ -171,14 +171,7 @@ pub fn pass(db: &mut Db, schema: &Schema, settings: &Settings) -> Result<VacuumR
 
 /// The `oban vacuum` command.
 pub fn run(settings: &Settings, args: &VacuumArgs, out: &mut dyn Write) -> Result<i32> {
-    let runner = watch::Runner {
-        command: "vacuum",
-        settings,
-        limits: limits(&args.session),
-        watching: false,
-        interval: Duration::from_secs(1),
-        advice: "",
-    };
+    let runner = watch::Runner::once("vacuum", settings, limits(&args.session));
     runner.maintain(out, |db, schema, _| {
         let report = pass(db, schema, settings)?;
         Ok((report, watch::Tally::default()))

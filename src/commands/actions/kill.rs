@@ -157,14 +157,7 @@ pub fn run(settings: &Settings, args: &CancelArgs, out: &mut dyn Write) -> Resul
     let opts = ActionOpts::resolve(JobAction::Cancel, &args.action, settings, stdin_tty)?;
     let mut confirm = |r: &ActionReport| if stdin_tty { super::ask(r) } else { Ok(true) };
     let (mut interrupted, mut stopped) = (false, Stopped::default());
-    let runner = watch::Runner {
-        command: "cancel",
-        settings,
-        limits: opts.limits,
-        watching: false,
-        interval: Duration::ZERO,
-        advice: "",
-    };
+    let runner = watch::Runner::once("cancel", settings, opts.limits);
     runner.run(
         |db, schema, _first| {
             let targets = running_targets(db, schema, &opts)?;

@@ -407,14 +407,7 @@ pub fn run(
     // already required --yes.
     let mut confirm = |r: &ActionReport| if stdin_tty { ask(r) } else { Ok(true) };
     let mut interrupted = false;
-    let runner = watch::Runner {
-        command: action.name(),
-        settings,
-        limits: opts.limits,
-        watching: false,
-        interval: std::time::Duration::ZERO,
-        advice: "",
-    };
+    let runner = watch::Runner::once(action.name(), settings, opts.limits);
     runner.run(
         |db, schema, _first| {
             let report = pass(db, schema, &opts, &mut confirm)?;

@@ -246,14 +246,7 @@ pub fn run(settings: &Settings, args: &DoctorArgs, out: &mut dyn Write) -> Resul
         statement_timeout: args.statement_timeout,
     });
     let mut worst = Status::Ok;
-    let runner = watch::Runner {
-        command: "doctor",
-        settings,
-        limits,
-        watching: false,
-        interval: Duration::from_secs(1),
-        advice: "",
-    };
+    let runner = watch::Runner::once("doctor", settings, limits);
     runner.run(
         |db, schema, _| {
             let report = pass(db, schema, &opts)?;
