@@ -4,8 +4,8 @@
 //! - latency: a skip scan over the available jobs' `(queue, priority)` runs of the
 //!   `(state, queue, priority, scheduled_at, id)` index; always exact.
 //! - executing: counted from that index; always exact. Stuck jobs and the longest run read
-//!   every executing job when there are at most a tenth of `--estimate-above` of them, or
-//!   when that fits in half of the time budget left; else stuck jobs are sampled and the
+//!   every executing job when that fits the time budget (half of what is left when there are
+//!   more than a tenth of `--estimate-above` of them); else stuck jobs are sampled and the
 //!   longest run is read at the end if time is left, or unknown.
 //! - windowed counts (completed in the last minute and hour, discarded in the last hour,
 //!   completions since the last watch tick): when an index lists the window, the window is
@@ -15,9 +15,11 @@
 //!   each queue's retryable jobs are sampled by id.
 //!
 //! A queue with no job in the figure's state has the figure 0, exactly; a queue whose jobs in
-//! that state were counted and are few is read exactly. A sampled figure outside ±25% is
-//! sampled again at the rate it needs, or read exactly when that costs less, while the time
-//! budget lasts; what is still outside is reported unknown.
+//! that state were counted and are few is read exactly when that fits the time budget (else
+//! sampled). Only the listing and the first samples are read outside the budget: reading even
+//! a few thousand jobs takes a hundred times longer on a cold heap than on a cached one. A
+//! sampled figure outside ±25% is sampled again at the rate it needs, or read exactly when
+//! that costs less, while the time budget lasts; what is still outside is reported unknown.
 
 use std::collections::BTreeMap;
 
@@ -174,8 +176,14 @@ fn executing(
         .context("counting executing jobs")?;
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
     let many = total > opts.small();
-    let rows = if !many || opts.exact("stuck") || opts.exact("longest_running") {
+    let rows = if opts.exact("stuck") || opts.exact("longest_running") {
         Some(load(conn).context("reading executing jobs")?)
+    } else if !many {
+        // Few: read them all within the budget (milliseconds when their pages are cached; a
+        // cold heap can take a hundred times longer, and then stuck jobs are sampled).
+        opts.budget
+            .attempt(conn, load)
+            .context("reading executing jobs")?
     } else {
         // Many: reading them all gives both figures exactly, when it fits in half of what is
         // left of the budget (the other figures need the rest); else stuck jobs are sampled.
@@ -288,7 +296,8 @@ fn figure(
         return Ok(out);
     }
     // How many jobs each queue has in the source state, by the cells. Without a window index,
-    // queues whose jobs in that state were counted and are few, together, are read exactly.
+    // queues whose jobs in that state were counted and are few, together, are read exactly
+    // when that fits the budget (else they are sampled like the rest).
     let (mut few, mut rest, mut reading) = (Vec::new(), Vec::new(), 0.0);
     for q in opts.queues {
         match opts.cells.get(&(q.clone(), src.state.to_string())) {
@@ -297,7 +306,7 @@ fn figure(
             }
             Some(Figure::Exact(n)) if src.window.is_none() && reading + n <= opts.small() => {
                 reading += n;
-                few.push(q.clone());
+                few.push((q.clone(), *n));
             }
             Some(f) => {
                 let n = f
@@ -309,10 +318,15 @@ fn figure(
         }
     }
     if !few.is_empty() {
-        let m = sample::exact(conn, jobs, src, args, &few, None)?.unwrap_or_default();
-        for q in few {
-            let v = m.get(&q).copied().unwrap_or(0.0);
-            out.insert(q, Figure::Exact(v));
+        let names: Vec<String> = few.iter().map(|(q, _)| q.clone()).collect();
+        match sample::exact(conn, jobs, src, args, &names, Some(opts.budget))? {
+            Some(m) => {
+                for q in names {
+                    let v = m.get(&q).copied().unwrap_or(0.0);
+                    out.insert(q, Figure::Exact(v));
+                }
+            }
+            None => rest.extend(few.into_iter().map(|(q, n)| (q, n.max(1.0), true))),
         }
     }
     if rest.is_empty() {

@@ -1,6 +1,7 @@
 //! Refining a sampled per-queue figure until it passes the ±25% rule: sample again at the rate
 //! it needs, or read exactly when that costs less, while the time budget lasts; whatever is
-//! still outside is unknown. The first sample is always taken; later steps are budgeted.
+//! still outside is unknown. The first sample is always taken; later steps, and the exact read
+//! of a small window, are budgeted.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -77,13 +78,17 @@ impl Refine<'_, '_> {
                 out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
             }
         };
-        if size <= opts.small() {
-            let m = sample::exact(conn, jobs, src, args, &[], None)?.unwrap_or_default();
-            assign_exact(out, &m);
-            return Ok(());
+        // A small window is read exactly when that fits the budget; when it does not (a cold
+        // heap), sampling it would not fit either, so every step is budgeted from the first.
+        let small = size <= opts.small();
+        if small {
+            if let Some(m) = sample::exact(conn, jobs, src, args, &[], Some(opts.budget))? {
+                assign_exact(out, &m);
+                return Ok(());
+            }
         }
         let mut pi = estimate::rate_for(WINDOW_SAMPLE, size);
-        let mut budget = None;
+        let mut budget = small.then_some(opts.budget);
         let mut last: BTreeMap<String, Interval> = BTreeMap::new();
         for _ in 0..ROUNDS {
             let (t, p) = sample::threshold(pi);
