@@ -337,6 +337,11 @@ fn a_figure_that_cannot_be_stood_behind_is_withheld() {
     let db = PgDb::migrated("stats_withheld", "public");
     populate(&db, "public", 30_000, false);
     pathologies(&db, "public");
+    // No job completed in the last two minutes: that window is empty.
+    db.exec(
+        "DELETE FROM oban_jobs WHERE state = 'completed' \
+         AND completed_at > timezone('UTC', now()) - interval '2 minutes'",
+    );
     let run = |extra: &[&str]| {
         let dsn = db.dsn();
         let mut args = vec!["-d", dsn.as_str(), "stats", "--estimate-above", "500"];
@@ -351,6 +356,16 @@ fn a_figure_that_cannot_be_stood_behind_is_withheld() {
         "a rare window with no budget must be withheld: {unknown:?}"
     );
     assert!(r["queues"]["billing"]["retryable_last_hour"].is_null());
+    // An empty window needs no read, so no budget: every queue's figure is 0, exactly.
+    for (queue, q) in r["queues"].as_object().expect("queues") {
+        assert_eq!(
+            q["completed_last_minute"], 0,
+            "{queue}: {}",
+            r["unknown_figures"]
+        );
+    }
+    let estimated = r["estimated_figures"].to_string();
+    assert!(!estimated.contains("completed_last_minute"), "{estimated}");
     let text = String::from_utf8_lossy(&run(&[]).stdout).to_string();
     assert!(text.contains('?') && text.contains("not known"), "{text}");
     let prom = String::from_utf8_lossy(&run(&["-o", "prometheus"]).stdout).to_string();

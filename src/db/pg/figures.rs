@@ -16,8 +16,9 @@
 //!
 //! A queue with no job in the figure's state has the figure 0, exactly; a queue whose jobs in
 //! that state were counted and are few is read exactly when that fits the time budget (else
-//! sampled). Only the listing and the first samples are read outside the budget: reading even
-//! a few thousand jobs takes a hundred times longer on a cold heap than on a cached one. A
+//! sampled). Only the listing, the first samples and exact reads no larger than those are read
+//! outside the budget: reading a few thousand jobs takes a hundred times longer on a cold heap
+//! than on a cached one. A
 //! sampled figure outside ±25% is sampled again at the rate it needs, or read exactly when
 //! that costs less, while the time budget lasts; what is still outside is reported unknown.
 
@@ -176,7 +177,9 @@ fn executing(
         .context("counting executing jobs")?;
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
     let many = total > opts.small();
-    let rows = if opts.exact("stuck") || opts.exact("longest_running") {
+    // No more than the first sample of stuck jobs would read: read them all, like a sample.
+    let sample_size = refine::QUEUE_SAMPLE * counts.len() as f64;
+    let rows = if opts.exact("stuck") || opts.exact("longest_running") || total <= sample_size {
         Some(load(conn).context("reading executing jobs")?)
     } else if !many {
         // Few: read them all within the budget (milliseconds when their pages are cached; a
@@ -319,7 +322,9 @@ fn figure(
     }
     if !few.is_empty() {
         let names: Vec<String> = few.iter().map(|(q, _)| q.clone()).collect();
-        match sample::exact(conn, jobs, src, args, &names, Some(opts.budget))? {
+        // Within the budget, unless it reads no more than their first sample would.
+        let budget = (reading > refine::QUEUE_SAMPLE * few.len() as f64).then_some(opts.budget);
+        match sample::exact(conn, jobs, src, args, &names, budget)? {
             Some(m) => {
                 for q in names {
                     let v = m.get(&q).copied().unwrap_or(0.0);

@@ -78,11 +78,18 @@ impl Refine<'_, '_> {
                 out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
             }
         };
-        // A small window is read exactly when that fits the budget; when it does not (a cold
+        if size == 0.0 {
+            // The window is empty: every queue's figure is 0, with nothing to read.
+            assign_exact(out, &BTreeMap::new());
+            return Ok(());
+        }
+        // A small window is read exactly: as the first sample is when it holds no more jobs
+        // than that sample would read, else within the budget; when that does not fit (a cold
         // heap), sampling it would not fit either, so every step is budgeted from the first.
         let small = size <= opts.small();
         if small {
-            if let Some(m) = sample::exact(conn, jobs, src, args, &[], Some(opts.budget))? {
+            let budget = (size > WINDOW_SAMPLE).then_some(opts.budget);
+            if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
                 assign_exact(out, &m);
                 return Ok(());
             }
