@@ -412,3 +412,63 @@ fn listed_has(r: &Value, key: &str, item: &str) -> bool {
         .as_array()
         .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(item)))
 }
+
+/// What a pass reads outside `--budget` does not grow with the table: an incident's backlog of
+/// retryable jobs is walked for a sample only within the budget. Without one, the backlog's
+/// failed-in-the-last-hour figure is unknown (not estimated from a walk of every job); with
+/// one, it is known, exactly or with a range that holds the truth.
+#[test]
+fn a_backlog_is_walked_only_within_the_budget() {
+    let db = PgDb::migrated("stats_backlog", "public");
+    db.exec(
+        "INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, scheduled_at) \
+         SELECT 'retryable', 'backlog', 'w', 1, \
+                timezone('UTC', now()) - (g % 10000) * interval '1 minute', \
+                timezone('UTC', now()) + interval '1 hour' \
+         FROM generate_series(1, 150000) g; \
+         INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, scheduled_at) \
+         SELECT 'retryable', 'calm', 'w', 1, timezone('UTC', now()) - interval '2 hours', \
+                timezone('UTC', now()) + interval '1 hour' \
+         FROM generate_series(1, 100) g; \
+         ANALYZE oban_jobs",
+    );
+    let truth = db.count(
+        "SELECT count(*) AS n FROM oban_jobs WHERE queue = 'backlog' \
+         AND attempted_at > timezone('UTC', now()) - interval '1 hour'",
+    ) as f64;
+    let dsn = db.dsn();
+    let run = |budget: &str| {
+        json_out(&succeeds(&[
+            "-d", &dsn, "stats", "-o", "json", "--budget", budget,
+        ]))
+    };
+    let none = run("0");
+    assert!(
+        none["queues"]["backlog"]["retryable_last_hour"].is_null(),
+        "{none}"
+    );
+    let reason = none["unknown_figures"]["backlog/retryable_last_hour"]
+        .as_str()
+        .unwrap_or_default();
+    // Nothing was walked: no sample, no range.
+    assert!(
+        reason.starts_with("sampling some of") && reason.contains("did not fit the time budget"),
+        "{reason}"
+    );
+    assert!(none["figure_ranges"]["backlog/retryable_last_hour"].is_null());
+    // A small queue's figure needs no budget: read like a first sample, exactly.
+    assert_eq!(none["queues"]["calm"]["retryable_last_hour"], 0, "{none}");
+    let some = run("10s");
+    let got = some["queues"]["backlog"]["retryable_last_hour"]
+        .as_f64()
+        .expect("known with a budget");
+    let estimated = some["estimated_figures"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|k| k == "backlog/retryable_last_hour"));
+    if estimated {
+        let range = &some["figure_ranges"]["backlog/retryable_last_hour"];
+        assert!(range["low"].as_f64() <= Some(truth) && Some(truth) <= range["high"].as_f64());
+    } else {
+        assert_eq!(got, truth);
+    }
+}

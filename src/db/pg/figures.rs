@@ -178,14 +178,14 @@ fn executing(
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
     let many = total > opts.small();
     // No more than the first sample of stuck jobs would read: read them all, like a sample.
-    let sample_size = refine::QUEUE_SAMPLE * counts.len() as f64;
-    let rows = if opts.exact("stuck") || opts.exact("longest_running") || total <= sample_size {
+    let cheap = refine::like_a_sample(total, counts.len());
+    let rows = if opts.exact("stuck") || opts.exact("longest_running") || cheap {
         Some(load(conn).context("reading executing jobs")?)
     } else if !many {
         // Few: read them all within the budget (milliseconds when their pages are cached; a
         // cold heap can take a hundred times longer, and then stuck jobs are sampled).
         opts.budget
-            .attempt(conn, load)
+            .attempt_share(conn, 0.5, load)
             .context("reading executing jobs")?
     } else {
         // Many: reading them all gives both figures exactly, when it fits in half of what is
@@ -323,7 +323,7 @@ fn figure(
     if !few.is_empty() {
         let names: Vec<String> = few.iter().map(|(q, _)| q.clone()).collect();
         // Within the budget, unless it reads no more than their first sample would.
-        let budget = (reading > refine::QUEUE_SAMPLE * few.len() as f64).then_some(opts.budget);
+        let budget = (!refine::like_a_sample(reading, few.len())).then_some(opts.budget);
         match sample::exact(conn, jobs, src, args, &names, budget)? {
             Some(m) => {
                 for q in names {

@@ -16,24 +16,37 @@ use crate::estimate::{self, horvitz_thompson, Figure, Interval, Next, Tally};
 pub const WINDOW_SAMPLE: f64 = 2_000.0;
 /// Jobs per queue a figure without a window index samples first.
 pub const QUEUE_SAMPLE: f64 = 25.0;
+/// Jobs an exact read may take outside the budget whatever the number of queues: about what
+/// the first samples of ten queues read.
+pub const FREE_READ: f64 = 250.0;
+
+/// Whether reading `n` jobs of `queues` queues exactly costs no more than their first sample
+/// would, so that it can be taken outside the budget as that sample is.
+pub fn like_a_sample(n: f64, queues: usize) -> bool {
+    n <= (QUEUE_SAMPLE * queues as f64).max(FREE_READ)
+}
 /// Refinement rounds at most.
 const ROUNDS: usize = 6;
+/// Index entries a sample walks for the cost of one job it probes: a sample's time is spread
+/// over both, so that a long walk does not make each job look dear (and an exact read that
+/// would fit look as if it could not).
+const WALK_PER_PROBE: f64 = 32.0;
 
+/// A figure left unknown, with the interval its last sample gave (None: no sample fitted).
 fn unknown(iv: Option<Interval>, what: &str) -> Figure {
-    let range = iv.map_or(String::new(), |iv| {
-        format!(
-            ": the 95% range {:.0}–{:.0} is wider than ±{:.0}%",
+    let reason = match iv {
+        Some(iv) => format!(
+            "sampled {what}: the 95% range {:.0}–{:.0} is wider than ±{:.0}%, and sampling \
+             more or counting exactly did not fit the time budget",
             iv.low,
             iv.high,
             estimate::TOLERANCE * 100.0
-        )
-    });
+        ),
+        None => format!("sampling {what} did not fit the time budget"),
+    };
     Figure::Unknown {
         interval: iv,
-        reason: format!(
-            "sampled {what}{range}, and sampling more or counting exactly did not fit the time \
-             budget (raise --budget, or use --exact)"
-        ),
+        reason: format!("{reason} (raise --budget, or use --exact)"),
     }
 }
 
@@ -72,7 +85,32 @@ impl Refine<'_, '_> {
     pub fn windowed(&self, conn: &mut PgConnection, queues: &Queues, out: &mut Out) -> Result<()> {
         let (jobs, src, opts, args) = (self.jobs, self.src, self.opts, self.args);
         let names: Vec<String> = queues.iter().map(|(q, ..)| q.clone()).collect();
-        let size = sample::window_size(conn, jobs, src, args)?;
+        // The window is within the state's jobs: its count walks at most that many entries.
+        let in_state: f64 = opts
+            .cells
+            .iter()
+            .filter(|((_, state), _)| state == src.state)
+            .map(|(_, f)| {
+                f.value()
+                    .or(f.interval().map(|iv| iv.high))
+                    .unwrap_or(f64::INFINITY)
+            })
+            .sum();
+        let Some(size) = sample::window_size(conn, jobs, src, args, opts.walk_budget(in_state))?
+        else {
+            for q in &names {
+                out.insert(
+                    q.clone(),
+                    Figure::Unknown {
+                        interval: None,
+                        reason: "counting the jobs in the window did not fit the time budget \
+                                 (raise --budget, or use --exact)"
+                            .into(),
+                    },
+                );
+            }
+            return Ok(());
+        };
         let assign_exact = |out: &mut BTreeMap<String, Figure>, m: &BTreeMap<String, f64>| {
             for q in &names {
                 out.insert(q.clone(), Figure::Exact(m.get(q).copied().unwrap_or(0.0)));
@@ -95,7 +133,11 @@ impl Refine<'_, '_> {
             }
         }
         let mut pi = estimate::rate_for(WINDOW_SAMPLE, size);
-        let mut budget = small.then_some(opts.budget);
+        let mut budget = if small {
+            Some(opts.budget)
+        } else {
+            opts.walk_budget(size)
+        };
         let mut last: BTreeMap<String, Interval> = BTreeMap::new();
         for _ in 0..ROUNDS {
             let (t, p) = sample::threshold(pi);
@@ -103,8 +145,11 @@ impl Refine<'_, '_> {
             let Some(seen) = sample::window_sample(conn, jobs, src, args, t, budget)? else {
                 break;
             };
-            // What one sampled job cost; a job read in order by an exact count costs a fraction.
-            let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
+            // What one sampled job cost, the walk of the window's entries counted in; a job read
+            // in order by an exact count costs a fraction.
+            let per_job = started
+                .elapsed()
+                .div_f64((seen.jobs() + size / WALK_PER_PROBE).max(1.0));
             last = intervals(&seen, &names, p);
             let failing: Vec<Interval> = last
                 .values()
@@ -156,7 +201,8 @@ impl Refine<'_, '_> {
             .map(|(q, n, e)| (q.clone(), (*n, estimate::rate_for(QUEUE_SAMPLE, *n), *e)))
             .collect();
         let mut last: BTreeMap<String, Interval> = BTreeMap::new();
-        let mut budget = None;
+        // The first sample walks every candidate in the index: within the budget when many.
+        let mut budget = opts.walk_budget(queues.iter().map(|(_, n, _)| n).sum());
         for _ in 0..ROUNDS {
             if open.is_empty() {
                 break;
@@ -172,7 +218,10 @@ impl Refine<'_, '_> {
             else {
                 break;
             };
-            let per_job = started.elapsed().div_f64(seen.jobs().max(1.0));
+            let walked: f64 = seen.counts.values().sum();
+            let per_job = started
+                .elapsed()
+                .div_f64((seen.jobs() + walked / WALK_PER_PROBE).max(1.0));
             // The walk counted each queue's jobs in the state: from now on the share of a
             // simple random sample of a known number.
             for (q, n) in &seen.counts {

@@ -30,6 +30,9 @@ use crate::db::errors::Timeout;
 use crate::db::sql::Query;
 use crate::estimate::{Figure, Tally};
 
+/// Index entries a first sample may walk outside the budget: about 15 ms with cached pages.
+pub const FREE_WALK: f64 = 100_000.0;
+
 /// Hash values run over [0, 2^31).
 pub const HASH_RANGE: f64 = 2_147_483_648.0;
 
@@ -199,17 +202,26 @@ pub fn number(conn: &mut PgConnection, args: &Args, sql: &str) -> Result<f64> {
     Ok(rows.first().map_or(0.0, |r| r.n))
 }
 
-/// Jobs in the window, counted from the index alone.
-pub fn window_size(conn: &mut PgConnection, jobs: &str, s: &Source, args: &Args) -> Result<f64> {
+/// Jobs in the window, counted from the index alone; within `budget` when one is given
+/// (None when it did not fit).
+pub fn window_size(
+    conn: &mut PgConnection,
+    jobs: &str,
+    s: &Source,
+    args: &Args,
+    budget: Option<&Budget>,
+) -> Result<Option<f64>> {
     let (column, after) = s.window.as_ref().expect("a window source");
-    number(
-        conn,
-        args,
-        &format!(
-            "SELECT count(*)::float8 AS n FROM {jobs} WHERE state = '{}' AND {column} > {after}",
-            s.state
-        ),
-    )
+    let sql = format!(
+        "SELECT count(*)::float8 AS n FROM {jobs} WHERE state = '{}' AND {column} > {after}",
+        s.state
+    );
+    let run = |conn: &mut PgConnection| args.query(&sql, &[], &[]).load::<Num>(conn);
+    let rows = match budget {
+        Some(b) => b.attempt(conn, run)?,
+        None => Some(run(conn)?),
+    };
+    Ok(rows.map(|rows| rows.first().map_or(0.0, |r| r.n)))
 }
 
 /// The exact figure per queue, for `queues` (every queue when empty). Runs within `budget`
@@ -376,5 +388,12 @@ impl FigureOpts<'_> {
     pub fn small(&self) -> f64 {
         self.estimate_above
             .map_or(f64::INFINITY, |t| (t / 10).max(1) as f64)
+    }
+
+    /// The budget a first walk of an index over `n` entries runs within: none up to
+    /// [`FREE_WALK`] entries, the pass's above that, so that what a pass reads outside the
+    /// budget does not grow with the table (an incident's million retryable jobs, say).
+    pub fn walk_budget(&self, n: f64) -> Option<&Budget> {
+        (n > FREE_WALK).then_some(self.budget)
     }
 }
