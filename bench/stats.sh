@@ -16,7 +16,9 @@
 # BENCH_ISSUE_DB / BENCH_SEED_DB (measure these databases, already built and vacuumed, and
 # leave them in place), BENCH_LOG (the server's log file; default: the Debian cluster's),
 # BENCH_BEFORE (another build of oban, e.g. an earlier commit's, measured the same way for
-# comparison: database time and pass of the default and of --exact).
+# comparison: database time and pass of the default and of --exact), BENCH_COLD=1 (also time
+# default passes on a cold cache, each after BENCH_COLD_CMD, by default dropping the kernel's
+# page cache and restarting the Debian cluster: needs root; BENCH_BEFORE's too when given).
 # Needs psql and jq, and a superuser (for log_min_duration_statement). Creates and drops
 # databases named oban_stats_*; uses target/release/oban, building it when missing.
 set -euo pipefail
@@ -50,7 +52,7 @@ dbtime() {
   local db=$1; shift
   local tag="oban-bench-$RANDOM$RANDOM" before
   before=$(wc -l <"$LOGFILE")
-  PGOPTIONS="-c log_min_duration_statement=0 -c application_name=$tag" "${OBAN}" -d "$DSN_BASE/$db" "$@" >/dev/null
+  PGOPTIONS="-c log_min_duration_statement=0 -c application_name=$tag" "${OBAN}" -d "$DSN_BASE/$db" "$@" >"${DBTIME_OUT:-/dev/null}"
   sleep 0.2
   tail -n +"$((before + 1))" "$LOGFILE" | grep -F "$db" |
     awk '{ split($2, t, ":"); now = (t[1] * 60 + t[2]) * 60 + t[3] }
@@ -65,6 +67,24 @@ bare() {
       jq '.[0]["Execution Time"] / 1000'
   done | median
 }
+
+# cold DB BIN: RUNS default passes of BIN, each on a cold cache (BENCH_COLD_CMD first); prints
+# "median database time ms (range) · unknown cells / figures per pass".
+cold() {
+  local db=$1 bin=$2 d=() u=() out
+  out=$(mktemp)
+  for _ in $(seq "$RUNS"); do
+    bash -c "$COLD_CMD" >/dev/null 2>&1
+    sleep 2
+    d+=("$(OBAN=$bin DBTIME_OUT=$out dbtime "$db" stats -o json)")
+    u+=("$(jq -r '"\(.unknown | length)/\(.unknown_figures | length)"' "$out")")
+  done
+  rm -f "$out"
+  printf '%s ms (%s–%s) · unknown %s' "$(printf '%s\n' "${d[@]}" | median)" \
+    "$(printf '%s\n' "${d[@]}" | sort -g | head -1)" "$(printf '%s\n' "${d[@]}" | sort -g | tail -1)" \
+    "$(IFS=', '; echo "${u[*]}")"
+}
+COLD_CMD=${BENCH_COLD_CMD:-"sync; echo 3 > /proc/sys/vm/drop_caches; pg_ctlcluster $VERSION main restart"}
 
 build_issue() {
   log "building the issue-11 table, $ISSUE_ROWS jobs"
@@ -119,7 +139,18 @@ measure() {
     for _ in $(seq "$RUNS"); do bp+=("$("$BENCH_BEFORE" -d "$DSN_BASE/$db" stats -o json | jq -r .elapsed)"); done
     for _ in $(seq "$RUNS"); do be+=("$("$BENCH_BEFORE" -d "$DSN_BASE/$db" stats --exact -o json | jq -r .elapsed)"); done
     before_rows="| before (BENCH_BEFORE): stats (default), database time / pass | $(printf '%s\n' "${bd[@]}" | median) ms / $(ms "$(printf '%s\n' "${bp[@]}" | median)") ms |
-| before: stats --exact, pass; / bare count | $(ms "$(printf '%s\n' "${be[@]}" | median)") ms; $(awk -v a="$(printf '%s\n' "${be[@]}" | median)" -v b="$bare_s" 'BEGIN { printf "%.2f×", a / b }') |"
+| before: stats --exact, pass; / bare count | $(ms "$(printf '%s\n' "${be[@]}" | median)") ms; $(awk -v a="$(printf '%s\n' "${be[@]}" | median)" -v b="$bare_s" 'BEGIN { printf "%.2f×", a / b }') |
+"
+  fi
+  local cold_rows=""
+  if [[ ${BENCH_COLD:-0} == 1 ]]; then
+    cold_rows="| stats (default) on a cold cache: database time, median (range); unknown cells/figures per pass | $(cold "$db" "$OBAN") |
+"
+    if [[ -n ${BENCH_BEFORE:-} ]]; then
+      cold_rows+="| before: the same | $(cold "$db" "$BENCH_BEFORE") |
+"
+    fi
+    q "$db" "SELECT count(*) FROM oban_jobs WHERE attempt >= 0" >/dev/null
   fi
   local est exact
   est=$(oban "$db" stats -o json)
@@ -135,8 +166,7 @@ measure() {
 | stats --exact, database time / pass | $exdbt ms / $(ms "$expass") ms |
 | bare \`SELECT queue, state, count(*) … GROUP BY 1, 2\` (EXPLAIN ANALYZE) | $(ms "$bare_s") ms |
 | stats --exact / bare count | $(awk -v a="$expass" -v b="$bare_s" 'BEGIN { printf "%.2f×", a / b }') |
-$before_rows
-| figures by default | $(jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells and \(.estimated_figures | length) of \(.queues | length * 8) per-queue figures estimated; \(.unknown | length) cells and \(.unknown_figures | length) figures unknown"' <<<"$est") |
+${before_rows}${cold_rows}| figures by default | $(jq -r '"\(.estimated | length) of \([.counts[] | length] | add) cells and \(.estimated_figures | length) of \(.queues | length * 8) per-queue figures estimated; \(.unknown | length) cells and \(.unknown_figures | length) figures unknown"' <<<"$est") |
 
 Every estimate of that default pass against \`--exact\` (error of the estimate; whether the
 exact figure lies in its range):

@@ -414,9 +414,9 @@ fn listed_has(r: &Value, key: &str, item: &str) -> bool {
 }
 
 /// What a pass reads outside `--budget` does not grow with the table: an incident's backlog of
-/// retryable jobs is walked for a sample only within the budget. Without one, the backlog's
-/// failed-in-the-last-hour figure is unknown (not estimated from a walk of every job); with
-/// one, it is known, exactly or with a range that holds the truth.
+/// retryable jobs, and a window of more completions than a first sample walks, are read only
+/// within the budget. Without one, their figures are unknown (not estimated from a walk of
+/// every job); with one, they are known, exactly or with a range that holds the truth.
 #[test]
 fn a_backlog_is_walked_only_within_the_budget() {
     let db = PgDb::migrated("stats_backlog", "public");
@@ -426,10 +426,12 @@ fn a_backlog_is_walked_only_within_the_budget() {
                 timezone('UTC', now()) - (g % 10000) * interval '1 minute', \
                 timezone('UTC', now()) + interval '1 hour' \
          FROM generate_series(1, 150000) g; \
-         INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, scheduled_at) \
-         SELECT 'retryable', 'calm', 'w', 1, timezone('UTC', now()) - interval '2 hours', \
-                timezone('UTC', now()) + interval '1 hour' \
-         FROM generate_series(1, 100) g; \
+         INSERT INTO oban_jobs (state, queue, worker, attempt, attempted_at, scheduled_at, \
+                                completed_at) \
+         SELECT 'completed', 'backlog', 'w', 1, timezone('UTC', now()) - interval '2 hours', \
+                timezone('UTC', now()) - interval '2 hours', \
+                timezone('UTC', now()) - (g % 3000) * interval '1 second' \
+         FROM generate_series(1, 120000) g; \
          ANALYZE oban_jobs",
     );
     let truth = db.count(
@@ -456,8 +458,13 @@ fn a_backlog_is_walked_only_within_the_budget() {
         "{reason}"
     );
     assert!(none["figure_ranges"]["backlog/retryable_last_hour"].is_null());
-    // A small queue's figure needs no budget: read like a first sample, exactly.
-    assert_eq!(none["queues"]["calm"]["retryable_last_hour"], 0, "{none}");
+    let window = none["unknown_figures"]["backlog/completed_last_hour"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        window.starts_with("sampling the jobs in the window did not fit the time budget"),
+        "{window}"
+    );
     let some = run("10s");
     let got = some["queues"]["backlog"]["retryable_last_hour"]
         .as_f64()
@@ -470,5 +477,14 @@ fn a_backlog_is_walked_only_within_the_budget() {
         assert!(range["low"].as_f64() <= Some(truth) && Some(truth) <= range["high"].as_f64());
     } else {
         assert_eq!(got, truth);
+    }
+    let done = some["queues"]["backlog"]["completed_last_hour"]
+        .as_f64()
+        .expect("the window known with a budget");
+    match some["figure_ranges"]["backlog/completed_last_hour"].as_object() {
+        Some(range) => assert!(
+            range["low"].as_f64() <= Some(120_000.0) && Some(120_000.0) <= range["high"].as_f64()
+        ),
+        None => assert_eq!(done, 120_000.0),
     }
 }

@@ -202,26 +202,33 @@ pub fn number(conn: &mut PgConnection, args: &Args, sql: &str) -> Result<f64> {
     Ok(rows.first().map_or(0.0, |r| r.n))
 }
 
-/// Jobs in the window, counted from the index alone; within `budget` when one is given
-/// (None when it did not fit).
+/// Jobs in the window, counted from the index alone: up to [`FREE_WALK`] outside the budget,
+/// a larger window within `budget` (None when that did not fit).
 pub fn window_size(
     conn: &mut PgConnection,
     jobs: &str,
     s: &Source,
     args: &Args,
-    budget: Option<&Budget>,
+    budget: &Budget,
 ) -> Result<Option<f64>> {
     let (column, after) = s.window.as_ref().expect("a window source");
-    let sql = format!(
-        "SELECT count(*)::float8 AS n FROM {jobs} WHERE state = '{}' AND {column} > {after}",
+    let rows = format!(
+        "SELECT 1 FROM {jobs} WHERE state = '{}' AND {column} > {after}",
         s.state
     );
-    let run = |conn: &mut PgConnection| args.query(&sql, &[], &[]).load::<Num>(conn);
-    let rows = match budget {
-        Some(b) => b.attempt(conn, run)?,
-        None => Some(run(conn)?),
-    };
-    Ok(rows.map(|rows| rows.first().map_or(0.0, |r| r.n)))
+    let capped = format!(
+        "SELECT count(*)::float8 AS n FROM ({rows} LIMIT {}) w",
+        FREE_WALK as u64 + 1
+    );
+    let first = number(conn, args, &capped)?;
+    if first <= FREE_WALK {
+        return Ok(Some(first));
+    }
+    let all = format!("SELECT count(*)::float8 AS n FROM ({rows}) w");
+    let run = |conn: &mut PgConnection| args.query(&all, &[], &[]).load::<Num>(conn);
+    Ok(budget
+        .attempt(conn, run)?
+        .map(|rows| rows.first().map_or(0.0, |r| r.n)))
 }
 
 /// The exact figure per queue, for `queues` (every queue when empty). Runs within `budget`
