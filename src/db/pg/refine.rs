@@ -35,6 +35,11 @@ const ROUNDS: usize = 6;
 /// rows); the larger ratio keeps the estimate of an exact read on the safe side.
 const WALK_PER_PROBE: f64 = 256.0;
 
+/// What walking `entries` index entries costs, in probed jobs.
+fn walk(entries: f64) -> f64 {
+    entries / WALK_PER_PROBE
+}
+
 /// A figure left unknown, with the interval its last sample gave (None: no sample fitted).
 fn unknown(iv: Option<Interval>, what: &str) -> Figure {
     let reason = match iv {
@@ -132,7 +137,7 @@ impl Refine<'_, '_> {
             // in order by an exact count costs a fraction.
             let per_job = started
                 .elapsed()
-                .div_f64((seen.jobs() + size / WALK_PER_PROBE).max(1.0));
+                .div_f64((seen.jobs() + walk(size)).max(1.0));
             last = intervals(&seen, &names, p);
             let failing: Vec<Interval> = last
                 .values()
@@ -147,11 +152,13 @@ impl Refine<'_, '_> {
                 break;
             }
             match estimate::next_step(&failing, p, size, size) {
-                Next::Sample(r) if opts.budget.fits(per_job.mul_f64(size * r)) => pi = r,
+                Next::Sample(r) if opts.budget.fits(per_job.mul_f64(size * r + walk(size))) => {
+                    pi = r
+                }
                 Next::Exact
                     if opts
                         .budget
-                        .fits(per_job.mul_f64(size / estimate::PROBE_COST)) =>
+                        .fits(per_job.mul_f64(size / estimate::PROBE_COST + walk(size))) =>
                 {
                     if let Some(m) = sample::exact(conn, jobs, src, args, &[], budget)? {
                         assign_exact(out, &m);
@@ -204,7 +211,7 @@ impl Refine<'_, '_> {
             let walked: f64 = seen.counts.values().sum();
             let per_job = started
                 .elapsed()
-                .div_f64((seen.jobs() + walked / WALK_PER_PROBE).max(1.0));
+                .div_f64((seen.jobs() + walk(walked)).max(1.0));
             // The walk counted each queue's jobs in the state: from now on the share of a
             // simple random sample of a known number.
             for (q, n) in &seen.counts {
@@ -244,7 +251,8 @@ impl Refine<'_, '_> {
             let mut cost = std::time::Duration::ZERO;
             let mut dropped = Vec::new();
             exact.retain(|q| {
-                let c = per_job.mul_f64(open[q].0 / estimate::PROBE_COST);
+                let n = open[q].0;
+                let c = per_job.mul_f64(n / estimate::PROBE_COST + walk(n));
                 let keep = opts.budget.fits(cost + c);
                 if keep {
                     cost += c;
@@ -266,7 +274,9 @@ impl Refine<'_, '_> {
                 .filter(|(q, _)| !exact.contains(q))
                 .map(|(_, (n, r, _))| n * r)
                 .sum();
-            let sample_fits = opts.budget.fits(cost + per_job.mul_f64(next));
+            // Each round walks every open queue's jobs in the index again.
+            let walks: f64 = open.values().map(|(n, ..)| walk(*n)).sum();
+            let sample_fits = opts.budget.fits(cost + per_job.mul_f64(next + walks));
             budget = Some(opts.budget);
             if !opts.budget.left() {
                 break;
