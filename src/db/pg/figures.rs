@@ -18,9 +18,9 @@
 //! that state were counted and are few is read exactly when that fits the time budget (else
 //! sampled). Only the listing, the first samples and exact reads no larger than those are read
 //! outside the budget: reading a few thousand jobs takes a hundred times longer on a cold heap
-//! than on a cached one. A
-//! sampled figure outside ±25% is sampled again at the rate it needs, or read exactly when
-//! that costs less, while the time budget lasts; what is still outside is reported unknown.
+//! than on a cached one. A sampled figure outside ±25% is sampled again at the rate it needs,
+//! or read exactly when that costs less, while the time budget lasts; what is still outside is
+//! reported unknown.
 
 use std::collections::BTreeMap;
 
@@ -182,8 +182,9 @@ fn executing(
     let rows = if opts.exact("stuck") || opts.exact("longest_running") || cheap {
         Some(load(conn).context("reading executing jobs")?)
     } else if !many {
-        // Few: read them all within the budget (milliseconds when their pages are cached; a
-        // cold heap can take a hundred times longer, and then stuck jobs are sampled).
+        // Few: read them all within half of what is left of the budget (milliseconds when
+        // their pages are cached; a cold heap can take a hundred times longer, and then stuck
+        // jobs are sampled).
         opts.budget
             .attempt_share(conn, 0.5, load)
             .context("reading executing jobs")?
