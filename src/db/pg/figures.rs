@@ -4,9 +4,9 @@
 //! - latency: a skip scan over the available jobs' `(queue, priority)` runs of the
 //!   `(state, queue, priority, scheduled_at, id)` index; always exact.
 //! - executing: counted from that index; always exact. Stuck jobs and the longest run read
-//!   every executing job when that fits the time budget (half of what is left when there are
-//!   more than a tenth of `--estimate-above` of them); else stuck jobs are sampled and the
-//!   longest run is read at the end if time is left, or unknown.
+//!   every executing job when that fits in half of what is left of the time budget; else
+//!   stuck jobs are sampled and the longest run is read at the end if time is left, or
+//!   unknown.
 //! - windowed counts (completed in the last minute and hour, discarded in the last hour,
 //!   completions since the last watch tick): when an index lists the window, the window is
 //!   counted from it and read exactly when small, else its timestamps are sampled; without
@@ -176,21 +176,14 @@ fn executing(
         .load(conn)
         .context("counting executing jobs")?;
     let total: f64 = counts.iter().filter_map(|r| r.value).sum();
-    let many = total > opts.small();
     // No more than the first sample of stuck jobs would read: read them all, like a sample.
     let cheap = refine::like_a_sample(total, counts.len());
     let rows = if opts.exact("stuck") || opts.exact("longest_running") || cheap {
         Some(load(conn).context("reading executing jobs")?)
-    } else if !many {
-        // Few: read them all within half of what is left of the budget (milliseconds when
-        // their pages are cached; a cold heap can take a hundred times longer, and then stuck
-        // jobs are sampled).
-        opts.budget
-            .attempt_share(conn, 0.5, load)
-            .context("reading executing jobs")?
     } else {
-        // Many: reading them all gives both figures exactly, when it fits in half of what is
-        // left of the budget (the other figures need the rest); else stuck jobs are sampled.
+        // Reading them all gives both figures exactly, when it fits in half of what is left of
+        // the budget (the other figures need the rest: milliseconds when the pages are cached,
+        // a hundred times longer from a cold heap); else stuck jobs are sampled.
         opts.budget
             .attempt_share(conn, 0.5, load)
             .context("reading executing jobs")?

@@ -224,6 +224,7 @@ pub fn window_size(
     if first <= FREE_WALK {
         return Ok(Some(first));
     }
+    // Over the cap: walked again in full, within the budget (the capped part twice at most).
     let all = format!("SELECT count(*)::float8 AS n FROM ({rows}) w");
     let run = |conn: &mut PgConnection| args.query(&all, &[], &[]).load::<Num>(conn);
     Ok(budget
