@@ -14,9 +14,10 @@
 # Knobs: BENCH_DSN_BASE (server URL without a database), BENCH_ISSUE_ROWS (default 2000000),
 # BENCH_JOBS (seeded jobs, default 5000000), BENCH_RUNS (repetitions, median reported; 5),
 # BENCH_ISSUE_DB / BENCH_SEED_DB (measure these databases, already built and vacuumed, and
-# leave them in place), BENCH_LOG (the server's log file; default: the Debian cluster's),
-# BENCH_BEFORE (another build of oban, e.g. an earlier commit's, measured the same way for
-# comparison: database time and pass of the default and of --exact), BENCH_COLD=1 (also time
+# leave them in place), BENCH_LOG (the server's log file, whose log_line_prefix must name the
+# database, %d; default: the Debian cluster's), BENCH_BEFORE (another build of oban, e.g. an
+# earlier commit's, measured the same way for comparison: database time and pass of the
+# default and of --exact), BENCH_COLD=1 (also time
 # default passes on a cold cache, each after BENCH_COLD_CMD, by default dropping the kernel's
 # page cache and restarting the Debian cluster: needs root; BENCH_BEFORE's too when given).
 # Needs psql and jq, and a superuser (for log_min_duration_statement). Creates and drops
@@ -54,7 +55,9 @@ dbtime() {
   before=$(wc -l <"$LOGFILE")
   PGOPTIONS="-c log_min_duration_statement=0 -c application_name=$tag" "${OBAN}" -d "$DSN_BASE/$db" "$@" >"${DBTIME_OUT:-/dev/null}"
   sleep 0.2
-  tail -n +"$((before + 1))" "$LOGFILE" | grep -F "$db" |
+  tail -n +"$((before + 1))" "$LOGFILE" | {
+    grep -F "$db" || { echo "bench: no line of $LOGFILE names $db (its log_line_prefix needs %d)" >&2; exit 1; }
+  } |
     awk '{ split($2, t, ":"); now = (t[1] * 60 + t[2]) * 60 + t[3] }
          / duration: / { for (i = 1; i <= NF; i++) if ($i == "duration:") s += $(i + 1) }
          /canceling statement due to statement timeout/ && prev { s += (now - prev) * 1000 }
