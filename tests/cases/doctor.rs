@@ -128,6 +128,19 @@ fn a_healthy_seeded_database_is_all_ok() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(", 0 warn, 0 fail"), "{text}");
+    // A check of one index names it in the finding: the check column stays narrow, and the
+    // name is whole at 80 columns.
+    let pkey = text
+        .lines()
+        .find(|l| l.contains("oban_jobs_pkey"))
+        .expect("pkey row");
+    let cells: Vec<&str> = pkey.split_whitespace().collect();
+    assert_eq!(
+        cells[..3],
+        ["index_bloat", "ok", "oban_jobs_pkey:"],
+        "{text}"
+    );
+    assert!(!text.contains("index_bloat:"), "{text}");
     let out = oban()
         .args(["-d", &dsn, "doctor", "-o", "csv"])
         .output()

@@ -165,11 +165,13 @@ impl Report for DoctorReport {
     fn to_table(&self) -> String {
         let mut t = output::table(&["check", "status", "finding"]);
         for c in &self.checks {
-            t.add_row(vec![
-                c.name.clone(),
-                c.status.name().into(),
-                c.detail.clone(),
-            ]);
+            // A check of one object (`index_bloat:<index>`) names the object in its finding,
+            // so that the check column stays narrow and a long name is not cut mid-word.
+            let (check, finding) = match c.name.split_once(':') {
+                Some((family, object)) => (family.to_string(), format!("{object}: {}", c.detail)),
+                None => (c.name.clone(), c.detail.clone()),
+            };
+            t.add_row(vec![check, c.status.name().into(), finding]);
         }
         let count = |s: Status| self.checks.iter().filter(|c| c.status == s).count() as u64;
         let mut text = format!(
