@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use anyhow::Result;
+use comfy_table::{ColumnConstraint, Width};
 
 use super::Outcome;
 use crate::output::{self, Format, Style};
@@ -82,6 +83,12 @@ fn header(outcomes: &[Outcome], pick: impl Fn(&output::Captured) -> &Vec<String>
     header
 }
 
+/// The width of the longest word of a cell (at most `u16::MAX`).
+fn longest_word(cell: &str) -> u16 {
+    let n = cell.split_whitespace().map(|w| w.chars().count()).max();
+    u16::try_from(n.unwrap_or(0)).unwrap_or(u16::MAX)
+}
+
 /// The combined table.
 fn table(outcomes: &[Outcome]) -> String {
     let header = header(outcomes, |r| &r.rows.0);
@@ -89,6 +96,7 @@ fn table(outcomes: &[Outcome]) -> String {
     let width = columns.len() - 1;
     let mut t = output::table(&columns);
     let mut failed = Vec::new();
+    let mut longest = longest_word(columns[columns.len() - 1]);
     let filler = |first: String| {
         let mut row = vec![first];
         row.resize(width, String::new());
@@ -107,12 +115,21 @@ fn table(outcomes: &[Outcome]) -> String {
         for row in rows {
             let mut cells = vec![o.target.clone()];
             cells.extend(row);
+            let words = cells.last().map_or(0, |c| longest_word(c));
+            longest = longest.max(words);
             t.add_row(cells);
         }
     }
-    // The target column is never wrapped: the label is what a reader scans for.
-    if let Some(column) = t.column_mut(0) {
-        column.set_constraint(comfy_table::ColumnConstraint::ContentWidth);
+    // Only the last column wraps, and only between words: a count, a state or a name broken
+    // across lines reads as another value. A table that cannot fit so runs wider instead.
+    let last = columns.len() - 1;
+    for (i, column) in t.column_iter_mut().enumerate() {
+        column.set_constraint(if i < last {
+            ColumnConstraint::ContentWidth
+        } else {
+            // The bound counts the column's padding (one space).
+            ColumnConstraint::LowerBoundary(Width::Fixed(longest.saturating_add(1)))
+        });
     }
     let text = format!("{t}\n");
     let mut text: String = text
@@ -207,5 +224,40 @@ mod tests {
              # HELP oban_threshold_breached B.\n# TYPE oban_threshold_breached gauge\n\
              oban_threshold_breached{target=\"a\"} 0\n"
         );
+    }
+
+    #[test]
+    fn a_table_too_wide_for_80_columns_runs_over_rather_than_split_a_value() {
+        // The stats counts of a large table, estimates marked: wider than 80 columns.
+        let header: Vec<String> = "queue,avail,susp,sched,exec,retry,done,cancel,disc,total"
+            .split(',')
+            .map(String::from)
+            .collect();
+        let row: Vec<String> = ["webhooks", "~69632", "8858", "~38912", "1287", "9064"]
+            .into_iter()
+            .chain(["~3566208", "16090", "~152211", "~3862336"])
+            .map(String::from)
+            .collect();
+        let captured = output::Captured {
+            json: serde_json::Value::Null,
+            csv: (header.clone(), vec![row.clone()]),
+            rows: (header, vec![row.clone(), row]),
+            prometheus: None,
+        };
+        let outcome = Outcome {
+            target: "db.internal/production".into(),
+            code: 0,
+            reports: vec![captured],
+            error: None,
+        };
+        let text = table(&[outcome]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "a header, a rule and two rows:\n{text}");
+        for value in ["webhooks", "~3566208", "~3862336"] {
+            assert!(
+                lines[2].contains(value) && lines[3].contains(value),
+                "{text}"
+            );
+        }
     }
 }

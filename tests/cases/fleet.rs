@@ -319,6 +319,31 @@ fn actions_need_all_targets_and_watch_is_one_target() {
 
     let mut all = two.to_vec();
     all.push("--all-targets");
+    // The dry run's combined table, in a pipe (80 columns): a row per job, each on one line
+    // with its state and destination whole, and the column saying it was a dry run.
+    let mut dry = all.clone();
+    dry.push("--dry-run");
+    let (code, table, stderr) = f.run(&dry);
+    assert_eq!(code, 0, "{stderr}");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().expect("header").split_whitespace().collect();
+    assert_eq!(header[..2], ["target", "id"], "{table}");
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .ends_with("would go to"),
+        "{table}"
+    );
+    let rows: Vec<&str> = lines.skip(1).collect();
+    assert_eq!(rows.len() as i64, before.0 + before.1, "{table}");
+    for row in &rows {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(["main", "tenant"].contains(&cells[0]), "{table}");
+        assert_eq!(cells[2], "discarded", "{table}");
+        assert_eq!(cells.last(), Some(&"deleted"), "{table}");
+    }
     let (code, by) = f.json(&all);
     assert_eq!(code, 0);
     assert_eq!(by.len(), 2);

@@ -155,6 +155,35 @@ impl Report for ActionReport {
         out
     }
 
+    /// The job table's columns, a skipped job's reason in the last one; the last column's
+    /// name says whether the run was a dry run.
+    fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
+        let to = if self.dry_run { "would go to" } else { "to" };
+        let header = output::header(&format!("id,state,queue,worker,try,{to}"));
+        let mut rows: Vec<Vec<String>> = self
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.to_string(),
+                    j.state.clone(),
+                    output::clip(&j.queue, 12),
+                    output::clip_left(&j.worker, 24),
+                    format!("{}/{}", j.attempt, j.max_attempts),
+                    j.to.to_string(),
+                ]
+            })
+            .collect();
+        rows.extend(self.skipped.iter().map(|s| {
+            let state = s.state.clone().unwrap_or_else(|| "-".into());
+            let mut row = vec![s.id.to_string(), state];
+            row.extend(std::iter::repeat_n(String::new(), 3));
+            row.push(format!("skipped: {}", s.reason));
+            row
+        }));
+        (header, rows)
+    }
+
     fn to_csv(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let header =
             output::header("id,state,queue,worker,attempt,max_attempts,result,reason,dry_run");
