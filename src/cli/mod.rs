@@ -199,7 +199,7 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         oban reindex --dry-run\n  \
         oban reindex --bloated-only\n  \
-        oban reindex --index oban_jobs_args_index --lock-timeout 2s")]
+        oban reindex --index oban_jobs_state_queue_priority_scheduled_at_id_index --lock-timeout 2s")]
     Reindex(ReindexArgs),
     /// VACUUM (ANALYZE) the jobs table (SQLite: VACUUM the file)
     #[command(after_help = "Examples:\n  \
