@@ -329,8 +329,55 @@ pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
 /// Parses the process's arguments with [`command`], exiting with clap's message on a mistake.
 pub fn parse() -> Cli {
     let mut cmd = command();
-    let matches = cmd.clone().get_matches();
+    let matches = match cmd.clone().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => from_environment(e, &cmd).exit(),
+    };
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut cmd).exit())
+}
+
+/// A bad value that came from an environment variable, not from the command line, says so:
+/// clap names only the flag, which the user may never have typed (a cron line's
+/// `OBAN_PRUNE_MAX_REPLICA_LAG=64`).
+fn from_environment(mut e: clap::Error, cmd: &clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(
+        e.kind(),
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation
+    ) {
+        return e;
+    }
+    let Some(ContextValue::String(invalid)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let typed: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let subcommands = cmd.get_subcommands().flat_map(clap::Command::get_arguments);
+    let source = cmd.get_arguments().chain(subcommands).find_map(|arg| {
+        let flag = format!("--{}", arg.get_long()?);
+        let var = arg.get_env()?;
+        let named = invalid == &flag || invalid.starts_with(&format!("{flag} "));
+        let short = arg.get_short().map(|c| format!("-{c}"));
+        let on_line = typed.iter().any(|t| {
+            t == &flag
+                || t.starts_with(&format!("{flag}="))
+                || short.as_ref().is_some_and(|s| t.starts_with(s.as_str()))
+        });
+        (named && !on_line && std::env::var_os(var).is_some()).then(|| var.to_os_string())
+    });
+    if let Some(var) = source {
+        let note = format!(
+            "the value came from the environment variable {}",
+            var.to_string_lossy()
+        );
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![note.into()]),
+        );
+    }
+    e
 }
 
 #[cfg(test)]

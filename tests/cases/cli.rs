@@ -75,6 +75,36 @@ fn bad_dsn_and_environment_exit_2() {
     let out = oban().arg("prune").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+
+    // A bad value from a variable names the variable, not only the flag nobody typed; a typed
+    // flag's bad value does not blame the variable.
+    for (var, value) in [
+        ("OBAN_PRUNE_MAX_REPLICA_LAG", "64"),
+        ("OBAN_PRUNE_MAX_WAL_RATE", "abc"),
+    ] {
+        let out = oban()
+            .env(var, value)
+            .args(["-d", DEAD_DSN, "prune"])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("environment variable {var}")),
+            "{stderr}"
+        );
+    }
+    let out = oban()
+        .env("OBAN_PRUNE_MAX_REPLICA_LAG", "64MB")
+        .args(["-d", DEAD_DSN, "prune", "--max-replica-lag", "64"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'64'") && !stderr.contains("OBAN_PRUNE_MAX_REPLICA_LAG"),
+        "{stderr}"
+    );
 }
 
 #[test]
