@@ -18,6 +18,20 @@ pub struct ChangedJob {
     pub to: &'static str,
 }
 
+impl ChangedJob {
+    /// Its row of the job table: id, state, queue, worker, try, to (long names clipped).
+    fn table_cells(&self) -> Vec<String> {
+        vec![
+            self.id.to_string(),
+            self.state.clone(),
+            output::clip(&self.queue, 12),
+            output::clip_left(&self.worker, 24),
+            format!("{}/{}", self.attempt, self.max_attempts),
+            self.to.to_string(),
+        ]
+    }
+}
+
 impl std::ops::Deref for ChangedJob {
     type Target = JobRef;
 
@@ -87,14 +101,9 @@ impl ActionReport {
     pub fn jobs_table(&self) -> String {
         let mut t = output::table(&["id", "state", "queue", "worker", "try", "to"]);
         for j in self.jobs.iter().take(output::TABLE_ROWS) {
-            t.add_row(vec![
-                output::num(j.id as u64),
-                Cell::new(&j.state),
-                Cell::new(output::clip(&j.queue, 12)),
-                Cell::new(output::clip_left(&j.worker, 24)),
-                Cell::new(format!("{}/{}", j.attempt, j.max_attempts)),
-                Cell::new(j.to),
-            ]);
+            let mut row: Vec<Cell> = j.table_cells().into_iter().map(Cell::new).collect();
+            row[0] = output::num(j.id as u64);
+            t.add_row(row);
         }
         let mut out = format!("{t}\n");
         if self.jobs.len() > output::TABLE_ROWS {
@@ -160,20 +169,7 @@ impl Report for ActionReport {
     fn fleet_rows(&self) -> (Vec<String>, Vec<Vec<String>>) {
         let to = if self.dry_run { "would go to" } else { "to" };
         let header = output::header(&format!("id,state,queue,worker,try,{to}"));
-        let mut rows: Vec<Vec<String>> = self
-            .jobs
-            .iter()
-            .map(|j| {
-                vec![
-                    j.id.to_string(),
-                    j.state.clone(),
-                    output::clip(&j.queue, 12),
-                    output::clip_left(&j.worker, 24),
-                    format!("{}/{}", j.attempt, j.max_attempts),
-                    j.to.to_string(),
-                ]
-            })
-            .collect();
+        let mut rows: Vec<Vec<String>> = self.jobs.iter().map(ChangedJob::table_cells).collect();
         rows.extend(self.skipped.iter().map(|s| {
             let state = s.state.clone().unwrap_or_else(|| "-".into());
             let mut row = vec![s.id.to_string(), state];
