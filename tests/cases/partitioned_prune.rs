@@ -181,6 +181,63 @@ fn partitioned_prune_leaves_a_busy_leaf_for_the_next_pass() {
 }
 
 #[test]
+fn partitioned_prune_leaves_a_parent_whose_detach_waits_on_a_reader_for_the_next_pass() {
+    let db = partitioned_db("part_reader", "public");
+    insert(&db, "public", &population(&db));
+    let (gone_rows, gone_leaves) = expected(&db);
+    // A reader in an open transaction: the first phase of DETACH … CONCURRENTLY goes through
+    // and leaves the leaf pending; the second waits for the reader, past lock_timeout. No
+    // other leaf of that parent can be detached until the pending one is finalized.
+    let mut reader = db.conn();
+    reader
+        .batch_execute(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ;              SELECT count(*) FROM oban_jobs WHERE state = 'completed'",
+        )
+        .expect("read");
+    let r = run_json(&db, "public", &["prune", "--lock-timeout", "300ms"]);
+    let names = |key: &str| -> BTreeSet<String> {
+        r[key]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|v| v.as_str().or(v["name"].as_str()).expect("a name").to_string())
+            .collect()
+    };
+    let busy = names("partitions_busy");
+    assert_eq!(busy.len(), 4, "every completed leaf waits: {r}");
+    assert!(busy.iter().all(|n| n.starts_with("oban_jobs_completed_")), "{r}");
+    assert_eq!(names("partitions_dropped").len(), 8, "{r}");
+    // A second pass while the reader stays: still nothing from that parent, still exit 0.
+    let again = run_json(&db, "public", &["prune", "--lock-timeout", "300ms"]);
+    assert_eq!(
+        again["partitions_busy"].as_array().map(Vec::len),
+        Some(4),
+        "{again}"
+    );
+    reader.batch_execute("COMMIT").expect("end the reader");
+    let r2 = run_json(&db, "public", &["prune"]);
+    let dropped: BTreeSet<String> = r2["partitions_dropped"]
+        .as_array()
+        .expect("present")
+        .iter()
+        .map(|l| l["name"].as_str().expect("a name").to_string())
+        .collect();
+    assert_eq!(dropped.len(), 4, "{r2}");
+    assert!(dropped.is_subset(&gone_leaves));
+    let total: u64 = [&r, &again, &r2]
+        .iter()
+        .map(|x| x["total"].as_u64().expect("present"))
+        .sum();
+    assert_eq!(total, gone_rows.len() as u64);
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM pg_inherits WHERE inhdetachpending",
+        ),
+        0
+    );
+}
+
+#[test]
 fn partitioned_prune_warns_when_the_coming_days_lack_a_leaf() {
     let db = partitioned_db("part_premake", "public");
     let out = oban()

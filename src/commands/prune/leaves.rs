@@ -5,6 +5,7 @@
 //! the next pass. With `--queue`, `--worker` or retention rules nothing goes whole: a leaf holds
 //! every queue and worker.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -87,15 +88,29 @@ pub fn remove(
             )?;
         }
     }
-    for (state, leaf) in leaves {
+    // PostgreSQL allows one pending detach per partitioned table. A concurrent detach that
+    // `lock_timeout` stops while it waits for older snapshots (a long reader) leaves its leaf
+    // pending, and every other detach from that parent fails until that one is finalized. So
+    // a pending leaf goes first (its finalize; it is the oldest, so any pass that removes a
+    // leaf of its parent removes it too), and after a lock timeout the parent's other leaves
+    // wait for the next pass as well.
+    let mut blocked: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let mut ordered: Vec<&(FinalState, &Leaf)> = leaves.iter().collect();
+    ordered.sort_by_key(|(_, l)| !l.detach_pending);
+    for (state, leaf) in ordered {
         if watch::interrupted() || opts.max_runtime.is_some_and(|max| started.elapsed() >= max) {
             return Ok(());
+        }
+        if blocked.contains(&parent(leaf)) {
+            report.partitions_busy.push(leaf.name.clone());
+            continue;
         }
         match db.detach(leaf, *state) {
             Ok(()) => {}
             Err(e) if timeout(&e) == Some(Timeout::Lock) => {
-                // Workers hold the parent: this leaf waits for the next pass.
+                // Workers or a reader hold the parent: this leaf waits for the next pass.
                 report.partitions_busy.push(leaf.name.clone());
+                blocked.insert(parent(leaf));
                 continue;
             }
             Err(e) => return Err(e.context(format!("detaching partition {}", leaf.name))),
@@ -111,6 +126,11 @@ pub fn remove(
         )?;
     }
     Ok(())
+}
+
+/// A leaf's parent, as (schema, name).
+fn parent(leaf: &Leaf) -> (&str, &str) {
+    (leaf.parent_schema.as_str(), leaf.parent.as_str())
 }
 
 /// Counts, archives and drops a detached leaf.
