@@ -173,7 +173,8 @@ fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// An Elixir Oban table as an older migration left it: `version` 12 or 13 has no `suspended`
+/// An Elixir Oban table as an older migration left it: before version 9 it has no
+/// `cancelled` label either; `version` 12 or 13 has no `suspended`
 /// label (v14 adds it), v12 lacks the `(state, cancelled_at)` / `(state, discarded_at)`
 /// indexes, and a table first installed before Oban 2.18.1 keeps `tags varchar(255)[]`.
 fn older_elixir_db(label: &str, version: u32) -> PgDb {
@@ -193,6 +194,9 @@ fn older_elixir_db(label: &str, version: u32) -> PgDb {
             "'available', 'scheduled'",
         );
     }
+    if version < 9 {
+        ddl = ddl.replace("'discarded', 'cancelled');", "'discarded');");
+    }
     if version < 13 {
         ddl = ddl
             .replace("CREATE INDEX oban_jobs_state_cancelled_at_index ON public.oban_jobs (state, cancelled_at);", "")
@@ -201,6 +205,57 @@ fn older_elixir_db(label: &str, version: u32) -> PgDb {
     let db = PgDb::new(label);
     db.exec(&ddl);
     db
+}
+
+/// Before migration v9 a table cannot hold a cancelled job: `cancel` is refused before it
+/// changes anything (it used to plan the cancel, then fail on the enum), and the commands that
+/// only read or delete cancelled jobs find none.
+#[test]
+fn a_table_without_the_cancelled_state_refuses_cancel_and_reads_as_usual() {
+    let db = older_elixir_db("hard_elixir_v8", 8);
+    insert(
+        &db,
+        "public",
+        &[
+            JobSpec::new("available", 60.0),
+            JobSpec::new("completed", 2.0 * DAY),
+        ],
+    );
+    let before = db.snapshot("public");
+    for args in [
+        vec!["cancel", "1", "--dry-run"],
+        vec!["cancel", "1"],
+        vec!["cancel", "--state", "available", "--all-matching", "--yes"],
+    ] {
+        let out = oban()
+            .args(["-d", &db.url])
+            .args(&args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("no 'cancelled'"), "{args:?}: {stderr}");
+    }
+    assert_eq!(db.snapshot("public"), before, "nothing changed");
+    for args in [
+        vec!["inspect", "--state", "cancelled"],
+        vec!["delete", "--state", "cancelled", "--all-matching", "--yes"],
+        vec!["prune"],
+        vec!["stats"],
+    ] {
+        let out = oban()
+            .args(["-d", &db.url])
+            .args(&args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        db.count("SELECT count(*) AS n FROM oban_jobs"),
+        1,
+        "prune took the old one"
+    );
 }
 
 /// Issue 12: on tables older than migration v14 (no `suspended`) or with `varchar(255)[]`

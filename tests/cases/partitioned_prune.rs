@@ -200,12 +200,20 @@ fn partitioned_prune_leaves_a_parent_whose_detach_waits_on_a_reader_for_the_next
             .as_array()
             .expect("a list")
             .iter()
-            .map(|v| v.as_str().or(v["name"].as_str()).expect("a name").to_string())
+            .map(|v| {
+                v.as_str()
+                    .or(v["name"].as_str())
+                    .expect("a name")
+                    .to_string()
+            })
             .collect()
     };
     let busy = names("partitions_busy");
     assert_eq!(busy.len(), 4, "every completed leaf waits: {r}");
-    assert!(busy.iter().all(|n| n.starts_with("oban_jobs_completed_")), "{r}");
+    assert!(
+        busy.iter().all(|n| n.starts_with("oban_jobs_completed_")),
+        "{r}"
+    );
     assert_eq!(names("partitions_dropped").len(), 8, "{r}");
     // A second pass while the reader stays: still nothing from that parent, still exit 0.
     let again = run_json(&db, "public", &["prune", "--lock-timeout", "300ms"]);
@@ -230,9 +238,7 @@ fn partitioned_prune_leaves_a_parent_whose_detach_waits_on_a_reader_for_the_next
         .sum();
     assert_eq!(total, gone_rows.len() as u64);
     assert_eq!(
-        db.count(
-            "SELECT count(*) AS n FROM pg_inherits WHERE inhdetachpending",
-        ),
+        db.count("SELECT count(*) AS n FROM pg_inherits WHERE inhdetachpending",),
         0
     );
 }

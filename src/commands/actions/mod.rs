@@ -338,6 +338,15 @@ pub fn pass(
     opts: &ActionOpts,
     confirm: &mut dyn FnMut(&ActionReport) -> Result<bool>,
 ) -> Result<ActionReport> {
+    if opts.action == JobAction::Cancel && !schema.has_state(crate::model::JobState::Cancelled) {
+        // Elixir Oban's tables before migration v9: the state enum has no `cancelled`.
+        return Err(usage(format!(
+            "cancel: {}.oban_jobs cannot hold a cancelled job (its state enum has no \
+             'cancelled': an Elixir Oban schema before migration v9); upgrade the schema, or \
+             use `oban delete`",
+            schema.prefix
+        )));
+    }
     if opts.by_filter && opts.limit == walk::ALL {
         return walk::walk(db, schema, opts, confirm);
     }
