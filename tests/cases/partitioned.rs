@@ -202,6 +202,11 @@ fn partitioned_stats_counts_and_shows_each_leaf() {
     let out = succeeds(&["-d", &db.url, "stats"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("oban_jobs_incomplete"), "{text}");
+    // vacuum measures the same table: the leaves' bytes, not the parent's none.
+    let v = run_json(&db, "public", &["vacuum"]);
+    let total = r["table"]["total_bytes"].as_i64().expect("present");
+    let before = v["before_bytes"].as_i64().expect("present");
+    assert!(before >= total / 2 && before <= total * 2, "{v} against {total}");
 }
 
 #[test]

@@ -83,8 +83,11 @@ impl Doctor for Pg {
     fn jobs_bytes(&mut self, schema: &Schema) -> Result<i64> {
         let mut q = PgSql::new();
         let jobs = q.bind(format!("{}.oban_jobs", quote_ident(&schema.prefix)));
+        // Summed over the partition tree: a partitioned parent holds nothing itself, and an
+        // ordinary table is its own only member.
         q.push(&format!(
-            "SELECT pg_total_relation_size({jobs}::regclass) AS n"
+            "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 AS n \
+             FROM pg_partition_tree({jobs}::regclass)"
         ));
         let rows: Vec<CountValue> = q.query().load(self)?;
         Ok(rows.first().map_or(0, |r| r.n))
