@@ -206,7 +206,10 @@ fn partitioned_stats_counts_and_shows_each_leaf() {
     let v = run_json(&db, "public", &["vacuum"]);
     let total = r["table"]["total_bytes"].as_i64().expect("present");
     let before = v["before_bytes"].as_i64().expect("present");
-    assert!(before >= total / 2 && before <= total * 2, "{v} against {total}");
+    assert!(
+        before >= total / 2 && before <= total * 2,
+        "{v} against {total}"
+    );
 }
 
 #[test]
