@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+mod libpq;
+
 /// The database engine a DSN points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -62,6 +64,11 @@ const EXPECTED: &str = "expected postgres://…, postgresql://…, libpq's key=v
      (host=… user=… dbname=…), sqlite://PATH, sqlite:PATH or a file ending in .db, .sqlite or \
      .sqlite3";
 
+/// A PostgreSQL DSN that libpq would refuse, said without repeating it.
+fn not_valid(why: String) -> String {
+    format!("the PostgreSQL DSN is not valid: {why} (not repeated here: it may hold a password)")
+}
+
 impl Dsn {
     /// Classifies a DSN: `postgres://`/`postgresql://` URLs, libpq's `key=value` strings,
     /// `sqlite://PATH`, `sqlite:PATH`, or a path ending in `.db`, `.sqlite` or `.sqlite3`.
@@ -71,6 +78,7 @@ impl Dsn {
         let lower = text.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             check_userinfo(text)?;
+            libpq::check(text).map_err(not_valid)?;
             return Ok(Dsn {
                 backend: Backend::Postgres,
                 target: text.to_string(),
@@ -84,6 +92,7 @@ impl Dsn {
             );
         }
         if keyword_pairs(text).is_some() {
+            libpq::check(text).map_err(not_valid)?;
             return Ok(Dsn {
                 backend: Backend::Postgres,
                 target: text.to_string(),

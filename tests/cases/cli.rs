@@ -64,6 +64,22 @@ fn bad_dsn_and_environment_exit_2() {
         "{stderr}"
     );
 
+    // What libpq would refuse is a configuration error, found before connecting.
+    for dsn in [
+        "postgres://root:pw@127.0.0.1:notaport/x",
+        "postgres://root:pw@127.0.0.1/x?sslmode=bogus",
+        "postgres://root:pw@127.0.0.1/x?bogusparam=1",
+        "postgres://root:pw@[::1/x",
+    ] {
+        let out = oban().args(["-d", dsn, "stats"]).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{dsn}: {stderr}");
+        assert!(
+            stderr.contains("not valid") && !stderr.contains("pw@"),
+            "{stderr}"
+        );
+    }
+
     let out = oban()
         .env("OBAN_PREFIX", "x y")
         .args(["-d", DEAD_DSN, "prune"])
