@@ -83,11 +83,13 @@ impl Doctor for Pg {
     fn jobs_bytes(&mut self, schema: &Schema) -> Result<i64> {
         let mut q = PgSql::new();
         let jobs = q.bind(format!("{}.oban_jobs", quote_ident(&schema.prefix)));
-        // Summed over the partition tree: a partitioned parent holds nothing itself, and an
-        // ordinary table is its own only member.
+        // Summed over the leaves: a partitioned parent holds nothing itself. An ordinary
+        // table has no partition tree (pg_partition_tree gives no row), so it counts itself.
         q.push(&format!(
-            "SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::int8 AS n \
-             FROM pg_partition_tree({jobs}::regclass)"
+            "SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::int8 AS n FROM ( \
+               SELECT relid FROM pg_partition_tree({jobs}::regclass) WHERE isleaf \
+               UNION ALL SELECT c.oid FROM pg_class c \
+               WHERE c.oid = {jobs}::regclass AND c.relkind = 'r') t"
         ));
         let rows: Vec<CountValue> = q.query().load(self)?;
         Ok(rows.first().map_or(0, |r| r.n))
