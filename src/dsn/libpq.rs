@@ -58,17 +58,10 @@ fn parse(conninfo: &str) -> Result<Vec<(String, Option<String>)>, String> {
 }
 
 /// Checks a PostgreSQL DSN as libpq will read it. The message never repeats the DSN or any
-/// part of it but a parameter's name: it may hold a password.
+/// part of it: it may hold a password.
 pub fn check(conninfo: &str) -> Result<(), String> {
-    let options = parse(conninfo).map_err(|message| {
-        let known: Vec<String> = parse("")
-            .map(|all| all.into_iter().map(|(k, _)| k).collect())
-            .unwrap_or_default();
-        format!(
-            "libpq cannot read it: {}",
-            quoted_names_only(&message, &known)
-        )
-    })?;
+    let options = parse(conninfo)
+        .map_err(|message| format!("libpq cannot read it ({})", before_any_quote(&message)))?;
     let value = |key: &str| {
         options
             .iter()
@@ -76,9 +69,11 @@ pub fn check(conninfo: &str) -> Result<(), String> {
             .and_then(|(_, v)| v.as_deref())
     };
     if let Some(port) = value("port") {
-        let ok = port
-            .split(',')
-            .all(|p| p.is_empty() || p.parse::<u16>().is_ok_and(|n| n > 0));
+        // libpq reads each with strtol, which allows white space around the number.
+        let ok = port.split(',').all(|p| {
+            let p = p.trim();
+            p.is_empty() || p.parse::<u16>().is_ok_and(|n| n > 0)
+        });
         if !ok {
             return Err("its port is not a number from 1 to 65535".into());
         }
@@ -91,22 +86,18 @@ pub fn check(conninfo: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `message` with every quoted part that is not one of libpq's parameter names replaced by
-/// `…`: libpq quotes what it could not read, which may be the password.
-fn quoted_names_only(message: &str, names: &[String]) -> String {
-    let mut out = String::new();
-    for (i, part) in message.split('"').enumerate() {
-        if i > 0 {
-            out.push('"');
-        }
-        // Odd parts are inside quotes.
-        if i % 2 == 1 && !names.iter().any(|n| n == part) {
-            out.push('…');
-        } else {
-            out.push_str(part);
-        }
+/// The start of libpq's message, before the first quote: its own fixed words ("invalid URI
+/// query parameter", "missing"). What it quotes after them can be any part of the DSN, the
+/// password included, and a quote inside the DSN would confuse any attempt to tell the parts
+/// apart, so none of it is kept.
+fn before_any_quote(message: &str) -> String {
+    let head = message.split('"').next().unwrap_or_default();
+    let head = head.trim().trim_end_matches(':').trim();
+    if head.is_empty() {
+        "no detail is shown: it would quote the DSN".into()
+    } else {
+        head.to_string()
     }
-    out
 }
 
 #[cfg(test)]
@@ -119,6 +110,8 @@ mod tests {
             "postgres://u:pw@127.0.0.1:5432/db?sslmode=require&application_name=x",
             "postgres://u@h1:5432,h2:5433/db",
             "host=127.0.0.1 port=5432 dbname=db user=u password=pw",
+            "host=h port='5432 ' dbname=db",
+            "postgres://h/db?port=%205432",
         ] {
             assert_eq!(check(good), Ok(()), "{good}");
         }
@@ -132,6 +125,10 @@ mod tests {
             ("postgres://u:s3cret@[::1/db", "libpq cannot read it"),
             ("host=h password=s3cret bogus=1", "libpq cannot read it"),
             ("host=h port=99999 password=s3cret", "port"),
+            // Quotes inside the DSN, where libpq's messages quote parts of it.
+            ("postgres://u:s3cret@[::1]\"x/db", "libpq cannot read it"),
+            ("postgres://app:50%\"s3cret@db/x", "libpq cannot read it"),
+            ("postgres://u:pa\"s3cret@[::1/db", "libpq cannot read it"),
         ] {
             let message = check(bad).expect_err(bad);
             assert!(message.contains(says), "{bad}: {message}");
