@@ -243,6 +243,87 @@ fn partitioned_prune_leaves_a_parent_whose_detach_waits_on_a_reader_for_the_next
     );
 }
 
+/// Leaves `leaf` of `oban_jobs_completed` pending detach, as a DBA's concurrent detach does
+/// when a reader outlasts its lock timeout.
+fn leave_pending(db: &PgDb, leaf: &str) {
+    let mut reader = db.conn();
+    reader
+        .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM oban_jobs")
+        .expect("read");
+    // Two statements: a concurrent detach cannot run in the implicit transaction of a
+    // multi-statement string.
+    let mut dba = db.conn();
+    dba.batch_execute("SET lock_timeout = '200ms'")
+        .expect("set");
+    let detach = dba.batch_execute(&format!(
+        "ALTER TABLE oban_jobs_completed DETACH PARTITION {leaf} CONCURRENTLY"
+    ));
+    assert!(
+        format!("{detach:?}").contains("lock timeout"),
+        "the detach waits for the reader: {detach:?}"
+    );
+    reader.batch_execute("COMMIT").expect("end the reader");
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) AS n FROM pg_inherits WHERE inhdetachpending \
+             AND inhrelid = '{leaf}'::regclass"
+        )),
+        1
+    );
+}
+
+#[test]
+fn partitioned_prune_finishes_or_keeps_a_detach_left_pending_by_someone_else() {
+    // A pending leaf among the old ones, not the oldest: it is finalized first, else every
+    // other detach from its parent would fail.
+    let db = partitioned_db("part_pending_old", "public");
+    insert(&db, "public", &population(&db));
+    let (gone_rows, gone_leaves) = expected(&db);
+    let old: Vec<&String> = gone_leaves
+        .iter()
+        .filter(|n| n.starts_with("oban_jobs_completed_"))
+        .collect();
+    assert_eq!(old.len(), 4);
+    leave_pending(&db, old[2]);
+    let r = run_json(&db, "public", &["prune"]);
+    assert_eq!(
+        r["partitions_dropped"].as_array().map(Vec::len),
+        Some(12),
+        "{r}"
+    );
+    assert_eq!(r["total"], gone_rows.len() as u64);
+
+    // A pending leaf that is not past the cutoff is kept, and so are its parent's old leaves
+    // (they cannot be detached until it is finished), with a notice; the pass exits 0.
+    let db = partitioned_db("part_pending_new", "public");
+    insert(&db, "public", &population(&db));
+    let (_, gone_leaves) = expected(&db);
+    let recent = leaves(&db, "public")
+        .into_iter()
+        .filter(|n| n.starts_with("oban_jobs_completed_2") && !gone_leaves.contains(n))
+        .max()
+        .expect("a recent completed leaf");
+    leave_pending(&db, &recent);
+    let out = oban()
+        .args(["-d", &db.url, "-o", "json", "prune"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("partition {recent}")), "{stderr}");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let busy = r["partitions_busy"].as_array().expect("a list");
+    assert_eq!(busy.len(), 4, "{r}");
+    assert_eq!(r["partitions_dropped"].as_array().map(Vec::len), Some(8));
+    assert_eq!(
+        db.count(&format!(
+            "SELECT count(*) AS n FROM pg_class WHERE relname = '{recent}'"
+        )),
+        1,
+        "the kept leaf is still there"
+    );
+}
+
 #[test]
 fn partitioned_prune_warns_when_the_coming_days_lack_a_leaf() {
     let db = partitioned_db("part_premake", "public");

@@ -91,10 +91,20 @@ pub fn remove(
     // PostgreSQL allows one pending detach per partitioned table. A concurrent detach that
     // `lock_timeout` stops while it waits for older snapshots (a long reader) leaves its leaf
     // pending, and every other detach from that parent fails until that one is finalized. So
-    // a pending leaf goes first (its finalize; it is the oldest, so any pass that removes a
-    // leaf of its parent removes it too), and after a lock timeout the parent's other leaves
-    // wait for the next pass as well.
+    // a pending leaf this pass removes goes first (its finalize); a parent whose pending leaf
+    // this pass must keep (someone else's detach) is left alone, with a notice; and after a
+    // lock timeout the parent's other leaves wait for the next pass as well.
     let mut blocked: BTreeSet<(&str, &str)> = BTreeSet::new();
+    let layout = schema.partitions.iter().flat_map(|layout| &layout.leaves);
+    for kept in layout.filter(|l| l.detach_pending && !leaves.iter().any(|(_, w)| w == l)) {
+        crate::output::notice(&format!(
+            "oban: prune: partition {} of {} is pending detach, not by this pass (its range is \
+             not past the cutoff): no other leaf of {} can go until it is finished \
+             (ALTER TABLE … DETACH PARTITION … FINALIZE)",
+            kept.name, kept.parent, kept.parent
+        ));
+        blocked.insert(parent(kept));
+    }
     let mut ordered: Vec<&(FinalState, &Leaf)> = leaves.iter().collect();
     ordered.sort_by_key(|(_, l)| !l.detach_pending);
     for (state, leaf) in ordered {

@@ -200,13 +200,14 @@ impl Partitions for Pg {
         let mut sql = PgSql::new();
         let parent_name = sql.bind(&parent);
         sql.push(&format!(
-            "SELECT (partdefid = 0)::text AS value FROM pg_partitioned_table \
-             WHERE partrelid = {parent_name}::regclass"
+            "SELECT (partdefid = 0 \
+                     AND current_setting('server_version_num')::int >= 140000)::text AS value \
+             FROM pg_partitioned_table WHERE partrelid = {parent_name}::regclass"
         ));
         let rows: Vec<TextValue> = sql.query().load(self)?;
         // CONCURRENTLY takes only a SHARE UPDATE EXCLUSIVE lock on the parent, so writers go
         // on; PostgreSQL refuses it when the parent has a default partition (and inside a
-        // transaction block, which this is not).
+        // transaction block, which this is not), and before version 14 it does not exist.
         let concurrently = rows.first().is_some_and(|r| r.value == "true");
         self.batch_execute(&format!(
             "ALTER TABLE {parent} DETACH PARTITION {me}{}",
