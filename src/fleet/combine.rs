@@ -12,6 +12,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use comfy_table::{ColumnConstraint, Width};
+use unicode_width::UnicodeWidthStr;
 
 use super::Outcome;
 use crate::output::{self, Format, Style};
@@ -83,9 +84,10 @@ fn header(outcomes: &[Outcome], pick: impl Fn(&output::Captured) -> &Vec<String>
     header
 }
 
-/// The width of the longest word of a cell (at most `u16::MAX`).
+/// The width on screen of the longest word of a cell (at most `u16::MAX`): a wide character
+/// takes two columns.
 fn longest_word(cell: &str) -> u16 {
-    let n = cell.split_whitespace().map(|w| w.chars().count()).max();
+    let n = cell.split_whitespace().map(UnicodeWidthStr::width).max();
     u16::try_from(n.unwrap_or(0)).unwrap_or(u16::MAX)
 }
 
@@ -259,5 +261,33 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn a_wide_word_in_the_last_column_is_measured_by_its_columns_on_screen() {
+        let header: Vec<String> = "id,state,queue,worker,try,to"
+            .split(',')
+            .map(String::from)
+            .collect();
+        let word = "請求書の送信処理ジョブ"; // 11 characters, 22 columns
+        let row: Vec<String> = ["123456", "discarded", "mailers"]
+            .into_iter()
+            .chain(["app.workers.mailers.DeliverDigestEmail", "20/21", word])
+            .map(String::from)
+            .collect();
+        let captured = output::Captured {
+            json: serde_json::Value::Null,
+            csv: (header.clone(), vec![row.clone()]),
+            rows: (header, vec![row]),
+            prometheus: None,
+        };
+        let outcome = Outcome {
+            target: "db.internal/production".into(),
+            code: 0,
+            reports: vec![captured],
+            error: None,
+        };
+        let text = table(&[outcome]);
+        assert!(text.lines().any(|l| l.contains(word)), "{text}");
     }
 }
