@@ -228,6 +228,22 @@ mod tests {
         );
     }
 
+    /// One target's outcome whose report adds `rows` under `header` to the combined table.
+    fn one_target(header: Vec<String>, rows: Vec<Vec<String>>) -> Outcome {
+        let captured = output::Captured {
+            json: serde_json::Value::Null,
+            csv: (header.clone(), rows.clone()),
+            rows: (header, rows),
+            prometheus: None,
+        };
+        Outcome {
+            target: "db.internal/production".into(),
+            code: 0,
+            reports: vec![captured],
+            error: None,
+        }
+    }
+
     #[test]
     fn a_table_too_wide_for_80_columns_runs_over_rather_than_split_a_value() {
         // The stats counts of a large table, estimates marked: wider than 80 columns.
@@ -240,19 +256,7 @@ mod tests {
             .chain(["~3566208", "16090", "~152211", "~3862336"])
             .map(String::from)
             .collect();
-        let captured = output::Captured {
-            json: serde_json::Value::Null,
-            csv: (header.clone(), vec![row.clone()]),
-            rows: (header, vec![row.clone(), row]),
-            prometheus: None,
-        };
-        let outcome = Outcome {
-            target: "db.internal/production".into(),
-            code: 0,
-            reports: vec![captured],
-            error: None,
-        };
-        let text = table(&[outcome]);
+        let text = table(&[one_target(header, vec![row.clone(), row])]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 4, "a header, a rule and two rows:\n{text}");
         for value in ["webhooks", "~3566208", "~3862336"] {
@@ -275,19 +279,7 @@ mod tests {
             .chain(["app.workers.mailers.DeliverDigestEmail", "20/21", word])
             .map(String::from)
             .collect();
-        let captured = output::Captured {
-            json: serde_json::Value::Null,
-            csv: (header.clone(), vec![row.clone()]),
-            rows: (header, vec![row]),
-            prometheus: None,
-        };
-        let outcome = Outcome {
-            target: "db.internal/production".into(),
-            code: 0,
-            reports: vec![captured],
-            error: None,
-        };
-        let text = table(&[outcome]);
+        let text = table(&[one_target(header, vec![row])]);
         assert!(text.lines().any(|l| l.contains(word)), "{text}");
     }
 }

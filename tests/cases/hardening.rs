@@ -221,19 +221,23 @@ fn a_table_without_the_cancelled_state_refuses_cancel_and_reads_as_usual() {
             JobSpec::new("completed", 2.0 * DAY),
         ],
     );
+    let run = |args: &[&str]| {
+        let out = oban()
+            .args(["-d", &db.url])
+            .args(args)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        (out.status.code(), stderr)
+    };
     let before = db.snapshot("public");
     for args in [
         vec!["cancel", "1", "--dry-run"],
         vec!["cancel", "1"],
         vec!["cancel", "--state", "available", "--all-matching", "--yes"],
     ] {
-        let out = oban()
-            .args(["-d", &db.url])
-            .args(&args)
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        let (code, stderr) = run(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains("no 'cancelled'"), "{args:?}: {stderr}");
     }
     assert_eq!(db.snapshot("public"), before, "nothing changed");
@@ -243,13 +247,8 @@ fn a_table_without_the_cancelled_state_refuses_cancel_and_reads_as_usual() {
         vec!["prune"],
         vec!["stats"],
     ] {
-        let out = oban()
-            .args(["-d", &db.url])
-            .args(&args)
-            .output()
-            .expect("run");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        let (code, stderr) = run(&args);
+        assert_eq!(code, Some(0), "{args:?}: {stderr}");
     }
     assert_eq!(
         db.count("SELECT count(*) AS n FROM oban_jobs"),
