@@ -70,10 +70,9 @@ pub fn check(conninfo: &str) -> Result<(), String> {
     };
     if let Some(port) = value("port") {
         // libpq reads each with strtol, which allows white space around the number.
-        let ok = port.split(',').all(|p| {
-            let p = p.trim();
-            p.is_empty() || p.parse::<u16>().is_ok_and(|n| n > 0)
-        });
+        let ok = port
+            .split(',')
+            .all(|p| p.is_empty() || p.trim().parse::<u16>().is_ok_and(|n| n > 0));
         if !ok {
             return Err("its port is not a number from 1 to 65535".into());
         }
@@ -125,6 +124,7 @@ mod tests {
             ("postgres://u:s3cret@[::1/db", "libpq cannot read it"),
             ("host=h password=s3cret bogus=1", "libpq cannot read it"),
             ("host=h port=99999 password=s3cret", "port"),
+            ("host=h port=' ' password=s3cret", "port"),
             // Quotes inside the DSN, where libpq's messages quote parts of it.
             ("postgres://u:s3cret@[::1]\"x/db", "libpq cannot read it"),
             ("postgres://app:50%\"s3cret@db/x", "libpq cannot read it"),

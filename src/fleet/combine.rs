@@ -274,9 +274,10 @@ mod tests {
             .map(String::from)
             .collect();
         let word = "請求書の送信処理ジョブ"; // 11 characters, 22 columns
-        let row: Vec<String> = ["123456", "discarded", "mailers"]
+                                             // A worker name wider than any terminal, so that the last column gets only its bound.
+        let worker = format!("app.workers.{}", "Deliver".repeat(100));
+        let row: Vec<String> = ["123456", "discarded", "mailers", &worker, "20/21", word]
             .into_iter()
-            .chain(["app.workers.mailers.DeliverDigestEmail", "20/21", word])
             .map(String::from)
             .collect();
         let text = table(&[one_target(header, vec![row])]);

@@ -96,7 +96,10 @@ pub fn remove(
     // lock timeout the parent's other leaves wait for the next pass as well.
     let mut blocked: BTreeSet<(&str, &str)> = BTreeSet::new();
     let layout = schema.partitions.iter().flat_map(|layout| &layout.leaves);
-    for kept in layout.filter(|l| l.detach_pending && !leaves.iter().any(|(_, w)| w == l)) {
+    let removing = |l: &Leaf| leaves.iter().any(|(_, w)| parent(w) == parent(l));
+    let kept =
+        layout.filter(|l| l.detach_pending && removing(l) && !leaves.iter().any(|(_, w)| *w == *l));
+    for kept in kept {
         crate::output::notice(&format!(
             "oban: prune: partition {} of {} is pending detach, not by this pass (its range is \
              not past the cutoff): no other leaf of {} can go until it is finished \

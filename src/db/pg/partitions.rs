@@ -185,18 +185,19 @@ impl Partitions for Pg {
     fn detach(&mut self, leaf: &Leaf, state: FinalState) -> Result<()> {
         let parent = table(&leaf.parent_schema, &leaf.parent);
         let me = table(&leaf.schema, &leaf.name);
+        // The mark lets the next pass finish a leaf this one detached and could not drop,
+        // including one whose detach someone else started. A fixed text and a state name:
+        // nothing from outside goes into the literal.
+        self.batch_execute(&format!(
+            "COMMENT ON TABLE {me} IS '{}'",
+            detached_mark(state).replace('\'', "''")
+        ))?;
         if leaf.detach_pending {
             self.batch_execute(&format!(
                 "ALTER TABLE {parent} DETACH PARTITION {me} FINALIZE"
             ))?;
             return Ok(());
         }
-        // The mark lets the next pass finish a leaf this one detached and could not drop.
-        // A fixed text and a state name: nothing from outside goes into the literal.
-        self.batch_execute(&format!(
-            "COMMENT ON TABLE {me} IS '{}'",
-            detached_mark(state).replace('\'', "''")
-        ))?;
         let mut sql = PgSql::new();
         let parent_name = sql.bind(&parent);
         sql.push(&format!(
