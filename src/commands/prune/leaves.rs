@@ -96,9 +96,9 @@ pub fn remove(
     // lock timeout the parent's other leaves wait for the next pass as well.
     let mut blocked: BTreeSet<(&str, &str)> = BTreeSet::new();
     let layout = schema.partitions.iter().flat_map(|layout| &layout.leaves);
-    let removing = |l: &Leaf| leaves.iter().any(|(_, w)| parent(w) == parent(l));
-    let kept =
-        layout.filter(|l| l.detach_pending && removing(l) && !leaves.iter().any(|(_, w)| *w == *l));
+    let in_pass = |l: &Leaf| leaves.iter().any(|(_, w)| *w == l);
+    let parent_in_pass = |l: &Leaf| leaves.iter().any(|(_, w)| parent(w) == parent(l));
+    let kept = layout.filter(|l| l.detach_pending && parent_in_pass(l) && !in_pass(l));
     for kept in kept {
         crate::output::notice(&format!(
             "oban: prune: partition {} of {} is pending detach, not by this pass (its range is \
