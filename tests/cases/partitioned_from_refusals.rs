@@ -80,3 +80,50 @@ fn from_refuses_other_shapes_and_a_dry_run_writes_nothing() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(relations(&db), rels);
 }
+
+/// A move undone in part by hand, then run again, is refused before the switch: the workers
+/// are never switched to a table that lacks jobs or holds some twice.
+#[test]
+fn from_refuses_to_switch_to_a_copy_undone_in_part() {
+    let stop_early = [
+        "migrate",
+        "--partitioned",
+        "--from",
+        "public",
+        "--batch-size",
+        "100",
+        "--max-batches",
+        "2",
+    ];
+    // The new table dropped and made again: the rows copied before are gone from it.
+    let db = seeded("from_undone_new", 400);
+    let before = db.snapshot("public");
+    run_json(&db, "public", &stop_early);
+    db.exec("DROP TABLE oban_jobs_partitioning CASCADE");
+    let out = move_fails(&db);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("undone in part"), "{stderr}");
+    assert_eq!(
+        relkind(&db, "oban_jobs").as_deref(),
+        Some("r"),
+        "not switched"
+    );
+    assert_eq!(db.snapshot("public"), before);
+
+    // The trigger, log and progress dropped, the copied rows kept: copied again, twice.
+    let db = seeded("from_undone_log", 400);
+    run_json(&db, "public", &stop_early);
+    db.exec(
+        "DROP TRIGGER oban_jobs_partitioning_record ON oban_jobs; \
+         DROP FUNCTION oban_jobs_partitioning_record(); \
+         DROP TABLE oban_jobs_partitioning_log; DROP TABLE oban_jobs_partitioning_progress",
+    );
+    let out = move_fails(&db);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("twice"), "{stderr}");
+    assert_eq!(
+        relkind(&db, "oban_jobs").as_deref(),
+        Some("r"),
+        "not switched"
+    );
+}

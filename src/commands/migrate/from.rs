@@ -362,6 +362,7 @@ fn copy(pg: &mut Pg, opts: &Opts, days: &[mv::Day], report: &mut MoveReport) -> 
             break;
         }
     }
+    crate::db::pg::move_switch::verify(pg, m)?;
     switch_with_retries(pg, opts, report)
 }
 

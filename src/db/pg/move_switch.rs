@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl};
+use diesel::sql_types::BigInt;
+use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::move_jobs::{distinct, progress_or_fail, recopy, Move, RECORD, UNPARTITIONED};
 use super::{Pg, PgSql};
@@ -25,6 +26,60 @@ pub struct Switched {
     pub copied: u64,
     /// Milliseconds from the lock granted to the commit.
     pub lock_ms: f64,
+}
+
+/// The two tables counted in one snapshot.
+#[derive(QueryableByName)]
+struct Counts {
+    #[diesel(sql_type = BigInt)]
+    old: i64,
+    #[diesel(sql_type = BigInt)]
+    new: i64,
+    #[diesel(sql_type = BigInt)]
+    new_ids: i64,
+    #[diesel(sql_type = BigInt)]
+    logged: i64,
+}
+
+/// Checks, before the switch, that the new table holds the old one's jobs. In one snapshot an
+/// id is in both tables unless the log names it (changed since the last copy), and no id is in
+/// the new table twice. A move undone in part by hand (the new table dropped and made again,
+/// or the trigger, log and progress dropped with the copied rows kept) fails here instead of
+/// switching the workers to a table that lacks or doubles jobs. Two full reads of each table,
+/// outside any lock: seconds on millions of jobs, once per move.
+pub fn verify(conn: &mut Pg, mv: &Move) -> Result<()> {
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM {old}) AS old, (SELECT count(*) FROM {new}) AS new, \
+                (SELECT count(DISTINCT id) FROM {new}) AS new_ids, \
+                (SELECT count(DISTINCT id) FROM {log}) AS logged",
+        old = mv.old(),
+        new = mv.new_parent(),
+        log = mv.log()
+    );
+    let counts = conn
+        .build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(|c| diesel::sql_query(&sql).get_result::<Counts>(c))?;
+    let undo = "a move undone in part by hand? nothing was switched; to start again, drop \
+                oban_jobs_partitioning and the trigger, log and progress tables (README, \
+                \"To give up instead\") and run the command again";
+    if counts.new_ids != counts.new {
+        bail!(
+            "the new table holds {} jobs twice: {undo}",
+            counts.new - counts.new_ids
+        );
+    }
+    if (counts.old - counts.new).abs() > counts.logged {
+        bail!(
+            "the new table holds {} jobs against the old table's {}, further apart than the {} \
+             changes recorded since the last copy: {undo}",
+            counts.new,
+            counts.old,
+            counts.logged
+        );
+    }
+    Ok(())
 }
 
 /// Runs the switch; refuses (changing nothing) when the log names more than `max_rows` ids to
