@@ -127,3 +127,64 @@ fn from_refuses_to_switch_to_a_copy_undone_in_part() {
         "not switched"
     );
 }
+
+/// The workers' role keeps its access across the switch: the new table gets the old one's
+/// owner, grants and comment.
+#[test]
+fn from_carries_the_owner_grants_and_comment_over() {
+    /// Roles belong to the server: dropped after the database (declared before it).
+    struct Roles(Vec<String>);
+    impl Drop for Roles {
+        fn drop(&mut self) {
+            for role in &self.0 {
+                crate::support::admin_exec(&format!("DROP ROLE IF EXISTS {role}"));
+            }
+        }
+    }
+    let app = format!("oban_t_app_{}", std::process::id());
+    let worker = format!("oban_t_worker_{}", std::process::id());
+    let _roles = Roles(vec![app.clone(), worker.clone()]);
+    let db = seeded("from_grants", 300);
+    db.exec(&format!(
+        "CREATE ROLE {app} NOLOGIN; CREATE ROLE {worker} NOLOGIN; \
+         ALTER TABLE oban_jobs OWNER TO {app}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON oban_jobs TO {worker}; \
+         COMMENT ON TABLE oban_jobs IS 'the app''s jobs'"
+    ));
+    let moved = run_json(
+        &db,
+        "public",
+        &["migrate", "--partitioned", "--from", "public"],
+    );
+    assert_eq!(moved["switched"], true, "{moved}");
+    let yes = |sql: &str| db.count(&format!("SELECT ({sql})::int::int8 AS n"));
+    assert_eq!(yes(&format!("pg_get_userbyid((SELECT relowner FROM pg_class WHERE oid = 'oban_jobs'::regclass)) = '{app}'")), 1);
+    assert_eq!(
+        yes(&format!(
+            "NOT EXISTS (SELECT 1 FROM pg_partition_tree('oban_jobs') t JOIN pg_class c \
+             ON c.oid = t.relid WHERE pg_get_userbyid(c.relowner) <> '{app}')"
+        )),
+        1,
+        "every leaf has the owner"
+    );
+    for privilege in ["SELECT", "INSERT", "UPDATE", "DELETE"] {
+        assert_eq!(
+            yes(&format!(
+                "has_table_privilege('{worker}', 'oban_jobs', '{privilege}')"
+            )),
+            1,
+            "{privilege}"
+        );
+    }
+    assert_eq!(
+        yes("obj_description('oban_jobs'::regclass) = 'the app''s jobs'"),
+        1
+    );
+    // A worker's insert and fetch, as that role.
+    db.exec(&format!(
+        "SET ROLE {worker}; \
+         INSERT INTO oban_jobs (worker, args) VALUES ('app.Worker', '{{}}'); \
+         UPDATE oban_jobs SET state = 'executing' WHERE id = (SELECT max(id) FROM oban_jobs); \
+         RESET ROLE"
+    ));
+}

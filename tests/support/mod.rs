@@ -29,6 +29,13 @@ pub fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into())
 }
 
+/// Runs SQL on the test server's administrative database (roles are the server's, not a
+/// database's).
+pub fn admin_exec(sql: &str) {
+    let mut admin = PgConnection::establish(&server_url()).expect("the test server");
+    diesel::connection::SimpleConnection::batch_execute(&mut admin, sql).expect(sql);
+}
+
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, format!("?{q}")),

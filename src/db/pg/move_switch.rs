@@ -15,6 +15,7 @@ use diesel::{Connection, QueryableByName, RunQueryDsl};
 
 use super::move_jobs::{distinct, progress_or_fail, recopy, Move, RECORD, UNPARTITIONED};
 use super::{Pg, PgSql};
+use crate::db::catalog::TextValue;
 use crate::db::{quote_ident, CountValue};
 
 /// What the switch did.
@@ -82,6 +83,39 @@ pub fn verify(conn: &mut Pg, mv: &Move) -> Result<()> {
     Ok(())
 }
 
+/// Gives the new table (and each of its leaves) the old one's owner, privileges and comment,
+/// so that workers connecting as a role other than the one running the move keep their access
+/// after the switch. The statements are written by the server (`format` with `%I`/`%L`) from
+/// the catalog. Changing the owner needs the running role to be a member of the old owner's
+/// role (or a superuser): otherwise this fails and the switch is rolled back.
+fn carry_over(c: &mut Pg, old: &str, new: &str) -> Result<()> {
+    let mut sql = PgSql::new();
+    let (old_name, new_name) = (sql.bind(old), sql.bind(new));
+    sql.push(&format!(
+        "WITH o AS (SELECT oid, relowner, relacl FROM pg_class WHERE oid = {old_name}::regclass), \
+              tree AS (SELECT relid FROM pg_partition_tree({new_name}::regclass)) \
+         SELECT format('ALTER TABLE %s OWNER TO %I', t.relid::regclass, pg_get_userbyid(o.relowner)) \
+                AS value \
+           FROM tree t, o \
+          WHERE (SELECT relowner FROM pg_class WHERE oid = t.relid) <> o.relowner \
+         UNION ALL \
+         SELECT format('GRANT %s ON %s TO %s%s', a.privilege_type, {new_name}::regclass, \
+                       CASE WHEN a.grantee = 0 THEN 'PUBLIC' \
+                            ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
+                       CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) \
+           FROM o, aclexplode(o.relacl) a WHERE a.grantee <> o.relowner \
+         UNION ALL \
+         SELECT format('COMMENT ON TABLE %s IS %L', {new_name}::regclass, d.description) \
+           FROM o JOIN pg_description d ON d.objoid = o.oid AND d.objsubid = 0 \
+                AND d.classoid = 'pg_class'::regclass"
+    ));
+    let statements: Vec<TextValue> = sql.query().load(c)?;
+    for s in statements {
+        c.batch_execute(&s.value)?;
+    }
+    Ok(())
+}
+
 /// Runs the switch; refuses (changing nothing) when the log names more than `max_rows` ids to
 /// copy under the lock.
 pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
@@ -116,6 +150,7 @@ pub fn switch(conn: &mut Pg, mv: &Move, max_rows: u64) -> Result<Switched> {
                coalesce((SELECT max(id) FROM {old}), 0), 1)) AS n"
         ));
         sql.query().load::<CountValue>(c)?;
+        carry_over(c, &old, &new)?;
         c.batch_execute(&format!(
             "DROP TRIGGER {trigger} ON {old}; DROP FUNCTION {record}(); \
              DROP TABLE {log}; DROP TABLE {progress}; \
