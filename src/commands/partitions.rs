@@ -39,6 +39,8 @@ pub struct PartitionsReport {
     pub days: u64,
     /// Leaves created.
     pub created: Vec<NewLeaf>,
+    /// Another run held the lock: nothing was done.
+    pub locked: bool,
 }
 
 impl Report for PartitionsReport {
@@ -48,6 +50,12 @@ impl Report for PartitionsReport {
         } else {
             "created"
         };
+        if self.locked {
+            return format!(
+                "partitions: another run is making leaves in schema {}; nothing done\n",
+                self.prefix
+            );
+        }
         if self.created.is_empty() {
             return format!(
                 "partitions: every final state has a leaf for today and the next {} (schema {})\n",
@@ -110,17 +118,25 @@ pub fn make_days(
         prefix: schema.prefix.clone(),
         days,
         created: Vec::new(),
+        locked: false,
     };
+    let mut failed = Vec::new();
     for state in FinalState::ALL {
         if !layout.by_day(state) {
             continue;
         }
-        // A leaf of the state shows where new ones go (its parent, its schema).
-        let Some(model) = layout
-            .leaves
-            .iter()
-            .rev()
-            .find(|l| l.final_state() == Some(state))
+        // A leaf of the state shows where new ones go (its parent, its schema) and what they
+        // are like (its storage parameters): a ranged one, not the DEFAULT, when there is one.
+        let of_state = || {
+            layout
+                .leaves
+                .iter()
+                .rev()
+                .filter(move |l| l.final_state() == Some(state))
+        };
+        let Some(model) = of_state()
+            .find(|l| !l.default)
+            .or_else(|| of_state().next())
         else {
             continue;
         };
@@ -132,7 +148,12 @@ pub fn make_days(
             }
             let name = format!("{}_{}", model.parent, day.replace('-', ""));
             if !dry_run {
-                create(db, model, &name, day, next)?;
+                // One leaf that cannot be made (a DEFAULT partition already holding its rows, a
+                // lock not granted) does not stop the others.
+                if let Err(e) = create(db, model, &name, day, next) {
+                    failed.push(e);
+                    continue;
+                }
             }
             report.created.push(NewLeaf {
                 name,
@@ -140,6 +161,24 @@ pub fn make_days(
                 day: day.clone(),
             });
         }
+    }
+    let mut failed = failed.into_iter();
+    if let Some(first) = failed.next() {
+        // The first failure keeps its cause (a lock timeout is recognised from it); the
+        // others and what was made are said beside it.
+        let others: Vec<String> = failed.map(|e| format!("{e:#}")).collect();
+        let made: Vec<&str> = report.created.iter().map(|l| l.name.as_str()).collect();
+        let made = if made.is_empty() {
+            "none".to_string()
+        } else {
+            made.join(", ")
+        };
+        let also = if others.is_empty() {
+            String::new()
+        } else {
+            format!("; also: {}", others.join("; "))
+        };
+        return Err(first.context(format!("leaves made: {made}{also}")));
     }
     Ok(report)
 }
@@ -168,7 +207,23 @@ pub fn run(settings: &Settings, args: &PartitionsArgs, out: &mut dyn Write) -> R
         crate::commands::session_limits(&args.session),
     );
     runner.maintain(out, |db, schema, _| {
-        let report = premake(db, schema, days, args.dry_run)?;
+        // Two overlapping runs would race to create the same leaf: the second one waits for
+        // nothing and says so.
+        let made = if args.dry_run {
+            Some(premake(db, schema, days, true)?)
+        } else {
+            crate::db::lock::exclusive(db, "partitions", &schema.prefix, |db| {
+                premake(db, schema, days, false)
+            })?
+        };
+        let report = made.unwrap_or_else(|| PartitionsReport {
+            command: "partitions",
+            dry_run: false,
+            prefix: schema.prefix.clone(),
+            days,
+            created: Vec::new(),
+            locked: true,
+        });
         let tally = watch::Tally {
             changed: report.created.len() as u64,
             interrupted: false,

@@ -83,6 +83,67 @@ fn partitioned_premake_gives_up_at_its_lock_timeout() {
 }
 
 #[test]
+fn partitioned_premake_makes_what_it_can_beside_a_default_and_waits_for_no_other_run() {
+    let db = partitioned_db("part_premake_default", "public");
+    // A DEFAULT partition holding a job finished in four days: that day's leaf cannot be
+    // made (its rows would have to move); the others can, shaped like the ranged leaves.
+    db.exec(
+        "DO $$ DECLARE r record; BEGIN \
+           FOR r IN SELECT relname FROM pg_class WHERE relname ~ '^oban_jobs_completed_2[0-9]{7}$' \
+           LOOP EXECUTE format('ALTER TABLE %I SET (fillfactor = 90)', r.relname); END LOOP; \
+         END $$; \
+         CREATE TABLE oban_jobs_completed_default PARTITION OF oban_jobs_completed DEFAULT; \
+         INSERT INTO oban_jobs (state, queue, worker, args, completed_at) VALUES \
+           ('completed', 'q', 'w', '{}', timezone('UTC', now()) + interval '4 days')",
+    );
+    let out = crate::support::oban()
+        .args(["-d", &db.url, "partitions", "--premake", "7d"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("default partition"), "{stderr}");
+    // Every leaf asked for but the one the DEFAULT's row is in: the last day's of each state.
+    let day = |k: u32| {
+        db.count(&format!(
+            "SELECT to_char(timezone('UTC', now()) + interval '{k} days', 'YYYYMMDD')::int8 AS n"
+        ))
+    };
+    let made = leaves(&db, "public");
+    for state in ["completed", "cancelled", "discarded"] {
+        let last = format!("oban_jobs_{state}_{}", day(6));
+        assert!(made.contains(&last), "{last}: {made:?}");
+    }
+    let blocked = format!("oban_jobs_completed_{}", day(4));
+    assert!(!made.contains(&blocked), "{made:?}");
+    assert_eq!(
+        db.count(
+            "SELECT count(*) AS n FROM pg_class WHERE relname ~ '^oban_jobs_completed_2[0-9]{7}$' \
+             AND NOT coalesce('fillfactor=90' = ANY (reloptions), false)"
+        ),
+        0,
+        "every completed leaf has the ranged leaves' storage parameters"
+    );
+
+    // Another run holds the lock: this one does nothing and says so, exit 0.
+    let key = oban::db::lock::key("partitions", "public");
+    let mut other = db.conn();
+    other
+        .batch_execute(&format!("SELECT pg_advisory_lock({key})"))
+        .expect("lock");
+    let before = leaves(&db, "public");
+    db.exec("DELETE FROM oban_jobs");
+    let out = crate::support::oban()
+        .args(["-d", &db.url, "partitions", "--premake", "9d"])
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("another run"), "{stdout}");
+    assert_eq!(leaves(&db, "public"), before, "nothing made");
+}
+
+#[test]
 fn partitioned_migrate_creates_the_layout_in_oban_py_shape() {
     let db = PgDb::new("part_migrate");
     let dry = run_json(&db, "jobs", &["migrate", "--partitioned", "--dry-run"]);
