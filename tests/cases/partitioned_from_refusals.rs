@@ -188,3 +188,36 @@ fn from_carries_the_owner_grants_and_comment_over() {
          RESET ROLE"
     ));
 }
+
+/// A finished job without its state's timestamp fits no day's leaf: the move (and its dry
+/// run) refuses before it changes anything, naming the job.
+#[test]
+fn from_refuses_a_finished_job_without_its_timestamp() {
+    let db = seeded("from_untimed", 300);
+    let id = db.count("SELECT min(id) AS n FROM oban_jobs WHERE state = 'completed'");
+    db.exec(&format!(
+        "UPDATE oban_jobs SET completed_at = NULL WHERE id = {id}"
+    ));
+    let rels = relations(&db);
+    for dry in [true, false] {
+        let mut args = vec![
+            "-d",
+            db.url.as_str(),
+            "migrate",
+            "--partitioned",
+            "--from",
+            "public",
+        ];
+        if dry {
+            args.push("--dry-run");
+        }
+        let out = oban().args(&args).output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("no timestamp") && stderr.contains(&format!("id {id}")),
+            "{stderr}"
+        );
+    }
+    assert_eq!(relations(&db), rels, "nothing created");
+}

@@ -237,6 +237,15 @@ fn pass(db: &mut Db, opts: &Opts, report: &mut MoveReport) -> Result<()> {
     let pg = db
         .postgres()
         .ok_or_else(|| anyhow!("--from needs PostgreSQL"))?;
+    if let (n @ 1.., Some(id)) = mv::untimed(pg, m)? {
+        bail!(
+            "--from {}: {n} finished jobs have no timestamp for their state (the first: id \
+             {id}), so no day's leaf can hold them; set it (e.g. completed_at = \
+             coalesce(attempted_at, scheduled_at)) or delete them, then run again; nothing \
+             more was done",
+            m.from
+        );
+    }
     if kept.is_some() {
         bail!(
             "--from {}: {}.{UNPARTITIONED} exists (an earlier move's old table?); drop or \

@@ -179,6 +179,30 @@ pub fn rows_by_state(conn: &mut Pg, mv: &Move) -> Result<Vec<StateRows>> {
     .load(conn)?)
 }
 
+/// Finished jobs without their state's timestamp (count, and the lowest id): no day's leaf
+/// can hold them, so the copy would stop at the first.
+pub fn untimed(conn: &mut Pg, mv: &Move) -> Result<(i64, Option<i64>)> {
+    let missing: Vec<String> = FinalState::ALL
+        .iter()
+        .map(|s| format!("(state = '{}' AND {} IS NULL)", s.name(), s.column()))
+        .collect();
+    let found: Untimed = diesel::sql_query(format!(
+        "SELECT count(*) AS n, min(id) AS id FROM {} WHERE {}",
+        mv.old(),
+        missing.join(" OR ")
+    ))
+    .get_result(conn)?;
+    Ok((found.n, found.id))
+}
+
+#[derive(QueryableByName)]
+struct Untimed {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    id: Option<i64>,
+}
+
 /// A leaf the new table needs: a final state and a UTC day (`YYYY-MM-DD`) with the next one.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Day {
