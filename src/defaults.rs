@@ -15,6 +15,9 @@ pub const CONFIG_FILE: &str = "oban.toml";
 pub const PREFIX: &str = "public";
 /// Output format when `-o/--format` is not given.
 pub const FORMAT: Format = Format::Table;
+/// Seconds libpq waits to connect when the DSN and `PGCONNECT_TIMEOUT` name no
+/// `connect_timeout` (libpq alone would wait for as long as the network keeps the attempt open).
+pub const CONNECT_TIMEOUT_SECS: u64 = 10;
 
 /// `[pruner] max_age`: final jobs older than this are pruned (oban-py: 1 day).
 pub const PRUNE_MAX_AGE: Duration = Duration::from_secs(86_400);

@@ -332,6 +332,25 @@ fn keyword_pairs(text: &str) -> Option<Vec<(String, String, std::ops::Range<usiz
     (!pairs.is_empty()).then_some(pairs)
 }
 
+/// `target` (a libpq connection string) with `connect_timeout` set to `seconds`, unless it
+/// names one or `PGCONNECT_TIMEOUT` is set: without one, libpq waits on a server that accepts
+/// and never answers for as long as the network keeps the attempt open.
+pub fn with_connect_timeout(
+    target: &str,
+    seconds: u64,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    if parameter(target, "connect_timeout").is_some() || env("PGCONNECT_TIMEOUT").is_some() {
+        target.to_string()
+    } else if keyword_pairs(target).is_some() {
+        format!("{target} connect_timeout={seconds}")
+    } else if target.contains('?') {
+        format!("{target}&connect_timeout={seconds}")
+    } else {
+        format!("{target}?connect_timeout={seconds}")
+    }
+}
+
 /// The value of a libpq parameter: a key=value pair, or a URL query parameter.
 fn parameter(dsn: &str, name: &str) -> Option<String> {
     if let Some(pairs) = keyword_pairs(dsn) {

@@ -139,3 +139,31 @@ fn labels_hold_no_password_nor_user() {
         assert!(!d.label().contains("s3cret"));
     }
 }
+
+#[test]
+fn a_connect_timeout_is_added_unless_one_is_given() {
+    let none = |_: &str| None;
+    for (given, wanted) in [
+        ("postgres://db/app", "postgres://db/app?connect_timeout=10"),
+        (
+            "postgres://db/app?sslmode=require",
+            "postgres://db/app?sslmode=require&connect_timeout=10",
+        ),
+        (
+            "host=db dbname=app",
+            "host=db dbname=app connect_timeout=10",
+        ),
+        (
+            "postgres://db/app?connect_timeout=3",
+            "postgres://db/app?connect_timeout=3",
+        ),
+        ("host=db connect_timeout=3", "host=db connect_timeout=3"),
+    ] {
+        assert_eq!(with_connect_timeout(given, 10, &none), wanted);
+    }
+    let env = |k: &str| (k == "PGCONNECT_TIMEOUT").then(|| "4".to_string());
+    assert_eq!(
+        with_connect_timeout("postgres://db/app", 10, &env),
+        "postgres://db/app"
+    );
+}

@@ -1,5 +1,6 @@
 //! Faults: the tool killed mid-archive, its backend terminated mid-watch, a table lock held
-//! by someone else, and secrets in every command's errors.
+//! by someone else, a server that accepts and never answers, and secrets in every command's
+//! errors.
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
@@ -493,4 +494,27 @@ fn hostile_input_is_data_or_refused_and_changes_nothing() {
         empty.count("SELECT count(*) AS n FROM pg_tables WHERE schemaname = 'public'"),
         0
     );
+}
+
+/// A server that accepts connections and never answers: the connection gives up after the
+/// default connect_timeout (10 s) instead of waiting for as long as the network keeps it.
+#[test]
+fn a_server_that_never_answers_fails_the_run_at_the_connect_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let dsn = format!("postgres://root@127.0.0.1:{port}/x");
+    let out = oban()
+        .args(["-d", &dsn, "stats"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timeout expired"), "{stderr}");
 }

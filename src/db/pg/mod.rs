@@ -52,9 +52,14 @@ pub type Pg = PgConnection;
 
 /// Connects and applies timeouts and a recognisable application name.
 pub fn connect(dsn: &Dsn, limits: SessionLimits) -> Result<Pg> {
+    let env = |key: &str| std::env::var(key).ok();
+    let target = crate::dsn::with_connect_timeout(
+        &dsn.libpq_target(SOCKET_DIRS, &env),
+        crate::defaults::CONNECT_TIMEOUT_SECS,
+        &env,
+    );
     let mut conn =
-        PgConnection::establish(&dsn.libpq_target(SOCKET_DIRS, &|key| std::env::var(key).ok()))
-            .with_context(|| format!("connecting to {dsn}"))?;
+        PgConnection::establish(&target).with_context(|| format!("connecting to {dsn}"))?;
     let lock_ms = limits.lock_timeout.as_millis();
     let stmt_ms = limits.statement_timeout.as_millis();
     // Integers formatted by us, not user text: SET does not take bind parameters.
