@@ -9,7 +9,8 @@ use diesel::{sql_query, QueryableByName, RunQueryDsl};
 
 use super::{table, Pg, PgSql};
 use crate::db::doctor::{Doctor, Facts, IndexFact, Probe, Progress};
-use crate::db::{quote_ident, CountValue, Schema};
+use crate::db::stats::Stats;
+use crate::db::Schema;
 
 #[derive(QueryableByName)]
 struct PidRow {
@@ -81,18 +82,9 @@ impl Doctor for Pg {
     }
 
     fn jobs_bytes(&mut self, schema: &Schema) -> Result<i64> {
-        let mut q = PgSql::new();
-        let jobs = q.bind(format!("{}.oban_jobs", quote_ident(&schema.prefix)));
-        // Summed over the leaves: a partitioned parent holds nothing itself. An ordinary
-        // table has no partition tree (pg_partition_tree gives no row), so it counts itself.
-        q.push(&format!(
-            "SELECT coalesce(sum(pg_total_relation_size(t.relid)), 0)::int8 AS n FROM ( \
-               SELECT relid FROM pg_partition_tree({jobs}::regclass) WHERE isleaf \
-               UNION ALL SELECT c.oid FROM pg_class c \
-               WHERE c.oid = {jobs}::regclass AND c.relkind = 'r') t"
-        ));
-        let rows: Vec<CountValue> = q.query().load(self)?;
-        Ok(rows.first().map_or(0, |r| r.n))
+        // What stats reports: summed over the leaves of a partitioned table, an ordinary table
+        // counted as its own only leaf.
+        Ok(self.table_health(schema)?.map_or(0, |h| h.total_bytes))
     }
 
     fn flush_stats(&mut self) -> Result<()> {
