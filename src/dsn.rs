@@ -148,13 +148,7 @@ impl Dsn {
         }) else {
             return target.clone();
         };
-        if keyword_pairs(target).is_some() {
-            format!("{target} host='{dir}'")
-        } else if target.contains('?') {
-            format!("{target}&host={dir}")
-        } else {
-            format!("{target}?host={dir}")
-        }
+        with_parameter(target, "host", dir)
     }
 
     /// The password in the DSN, if any, so that messages can be scrubbed of it.
@@ -342,12 +336,26 @@ pub fn with_connect_timeout(
 ) -> String {
     if parameter(target, "connect_timeout").is_some() || env("PGCONNECT_TIMEOUT").is_some() {
         target.to_string()
-    } else if keyword_pairs(target).is_some() {
-        format!("{target} connect_timeout={seconds}")
-    } else if target.contains('?') {
-        format!("{target}&connect_timeout={seconds}")
     } else {
-        format!("{target}?connect_timeout={seconds}")
+        with_parameter(target, "connect_timeout", &seconds.to_string())
+    }
+}
+
+/// `target` with one more libpq parameter: ` key=value` in the key=value form (quoted there
+/// unless plain letters and digits), `?key=value` or `&key=value` in a URL.
+fn with_parameter(target: &str, key: &str, value: &str) -> String {
+    if keyword_pairs(target).is_some() {
+        if value.chars().all(|c| c.is_ascii_alphanumeric()) {
+            format!("{target} {key}={value}")
+        } else {
+            format!(
+                "{target} {key}='{}'",
+                value.replace('\\', "\\\\").replace('\'', "\\'")
+            )
+        }
+    } else {
+        let sep = if target.contains('?') { '&' } else { '?' };
+        format!("{target}{sep}{key}={value}")
     }
 }
 
