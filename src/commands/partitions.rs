@@ -43,6 +43,20 @@ pub struct PartitionsReport {
     pub locked: bool,
 }
 
+impl PartitionsReport {
+    /// A report of nothing made yet.
+    fn empty(schema: &Schema, days: u64, dry_run: bool) -> PartitionsReport {
+        PartitionsReport {
+            command: "partitions",
+            dry_run,
+            prefix: schema.prefix.clone(),
+            days,
+            created: Vec::new(),
+            locked: false,
+        }
+    }
+}
+
 impl Report for PartitionsReport {
     fn to_table(&self) -> String {
         let verb = if self.dry_run {
@@ -112,14 +126,7 @@ pub fn make_days(
         .iter()
         .map(|t| t[..10].to_string())
         .collect();
-    let mut report = PartitionsReport {
-        command: "partitions",
-        dry_run,
-        prefix: schema.prefix.clone(),
-        days,
-        created: Vec::new(),
-        locked: false,
-    };
+    let mut report = PartitionsReport::empty(schema, days, dry_run);
     let mut failed = Vec::new();
     for state in FinalState::ALL {
         if !layout.by_day(state) {
@@ -217,12 +224,8 @@ pub fn run(settings: &Settings, args: &PartitionsArgs, out: &mut dyn Write) -> R
             })?
         };
         let report = made.unwrap_or_else(|| PartitionsReport {
-            command: "partitions",
-            dry_run: false,
-            prefix: schema.prefix.clone(),
-            days,
-            created: Vec::new(),
             locked: true,
+            ..PartitionsReport::empty(schema, days, false)
         });
         let tally = watch::Tally {
             changed: report.created.len() as u64,
